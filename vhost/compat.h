@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Force-included compatibility layer.  Feature code tests VHX_HAVE_* macros
+ * (set by probes in vhost/Kbuild against the target headers) or calls the
+ * small vhx_* wrappers below; it never tests LINUX_VERSION_CODE.
+ */
+#ifndef _VHX_COMPAT_H
+#define _VHX_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/eventfd.h>
+#include <asm/byteorder.h>
+
+/* Fail loudly outside the supported range. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
+#error "vhx supports Linux 6.1 and newer"
+#endif
+
+/* Rings are little-endian (VERSION_1, or legacy on a little-endian host). */
+#ifndef __LITTLE_ENDIAN
+#error "vhx supports little-endian hosts only"
+#endif
+
+#ifndef VHX_HAVE_ITER_SOURCE
+#define ITER_SOURCE WRITE
+#define ITER_DEST READ
+#endif
+
+static inline void vhx_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#ifdef VHX_HAVE_EVENTFD_SIGNAL_NOCOUNT
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+#endif /* _VHX_COMPAT_H */

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhx core module: device life cycle, ownership, the generic device
+ * ioctls (memory table, dirty log), and wait-queue hooks.
+ *
+ * Locking: dev->mutex serialises control-plane ioctls and is taken before
+ * any vq->mutex.  The worker takes only vq->mutex.  dev->umem and dev->iotlb
+ * are swapped under dev->mutex and every vq->mutex.
+ */
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "core.h"
+
+static ushort max_mem_regions = 64;
+module_param(max_mem_regions, ushort, 0444);
+MODULE_PARM_DESC(max_mem_regions,
+		 "Maximum number of memory regions in memory map. (default: 64)");
+
+int vhx_max_iotlb_entries = 2048;
+module_param_named(max_iotlb_entries, vhx_max_iotlb_entries, int, 0444);
+MODULE_PARM_DESC(max_iotlb_entries,
+		 "Maximum number of iotlb entries. (default: 2048)");
+
+static LIST_HEAD(vhx_devices);
+static DEFINE_MUTEX(vhx_devices_lock);
+
+/* ---- wait-queue hooks ------------------------------------------------ */
+
+static void vhx_poll_func(struct file *file, wait_queue_head_t *wqh,
+			  poll_table *pt)
+{
+	struct vhx_poll *poll = container_of(pt, struct vhx_poll, table);
+
+	poll->wqh = wqh;
+	add_wait_queue(wqh, &poll->wait);
+}
+
+static int vhx_poll_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			   int sync, void *key)
+{
+	struct vhx_poll *poll = container_of(wait, struct vhx_poll, wait);
+
+	if (!(key_to_poll(key) & poll->mask))
+		return 0;
+	vhx_poll_queue(poll);
+	return 0;
+}
+
+void vhx_poll_init(struct vhx_poll *poll, vhx_work_fn_t fn, __poll_t mask,
+		   struct vhx_dev *dev)
+{
+	init_waitqueue_func_entry(&poll->wait, vhx_poll_wakeup);
+	init_poll_funcptr(&poll->table, vhx_poll_func);
+	poll->mask = mask;
+	poll->dev = dev;
+	poll->wqh = NULL;
+	vhx_work_init(&poll->work, fn);
+}
+EXPORT_SYMBOL_GPL(vhx_poll_init);
+
+/* Start polling @file; may queue the work at once if it is ready. */
+int vhx_poll_start(struct vhx_poll *poll, struct file *file)
+{
+	__poll_t mask;
+
+	if (poll->wqh)
+		return 0;
+	mask = vfs_poll(file, &poll->table);
+	if (mask)
+		vhx_poll_wakeup(&poll->wait, 0, 0, poll_to_key(mask));
+	if (mask & EPOLLERR) {
+		vhx_poll_stop(poll);
+		return -EINVAL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vhx_poll_start);
+
+void vhx_poll_stop(struct vhx_poll *poll)
+{
+	if (poll->wqh) {
+		remove_wait_queue(poll->wqh, &poll->wait);
+		poll->wqh = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(vhx_poll_stop);
+
+void vhx_poll_queue(struct vhx_poll *poll)
+{
+	vhx_work_queue(poll->dev, &poll->work);
+}
+EXPORT_SYMBOL_GPL(vhx_poll_queue);
+
+bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work)
+{
+	return vhx_worker_queue(READ_ONCE(dev->worker), work);
+}
+EXPORT_SYMBOL_GPL(vhx_work_queue);
+
+bool vhx_has_work(struct vhx_dev *dev)
+{
+	return vhx_worker_has_work(dev->worker);
+}
+EXPORT_SYMBOL_GPL(vhx_has_work);
+
+void vhx_dev_flush(struct vhx_dev *dev)
+{
+	vhx_worker_flush(dev->worker);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_flush);
+
+/* ---- life cycle ------------------------------------------------------ */
+
+void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
+		  int iov_limit, int weight, int byte_weight,
+		  const char *kind)
+{
+	int i;
+
+	dev->vqs = vqs;
+	dev->nvqs = nvqs;
+	mutex_init(&dev->mutex);
+	dev->log_ctx = NULL;
+	dev->umem = NULL;
+	dev->iotlb = NULL;
+	dev->mm = NULL;
+	dev->owner_pid = 0;
+	dev->worker = NULL;
+	dev->iov_limit = iov_limit;
+	dev->weight = weight;
+	dev->byte_weight = byte_weight;
+	dev->kind = kind;
+	spin_lock_init(&dev->msg_lock);
+	INIT_LIST_HEAD(&dev->read_list);
+	INIT_LIST_HEAD(&dev->pending_list);
+	init_waitqueue_head(&dev->wait);
+	INIT_LIST_HEAD(&dev->node);
+
+	for (i = 0; i < nvqs; i++) {
+		struct vhx_vq *vq = vqs[i];
+
+		vq->log = NULL;
+		vq->indirect = NULL;
+		vq->heads = NULL;
+		vq->iov = NULL;
+		vq->dev = dev;
+		mutex_init(&vq->mutex);
+		vhx_vq_reset(dev, vq);
+		if (vq->handle_kick)
+			vhx_poll_init(&vq->poll, vq->handle_kick, EPOLLIN, dev);
+	}
+}
+EXPORT_SYMBOL_GPL(vhx_dev_init);
+
+void vhx_dev_register(struct vhx_dev *dev)
+{
+	mutex_lock(&vhx_devices_lock);
+	list_add_tail(&dev->node, &vhx_devices);
+	mutex_unlock(&vhx_devices_lock);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_register);
+
+void vhx_dev_unregister(struct vhx_dev *dev)
+{
+	mutex_lock(&vhx_devices_lock);
+	list_del_init(&dev->node);
+	mutex_unlock(&vhx_devices_lock);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_unregister);
+
+bool vhx_dev_has_owner(struct vhx_dev *dev)
+{
+	return dev->mm;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_has_owner);
+
+/* Caller should have device mutex. */
+long vhx_dev_check_owner(struct vhx_dev *dev)
+{
+	/* Any thread of the owner process may issue ioctls. */
+	return dev->mm == current->mm ? 0 : -EPERM;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_check_owner);
+
+static void vhx_vq_free_iovecs(struct vhx_vq *vq)
+{
+	kfree(vq->indirect);
+	vq->indirect = NULL;
+	kfree(vq->log);
+	vq->log = NULL;
+	kfree(vq->heads);
+	vq->heads = NULL;
+	kfree(vq->iov);
+	vq->iov = NULL;
+}
+
+static int vhx_dev_alloc_iovecs(struct vhx_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < dev->nvqs; i++) {
+		struct vhx_vq *vq = dev->vqs[i];
+
+		vq->indirect = kmalloc_array(UIO_MAXIOV, sizeof(*vq->indirect),
+					     GFP_KERNEL_ACCOUNT);
+		vq->log = kmalloc_array(dev->iov_limit, sizeof(*vq->log),
+					GFP_KERNEL_ACCOUNT);
+		vq->heads = kmalloc_array(dev->iov_limit, sizeof(*vq->heads),
+					  GFP_KERNEL_ACCOUNT);
+		vq->iov = kmalloc_array(dev->iov_limit, sizeof(*vq->iov),
+					GFP_KERNEL_ACCOUNT);
+		vq->log_max = dev->iov_limit;
+		if (!vq->indirect || !vq->log || !vq->heads || !vq->iov)
+			goto err;
+	}
+	return 0;
+err:
+	for (; i >= 0; i--)
+		vhx_vq_free_iovecs(dev->vqs[i]);
+	return -ENOMEM;
+}
+
+/* Caller should have device mutex. */
+long vhx_dev_set_owner(struct vhx_dev *dev)
+{
+	struct vhx_worker *worker;
+	int err;
+
+	if (vhx_dev_has_owner(dev))
+		return -EBUSY;
+	dev->mm = get_task_mm(current);
+	if (!dev->mm)
+		return -EINVAL;
+	dev->owner_pid = task_tgid_nr(current);
+	worker = vhx_worker_create();
+	if (IS_ERR(worker)) {
+		err = PTR_ERR(worker);
+		goto err_mm;
+	}
+	WRITE_ONCE(dev->worker, worker);
+	err = vhx_dev_alloc_iovecs(dev);
+	if (err)
+		goto err_worker;
+	vhx_dev_register(dev);
+	return 0;
+
+err_worker:
+	WRITE_ONCE(dev->worker, NULL);
+	vhx_worker_destroy(worker);
+err_mm:
+	mmput(dev->mm);
+	dev->mm = NULL;
+	dev->owner_pid = 0;
+	return err;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_set_owner);
+
+struct vhx_maps *vhx_dev_reset_owner_prepare(void)
+{
+	return vhx_maps_alloc(0);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_reset_owner_prepare);
+
+/* Caller should have device mutex. */
+void vhx_dev_reset_owner(struct vhx_dev *dev, struct vhx_maps *umem)
+{
+	int i;
+
+	vhx_dev_cleanup(dev);
+	dev->umem = umem;
+	for (i = 0; i < dev->nvqs; i++)
+		dev->vqs[i]->umem = umem;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_reset_owner);
+
+/* Stop kick polling and let running handlers finish. */
+void vhx_dev_stop(struct vhx_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < dev->nvqs; i++) {
+		if (dev->vqs[i]->kick && dev->vqs[i]->handle_kick)
+			vhx_poll_stop(&dev->vqs[i]->poll);
+	}
+	vhx_dev_flush(dev);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_stop);
+
+/* Caller should have device mutex if and only if the fd is still open. */
+void vhx_dev_cleanup(struct vhx_dev *dev)
+{
+	struct vhx_worker *worker;
+	int i;
+
+	vhx_dev_unregister(dev);
+	for (i = 0; i < dev->nvqs; i++) {
+		struct vhx_vq *vq = dev->vqs[i];
+
+		if (vq->error_ctx)
+			eventfd_ctx_put(vq->error_ctx);
+		if (vq->call_ctx)
+			eventfd_ctx_put(vq->call_ctx);
+		if (vq->kick) {
+			vhx_poll_stop(&vq->poll);
+			fput(vq->kick);
+		}
+		vhx_vq_reset(dev, vq);
+		vhx_vq_free_iovecs(vq);
+	}
+	if (dev->log_ctx)
+		eventfd_ctx_put(dev->log_ctx);
+	dev->log_ctx = NULL;
+	vhx_maps_free(dev->umem);
+	dev->umem = NULL;
+	vhx_maps_free(dev->iotlb);
+	dev->iotlb = NULL;
+	vhx_clear_msg(dev);
+	wake_up_interruptible_poll(&dev->wait, EPOLLIN | EPOLLRDNORM);
+	worker = dev->worker;
+	if (worker) {
+		WRITE_ONCE(dev->worker, NULL);
+		vhx_worker_destroy(worker);
+	}
+	if (dev->mm)
+		mmput(dev->mm);
+	dev->mm = NULL;
+	dev->owner_pid = 0;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_cleanup);
+
+/* ---- memory table and dirty log ------------------------------------- */
+
+static bool vhx_umem_log_ok(struct vhx_maps *umem, u64 log_base)
+{
+	unsigned int i;
+
+	for (i = 0; umem && i < umem->nmaps; i++) {
+		const struct vhx_map *m = &umem->map[i];
+
+		if (!vhx_log_range_ok(log_base, m->start, m->last - m->start + 1))
+			return false;
+	}
+	return true;
+}
+
+static bool vhx_vq_log_ok(struct vhx_vq *vq, u64 log_base)
+{
+	if (!vq->log_used)
+		return true;
+	return vhx_log_range_ok(log_base, vq->log_addr,
+				4 + 8 * (u64)vq->num + 2);
+}
+
+/* Caller should have device mutex. */
+bool vhx_log_access_ok(struct vhx_dev *dev)
+{
+	u64 log_base = dev->nvqs ? dev->vqs[0]->log_base : 0;
+	int i;
+
+	if (!vhx_umem_log_ok(dev->umem, log_base))
+		return false;
+	for (i = 0; i < dev->nvqs; i++)
+		if (!vhx_vq_log_ok(dev->vqs[i], log_base))
+			return false;
+	return true;
+}
+EXPORT_SYMBOL_GPL(vhx_log_access_ok);
+
+static long vhx_set_memory(struct vhx_dev *dev,
+			   struct vhost_memory __user *m)
+{
+	struct vhost_memory_region *regions;
+	struct vhost_memory mem;
+	struct vhx_maps *umem, *old;
+	u32 i;
+	int r;
+
+	if (copy_from_user(&mem, m, sizeof(mem)))
+		return -EFAULT;
+	if (mem.padding)
+		return -EOPNOTSUPP;
+	if (mem.nregions > max_mem_regions)
+		return -E2BIG;
+	regions = memdup_user(m->regions, array_size(mem.nregions,
+						     sizeof(*regions)));
+	if (IS_ERR(regions))
+		return PTR_ERR(regions);
+	umem = vhx_maps_alloc(mem.nregions);
+	if (!umem) {
+		kfree(regions);
+		return -ENOMEM;
+	}
+	r = 0;
+	for (i = 0; i < mem.nregions; i++) {
+		const struct vhost_memory_region *reg = &regions[i];
+		u64 last = reg->guest_phys_addr + reg->memory_size - 1;
+
+		if (!reg->memory_size || last < reg->guest_phys_addr ||
+		    reg->userspace_addr + reg->memory_size - 1 <
+		    reg->userspace_addr ||
+		    !access_ok(u64_to_user_ptr(reg->userspace_addr),
+			       reg->memory_size) ||
+		    vhx_maps_add(umem, reg->guest_phys_addr, last,
+				 reg->userspace_addr, VHX_MAP_RW, false)) {
+			r = -EFAULT;
+			break;
+		}
+	}
+	kfree(regions);
+	if (!r && dev->nvqs &&
+	    vhx_has_feature(dev->vqs[0], VHOST_F_LOG_ALL) &&
+	    !vhx_umem_log_ok(umem, dev->vqs[0]->log_base))
+		r = -EFAULT;
+	if (r) {
+		vhx_maps_free(umem);
+		return r;
+	}
+
+	old = dev->umem;
+	dev->umem = umem;
+	for (i = 0; i < dev->nvqs; i++) {
+		mutex_lock(&dev->vqs[i]->mutex);
+		dev->vqs[i]->umem = umem;
+		mutex_unlock(&dev->vqs[i]->mutex);
+	}
+	vhx_maps_free(old);
+	return 0;
+}
+
+/* Caller should have device mutex. */
+long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+		   void __user *argp)
+{
+	struct eventfd_ctx *ctx;
+	u64 base;
+	long r;
+	int i, fd;
+
+	if (ioctl == VHOST_SET_OWNER)
+		return vhx_dev_set_owner(dev);
+	r = vhx_dev_check_owner(dev);
+	if (r)
+		return r;
+
+	switch (ioctl) {
+	case VHOST_SET_MEM_TABLE:
+		return vhx_set_memory(dev, argp);
+	case VHOST_SET_LOG_BASE:
+		if (copy_from_user(&base, argp, sizeof(base)))
+			return -EFAULT;
+		if ((u64)(unsigned long)base != base)
+			return -EFAULT;
+		for (i = 0; i < dev->nvqs; i++) {
+			struct vhx_vq *vq = dev->vqs[i];
+
+			mutex_lock(&vq->mutex);
+			if (vq->private_data && !vhx_vq_log_ok(vq, base))
+				r = -EFAULT;
+			else
+				vq->log_base = base;
+			mutex_unlock(&vq->mutex);
+		}
+		return r;
+	case VHOST_SET_LOG_FD:
+		if (get_user(fd, (int __user *)argp))
+			return -EFAULT;
+		ctx = fd == VHOST_FILE_UNBIND ? NULL : eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+		swap(ctx, dev->log_ctx);
+		for (i = 0; i < dev->nvqs; i++) {
+			mutex_lock(&dev->vqs[i]->mutex);
+			dev->vqs[i]->log_ctx = dev->log_ctx;
+			mutex_unlock(&dev->vqs[i]->mutex);
+		}
+		if (ctx)
+			eventfd_ctx_put(ctx);
+		return 0;
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+EXPORT_SYMBOL_GPL(vhx_dev_ioctl);
+
+void vhx_set_backend_features(struct vhx_dev *dev, u64 features)
+{
+	int i;
+
+	for (i = 0; i < dev->nvqs; i++) {
+		mutex_lock(&dev->vqs[i]->mutex);
+		dev->vqs[i]->acked_backend_features = features;
+		mutex_unlock(&dev->vqs[i]->mutex);
+	}
+}
+EXPORT_SYMBOL_GPL(vhx_set_backend_features);
+
+static int __init vhx_core_init(void)
+{
+	pr_info("vhx core %s loaded\n", VHX_VERSION);
+	return 0;
+}
+
+static void __exit vhx_core_exit(void)
+{
+}
+
+module_init(vhx_core_init);
+module_exit(vhx_core_exit);
+MODULE_VERSION(VHX_VERSION);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("vhx developers");
+MODULE_DESCRIPTION("vhx: host kernel accelerator for virtio devices (core)");

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vhx core: devices, virtqueues, notification and the ring walk. */
+#ifndef _VHX_CORE_H
+#define _VHX_CORE_H
+
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
+#include <linux/vhost.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "mem.h"
+#include "worker.h"
+
+/* Feature bits every vhx device offers (the vhost core set). */
+#define VHX_FEATURES ((1ULL << VIRTIO_F_NOTIFY_ON_EMPTY) | \
+		      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
+		      (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+		      (1ULL << VHOST_F_LOG_ALL) | \
+		      (1ULL << VIRTIO_F_ANY_LAYOUT) | \
+		      (1ULL << VIRTIO_F_VERSION_1))
+
+/* Bytes of a dirty-log page and of the used ring's header and trailer. */
+#define VHX_LOG_PAGE 0x1000ULL
+
+struct vhx_dev;
+struct vhx_vq;
+
+/* A wait-queue hook on a file (kick eventfd or backend socket). */
+struct vhx_poll {
+	poll_table table;
+	wait_queue_head_t *wqh;
+	wait_queue_entry_t wait;
+	struct vhx_work work;
+	__poll_t mask;
+	struct vhx_dev *dev;
+};
+
+void vhx_poll_init(struct vhx_poll *poll, vhx_work_fn_t fn, __poll_t mask,
+		   struct vhx_dev *dev);
+int vhx_poll_start(struct vhx_poll *poll, struct file *file);
+void vhx_poll_stop(struct vhx_poll *poll);
+void vhx_poll_queue(struct vhx_poll *poll);
+
+/* Per-queue counters; written under the vq mutex, read racily. */
+struct vhx_vq_stats {
+	u64 packets;
+	u64 bytes;
+	u64 kicks;
+	u64 calls;
+	u64 runs;
+	u64 requeues;
+	u64 errors;
+	u64 iotlb_misses;
+};
+
+/* A dirty-log entry: a guest-physical range written by the device. */
+struct vhx_log {
+	u64 addr;
+	u64 len;
+};
+
+struct vhx_vq {
+	struct vhx_dev *dev;
+	/* Protects every field below; the worker holds it while handling. */
+	struct mutex mutex;
+
+	unsigned int num;
+	u64 desc_addr;		/* user VA, or IOVA with the device IOTLB */
+	u64 avail_addr;
+	u64 used_addr;
+	u64 log_addr;		/* GPA of the used ring for dirty logging */
+	bool log_used;
+
+	struct file *kick;
+	struct eventfd_ctx *call_ctx;
+	struct eventfd_ctx *error_ctx;
+	struct eventfd_ctx *log_ctx;
+	struct vhx_poll poll;
+	vhx_work_fn_t handle_kick;
+
+	u16 last_avail_idx;	/* next avail entry to process */
+	u16 avail_idx;		/* last avail->idx read from the guest */
+	u16 last_used_idx;	/* next used entry to write */
+	u16 used_flags;
+	u16 signalled_used;	/* used idx at the last signal */
+	bool signalled_used_valid;
+	bool broken;		/* vq error: stopped until reset */
+	bool iotlb_wait;	/* a miss is outstanding */
+
+	struct iovec *iov;
+	struct iovec *indirect;
+	struct vhx_log *log;
+	struct vring_used_elem *heads;
+	unsigned int log_max;
+
+	struct vhx_maps *umem;
+	struct vhx_maps *iotlb;
+	u64 log_base;
+
+	void *private_data;	/* backend, NULL when detached */
+	u64 acked_features;
+	u64 acked_backend_features;
+	u32 busyloop_timeout;
+	struct vhx_vq_stats stats;
+};
+
+struct vhx_dev {
+	struct mm_struct *mm;	/* owner; mm_users held */
+	pid_t owner_pid;
+	struct mutex mutex;	/* outer lock: device ioctls; then vq->mutex */
+	struct vhx_vq **vqs;
+	int nvqs;
+	struct eventfd_ctx *log_ctx;
+	struct vhx_maps *umem;
+	struct vhx_maps *iotlb;
+	spinlock_t msg_lock;	/* protects read_list and pending_list */
+	struct list_head read_list;
+	struct list_head pending_list;
+	wait_queue_head_t wait;
+	struct vhx_worker *worker;
+	int iov_limit;
+	int weight;
+	int byte_weight;
+	const char *kind;	/* "net", "blk": for logs and counters */
+	struct list_head node;	/* on vhx_devices, for the counters */
+};
+
+/* Guest-triggered errors: rate-limited debug log, ERR eventfd, stop. */
+void vhx_vq_fail(struct vhx_vq *vq);
+#define vhx_vq_err(vq, fmt, ...) do {					\
+		pr_debug_ratelimited(pr_fmt(fmt), ##__VA_ARGS__);	\
+		vhx_vq_fail(vq);					\
+	} while (0)
+
+static inline bool vhx_has_feature(const struct vhx_vq *vq, int bit)
+{
+	return vq->acked_features & (1ULL << bit);
+}
+
+static inline bool vhx_backend_has_feature(const struct vhx_vq *vq, int bit)
+{
+	return vq->acked_backend_features & (1ULL << bit);
+}
+
+static inline void *vhx_vq_get_backend(struct vhx_vq *vq)
+{
+	return vq->private_data;
+}
+
+static inline void vhx_vq_set_backend(struct vhx_vq *vq, void *data)
+{
+	vq->private_data = data;
+}
+
+/* core.c: device life cycle and device ioctls.  Caller holds dev->mutex
+ * unless stated otherwise.
+ */
+void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
+		  int iov_limit, int weight, int byte_weight,
+		  const char *kind);
+bool vhx_dev_has_owner(struct vhx_dev *dev);
+long vhx_dev_check_owner(struct vhx_dev *dev);
+long vhx_dev_set_owner(struct vhx_dev *dev);
+struct vhx_maps *vhx_dev_reset_owner_prepare(void);
+void vhx_dev_reset_owner(struct vhx_dev *dev, struct vhx_maps *umem);
+void vhx_dev_stop(struct vhx_dev *dev);
+void vhx_dev_cleanup(struct vhx_dev *dev);
+void vhx_dev_flush(struct vhx_dev *dev);
+long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+		   void __user *argp);
+bool vhx_log_access_ok(struct vhx_dev *dev);
+void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
+bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work);
+bool vhx_has_work(struct vhx_dev *dev);
+void vhx_dev_register(struct vhx_dev *dev);
+void vhx_dev_unregister(struct vhx_dev *dev);
+
+/* vring.c: the per-vq ioctls. */
+long vhx_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+		     void __user *argp);
+bool vhx_vq_access_ok(struct vhx_vq *vq);
+int vhx_vq_init_access(struct vhx_vq *vq);
+void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq);
+
+/* iotlb.c: the device IOTLB and its message channel.  */
+int vhx_init_device_iotlb(struct vhx_dev *dev);
+void vhx_iotlb_miss(struct vhx_vq *vq, u64 iova, int access);
+void vhx_clear_msg(struct vhx_dev *dev);
+ssize_t vhx_chr_read_iter(struct vhx_dev *dev, struct iov_iter *to,
+			  int noblock);
+ssize_t vhx_chr_write_iter(struct vhx_dev *dev, struct iov_iter *from);
+__poll_t vhx_chr_poll(struct file *file, struct vhx_dev *dev,
+		      poll_table *wait);
+
+/* vq.c: the ring walk.  Caller holds vq->mutex. */
+int vhx_translate(struct vhx_vq *vq, u64 addr, u64 len, struct iovec iov[],
+		  int iov_size, int access);
+int vhx_get_vq_desc(struct vhx_vq *vq, struct iovec iov[],
+		    unsigned int iov_size, unsigned int *out_num,
+		    unsigned int *in_num, struct vhx_log *log,
+		    unsigned int *log_num);
+void vhx_discard_vq_desc(struct vhx_vq *vq, int n);
+int vhx_add_used(struct vhx_vq *vq, unsigned int head, int len);
+int vhx_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
+		   unsigned int count);
+void vhx_signal(struct vhx_vq *vq);
+void vhx_add_used_and_signal_n(struct vhx_vq *vq,
+			       struct vring_used_elem *heads,
+			       unsigned int count);
+bool vhx_enable_notify(struct vhx_vq *vq);
+void vhx_disable_notify(struct vhx_vq *vq);
+bool vhx_vq_avail_empty(struct vhx_vq *vq);
+bool vhx_exceeds_weight(struct vhx_vq *vq, int pkts, int total_len);
+int vhx_vq_update_used_flags(struct vhx_vq *vq);
+int vhx_vq_read_used_idx(struct vhx_vq *vq, u16 *idx);
+
+/* log.c: dirty logging for live migration. */
+int vhx_log_write(struct vhx_vq *vq, struct vhx_log *log,
+		  unsigned int log_num, u64 len, struct iovec *iov,
+		  int count);
+int vhx_log_used(struct vhx_vq *vq, u64 offset, u64 len);
+bool vhx_log_range_ok(u64 log_base, u64 addr, u64 size);
+
+#endif /* _VHX_CORE_H */

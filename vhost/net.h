@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vhx_net internals shared by the device and its TX and RX paths. */
+#ifndef _VHX_NET_H
+#define _VHX_NET_H
+
+#include <linux/ptr_ring.h>
+
+#include "core.h"
+
+enum {
+	VHX_NET_VQ_RX = 0,
+	VHX_NET_VQ_TX = 1,
+	VHX_NET_VQ_MAX = 2,
+};
+
+/* Max number of packets transferred before requeueing the job; keeps one
+ * virtqueue from starving the other (CVE-2019-3900).
+ */
+#define VHX_NET_PKT_WEIGHT 256
+/* Max number of bytes transferred before requeueing the job (small packets
+ * would otherwise let one queue starve the other).
+ */
+#define VHX_NET_WEIGHT 0x80000
+/* Used entries are published, and skbs taken from the tap, in batches. */
+#define VHX_NET_BATCH 64
+
+/* Pointers taken from the tap's ptr_ring in one batch (RX). */
+struct vhx_net_buf {
+	void **queue;
+	int tail;
+	int head;
+};
+
+struct vhx_net_vq {
+	struct vhx_vq vq;
+	size_t vhost_hlen;	/* header added/stripped by vhx (bit 27) */
+	size_t sock_hlen;	/* header handled by the tap */
+	int done_idx;		/* used entries not yet published */
+	struct ptr_ring *rx_ring;
+	struct vhx_net_buf rxq;
+};
+
+struct vhx_net {
+	struct vhx_dev dev;
+	struct vhx_net_vq vqs[VHX_NET_VQ_MAX];
+	struct vhx_vq *vqp[VHX_NET_VQ_MAX];
+	struct vhx_poll poll[VHX_NET_VQ_MAX];	/* backend socket */
+};
+
+static inline struct vhx_net *vhx_net_from_vq(struct vhx_vq *vq)
+{
+	return container_of(vq->dev, struct vhx_net, dev);
+}
+
+/* net.c */
+void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq);
+int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq);
+void vhx_net_signal_used(struct vhx_net_vq *nvq);
+
+/* net_tx.c */
+void vhx_net_handle_tx(struct vhx_net *n);
+void vhx_net_handle_tx_kick(struct vhx_work *work);
+void vhx_net_handle_tx_net(struct vhx_work *work);
+
+/* net_rx.c */
+void vhx_net_handle_rx(struct vhx_net *n);
+void vhx_net_handle_rx_kick(struct vhx_work *work);
+void vhx_net_handle_rx_net(struct vhx_work *work);
+void vhx_net_buf_unproduce(struct vhx_net_vq *nvq);
+
+#endif /* _VHX_NET_H */
