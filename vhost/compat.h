@@ -35,4 +35,25 @@ static inline void vhx_eventfd_signal(struct eventfd_ctx *ctx)
 #endif
 }
 
+#ifdef VHX_HAVE_PAGE_FRAG_CACHE_H
+#include <linux/page_frag_cache.h>
+#else
+#include <linux/gfp.h>
+#endif
+#include <linux/mm.h>
+
+/* Release what a page_frag_cache still holds. */
+static inline void vhx_page_frag_cache_drain(struct page_frag_cache *nc)
+{
+#ifdef VHX_HAVE_PAGE_FRAG_CACHE_DRAIN
+	page_frag_cache_drain(nc);
+#else
+	if (nc->va) {
+		__page_frag_cache_drain(virt_to_head_page(nc->va),
+					nc->pagecnt_bias);
+		nc->va = NULL;
+	}
+#endif
+}
+
 #endif /* _VHX_COMPAT_H */

@@ -4,6 +4,7 @@
 #define _VHX_NET_H
 
 #include <linux/ptr_ring.h>
+#include <net/xdp.h>
 
 #include "core.h"
 
@@ -38,6 +39,9 @@ struct vhx_net_vq {
 	int done_idx;		/* used entries not yet published */
 	struct ptr_ring *rx_ring;
 	struct vhx_net_buf rxq;
+	struct xdp_buff *xdp;	/* TX: packets built for one batched send */
+	int batched_xdp;
+	bool tap_backend;	/* tun/tap/macvtap: takes TUN_MSG_PTR batches */
 };
 
 struct vhx_net {
@@ -45,6 +49,7 @@ struct vhx_net {
 	struct vhx_net_vq vqs[VHX_NET_VQ_MAX];
 	struct vhx_vq *vqp[VHX_NET_VQ_MAX];
 	struct vhx_poll poll[VHX_NET_VQ_MAX];	/* backend socket */
+	struct page_frag_cache pf_cache;	/* TX batch buffers */
 };
 
 static inline struct vhx_net *vhx_net_from_vq(struct vhx_vq *vq)
@@ -56,6 +61,8 @@ static inline struct vhx_net *vhx_net_from_vq(struct vhx_vq *vq)
 void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq);
 int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq);
 void vhx_net_signal_used(struct vhx_net_vq *nvq);
+
+bool vhx_net_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq));
 
 /* net_tx.c */
 void vhx_net_handle_tx(struct vhx_net *n);

@@ -78,6 +78,17 @@ static int vhx_peek_head_len(struct vhx_net_vq *nvq, struct sock *sk)
 	return len;
 }
 
+/* Busy-poll predicate: the backend has a packet for the guest. */
+static bool vhx_rx_ready(struct vhx_vq *vq)
+{
+	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
+	struct socket *sock = vhx_vq_get_backend(vq);
+
+	if (nvq->rx_ring)
+		return !ptr_ring_empty(nvq->rx_ring);
+	return !skb_queue_empty_lockless(&sock->sk->sk_receive_queue);
+}
+
 /*
  * Gather chains until @datalen bytes fit (at most @quota chains).  Returns
  * the number of chains, 0 if the guest has too few buffers, UIO_MAXIOV + 1
@@ -180,6 +191,9 @@ void vhx_net_handle_rx(struct vhx_net *n)
 
 	do {
 		sock_len = vhx_peek_head_len(nvq, sock->sk);
+		if (!sock_len && vq->busyloop_timeout && !nvq->done_idx &&
+		    vhx_net_busy_poll(vq, vhx_rx_ready))
+			sock_len = vhx_peek_head_len(nvq, sock->sk);
 		if (!sock_len)
 			break;
 		sock_len += sock_hlen;

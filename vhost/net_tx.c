@@ -1,11 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vhx_net TX: guest buffers -> backend socket (tap or packet socket). */
+/*
+ * vhx_net TX: guest buffers -> backend socket (tap or packet socket).
+ *
+ * With a tun/tap backend whose send buffer is unlimited (QEMU and DPDK set
+ * INT_MAX), packets are copied into page fragments laid out as XDP buffers
+ * and handed to the tap in batches of up to VHX_NET_BATCH with one sendmsg
+ * (TUN_MSG_PTR).  Otherwise each packet is one sendmsg.
+ */
 
+#include <linux/if_tun.h>
 #include <linux/net.h>
+#include <linux/skbuff.h>
 #include <linux/socket.h>
+#include <linux/virtio_net.h>
 #include <net/sock.h>
 
 #include "net.h"
+
+/* Headroom the tap expects in front of a batched packet. */
+#define VHX_NET_RX_PAD (NET_IP_ALIGN + NET_SKB_PAD)
 
 /* Take the next TX chain; sets *len to its payload after vhx's header. */
 static int vhx_get_tx_bufs(struct vhx_net_vq *nvq, struct msghdr *msg,
@@ -42,6 +55,99 @@ static bool vhx_tx_can_batch(struct vhx_vq *vq, size_t total_len)
 	return total_len < VHX_NET_WEIGHT && !vhx_vq_avail_empty(vq);
 }
 
+/*
+ * Copy one packet (vnet header from the tap's point of view, then data)
+ * into a page fragment laid out as an XDP buffer.  -ENOSPC: it does not
+ * fit a page, send it alone.
+ */
+static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
+			     struct socket *sock, struct iov_iter *from)
+{
+	struct xdp_buff *xdp = &nvq->xdp[nvq->batched_xdp];
+	size_t len = iov_iter_count(from);
+	int headroom = sock_flag(sock->sk, SOCK_XDP) ? XDP_PACKET_HEADROOM : 0;
+	int sock_hlen = nvq->sock_hlen;
+	int pad = SKB_DATA_ALIGN(VHX_NET_RX_PAD + headroom + sock_hlen);
+	int buflen = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	struct virtio_net_hdr *gso;
+	struct tun_xdp_hdr *hdr;
+	void *buf;
+
+	if (unlikely(len < sock_hlen))
+		return -EFAULT;
+	if (SKB_DATA_ALIGN(len + pad) + buflen > PAGE_SIZE)
+		return -ENOSPC;
+	buflen += SKB_DATA_ALIGN(len + pad);
+	buf = page_frag_alloc(&n->pf_cache, buflen, GFP_KERNEL);
+	if (unlikely(!buf))
+		return -ENOMEM;
+	hdr = buf;
+	memset(hdr, 0, sizeof(*hdr));
+	gso = &hdr->gso;
+	if (sock_hlen &&
+	    copy_from_iter((char *)buf + offsetof(struct tun_xdp_hdr, gso),
+			   sock_hlen, from) != sock_hlen)
+		goto err;
+	if (gso->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		u32 need = le16_to_cpu((__force __le16)gso->csum_start) +
+			   le16_to_cpu((__force __le16)gso->csum_offset) + 2;
+
+		if (need > le16_to_cpu((__force __le16)gso->hdr_len)) {
+			if (need > len)
+				goto err_inval;
+			gso->hdr_len = (__force __virtio16)cpu_to_le16(need);
+		}
+	}
+	len -= sock_hlen;
+	if (copy_from_iter((char *)buf + pad, len, from) != len)
+		goto err;
+	xdp_init_buff(xdp, buflen, NULL);
+	xdp_prepare_buff(xdp, buf, pad, len, true);
+	hdr->buflen = buflen;
+	nvq->batched_xdp++;
+	return 0;
+err_inval:
+	page_frag_free(buf);
+	return -EINVAL;
+err:
+	page_frag_free(buf);
+	return -EFAULT;
+}
+
+/* Hand the batch to the tap and publish the used entries. */
+static void vhx_tx_batch(struct vhx_net_vq *nvq, struct socket *sock,
+			 struct msghdr *msghdr)
+{
+	struct tun_msg_ctl ctl = {
+		.type = TUN_MSG_PTR,
+		.num = nvq->batched_xdp,
+		.ptr = nvq->xdp,
+	};
+	int i, err;
+
+	if (nvq->batched_xdp) {
+		msghdr->msg_control = &ctl;
+		msghdr->msg_controllen = sizeof(ctl);
+		err = sock->ops->sendmsg(sock, msghdr, 0);
+		msghdr->msg_control = NULL;
+		msghdr->msg_controllen = 0;
+		if (unlikely(err < 0)) {
+			/* The tap took nothing: free the pages, drop them. */
+			pr_debug("batched TX of %d packets failed: %d\n",
+				 nvq->batched_xdp, err);
+			for (i = 0; i < nvq->batched_xdp; i++)
+				put_page(virt_to_head_page(nvq->xdp[i].data));
+		}
+		nvq->batched_xdp = 0;
+	}
+	vhx_net_signal_used(nvq);
+}
+
+static bool vhx_tx_ready(struct vhx_vq *vq)
+{
+	return !vhx_vq_avail_empty(vq);
+}
+
 static void vhx_handle_tx_copy(struct vhx_net *n, struct socket *sock)
 {
 	struct vhx_net_vq *nvq = &n->vqs[VHX_NET_VQ_TX];
@@ -49,16 +155,23 @@ static void vhx_handle_tx_copy(struct vhx_net *n, struct socket *sock)
 	struct msghdr msg = {
 		.msg_flags = MSG_DONTWAIT,
 	};
+	bool can_batch = nvq->tap_backend && sock->sk->sk_sndbuf == INT_MAX;
 	size_t len, total_len = 0;
 	int err, head, sent_pkts = 0;
 	unsigned int out;
 
 	do {
+		if (nvq->done_idx == VHX_NET_BATCH)
+			vhx_tx_batch(nvq, sock, &msg);
 		head = vhx_get_tx_bufs(nvq, &msg, &out, &len);
 		if (head < 0)
 			break;
 		if (head == vq->num) {
-			/* Ring empty: ask for kicks, and recheck once. */
+			/* Ring empty: poll a little if asked to. */
+			if (vq->busyloop_timeout && !nvq->done_idx &&
+			    vhx_net_busy_poll(vq, vhx_tx_ready))
+				continue;
+			/* Ask for kicks, and recheck once. */
 			if (unlikely(vhx_enable_notify(vq))) {
 				vhx_disable_notify(vq);
 				continue;
@@ -66,10 +179,29 @@ static void vhx_handle_tx_copy(struct vhx_net *n, struct socket *sock)
 			break;
 		}
 		total_len += len;
-		if (vhx_tx_can_batch(vq, total_len))
-			msg.msg_flags |= MSG_MORE;
-		else
+
+		if (can_batch) {
+			err = vhx_net_build_xdp(n, nvq, sock, &msg.msg_iter);
+			if (!err)
+				goto done;
+			if (unlikely(err != -ENOSPC)) {
+				vhx_tx_batch(nvq, sock, &msg);
+				if (err == -ENOMEM) {
+					vhx_discard_vq_desc(vq, 1);
+					vhx_net_enable_vq(n, vq);
+					break;
+				}
+				/* Malformed header: drop the packet. */
+				goto used;
+			}
+			/* Too big to batch: flush, then send it alone. */
+			vhx_tx_batch(nvq, sock, &msg);
 			msg.msg_flags &= ~MSG_MORE;
+		} else if (vhx_tx_can_batch(vq, total_len)) {
+			msg.msg_flags |= MSG_MORE;
+		} else {
+			msg.msg_flags &= ~MSG_MORE;
+		}
 
 		err = sock->ops->sendmsg(sock, &msg, len);
 		if (unlikely(err < 0)) {
@@ -80,20 +212,20 @@ static void vhx_handle_tx_copy(struct vhx_net *n, struct socket *sock)
 				break;
 			}
 			pr_debug("TX packet dropped: err %d\n", err);
-		} else {
-			if (unlikely(err != len))
-				pr_debug("truncated TX packet: %d != %zu\n",
-					 err, len);
-			vq->stats.packets++;
-			vq->stats.bytes += len;
+			goto used;
 		}
+		if (unlikely(err != len))
+			pr_debug("truncated TX packet: %d != %zu\n", err, len);
+done:
+		vq->stats.packets++;
+		vq->stats.bytes += len;
+used:
 		vq->heads[nvq->done_idx].id = (__force __virtio32)cpu_to_le32(head);
 		vq->heads[nvq->done_idx].len = 0;
-		if (++nvq->done_idx >= VHX_NET_BATCH)
-			vhx_net_signal_used(nvq);
+		nvq->done_idx++;
 	} while (likely(!vhx_exceeds_weight(vq, ++sent_pkts, total_len)));
 
-	vhx_net_signal_used(nvq);
+	vhx_tx_batch(nvq, sock, &msg);
 }
 
 /* Expects to be always run from the worker, which owns the mm. */
