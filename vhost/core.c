@@ -26,9 +26,6 @@ module_param_named(max_iotlb_entries, vhx_max_iotlb_entries, int, 0444);
 MODULE_PARM_DESC(max_iotlb_entries,
 		 "Maximum number of iotlb entries. (default: 2048)");
 
-static LIST_HEAD(vhx_devices);
-static DEFINE_MUTEX(vhx_devices_lock);
-
 /* ---- wait-queue hooks ------------------------------------------------ */
 
 static void vhx_poll_func(struct file *file, wait_queue_head_t *wqh,
@@ -118,8 +115,10 @@ EXPORT_SYMBOL_GPL(vhx_dev_flush);
 
 void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		  int iov_limit, int weight, int byte_weight,
-		  const char *kind)
+		  const struct vhx_dev_ops *ops)
 {
+	static atomic_t next_id = ATOMIC_INIT(0);
+
 	int i;
 
 	dev->vqs = vqs;
@@ -134,7 +133,8 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 	dev->iov_limit = iov_limit;
 	dev->weight = weight;
 	dev->byte_weight = byte_weight;
-	dev->kind = kind;
+	dev->ops = ops;
+	dev->id = atomic_inc_return(&next_id);
 	spin_lock_init(&dev->msg_lock);
 	INIT_LIST_HEAD(&dev->read_list);
 	INIT_LIST_HEAD(&dev->pending_list);
@@ -156,22 +156,6 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 	}
 }
 EXPORT_SYMBOL_GPL(vhx_dev_init);
-
-void vhx_dev_register(struct vhx_dev *dev)
-{
-	mutex_lock(&vhx_devices_lock);
-	list_add_tail(&dev->node, &vhx_devices);
-	mutex_unlock(&vhx_devices_lock);
-}
-EXPORT_SYMBOL_GPL(vhx_dev_register);
-
-void vhx_dev_unregister(struct vhx_dev *dev)
-{
-	mutex_lock(&vhx_devices_lock);
-	list_del_init(&dev->node);
-	mutex_unlock(&vhx_devices_lock);
-}
-EXPORT_SYMBOL_GPL(vhx_dev_unregister);
 
 bool vhx_dev_has_owner(struct vhx_dev *dev)
 {
@@ -501,12 +485,17 @@ EXPORT_SYMBOL_GPL(vhx_set_backend_features);
 
 static int __init vhx_core_init(void)
 {
+	int r = vhx_stats_init();
+
+	if (r)
+		return r;
 	pr_info("vhx core %s loaded\n", VHX_VERSION);
 	return 0;
 }
 
 static void __exit vhx_core_exit(void)
 {
+	vhx_stats_exit();
 }
 
 module_init(vhx_core_init);

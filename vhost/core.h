@@ -108,6 +108,16 @@ struct vhx_vq {
 	struct vhx_vq_stats stats;
 };
 
+struct seq_file;
+
+/* What a device kind tells the core about itself (for the counters). */
+struct vhx_dev_ops {
+	const char *kind;			/* "net", "blk" */
+	const char *(*vq_name)(int idx);
+	/* Print the backend of @vq (no spaces); vq->mutex is held. */
+	void (*show_backend)(struct seq_file *m, struct vhx_vq *vq);
+};
+
 struct vhx_dev {
 	struct mm_struct *mm;	/* owner; mm_users held */
 	pid_t owner_pid;
@@ -125,8 +135,9 @@ struct vhx_dev {
 	int iov_limit;
 	int weight;
 	int byte_weight;
-	const char *kind;	/* "net", "blk": for logs and counters */
-	struct list_head node;	/* on vhx_devices, for the counters */
+	const struct vhx_dev_ops *ops;
+	unsigned int id;	/* stable for the fd's lifetime */
+	struct list_head node;	/* on the registry, while owned */
 };
 
 /* Guest-triggered errors: rate-limited debug log, ERR eventfd, stop. */
@@ -161,7 +172,7 @@ static inline void vhx_vq_set_backend(struct vhx_vq *vq, void *data)
  */
 void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		  int iov_limit, int weight, int byte_weight,
-		  const char *kind);
+		  const struct vhx_dev_ops *ops);
 bool vhx_dev_has_owner(struct vhx_dev *dev);
 long vhx_dev_check_owner(struct vhx_dev *dev);
 long vhx_dev_set_owner(struct vhx_dev *dev);
@@ -176,8 +187,12 @@ bool vhx_log_access_ok(struct vhx_dev *dev);
 void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
 bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work);
 bool vhx_has_work(struct vhx_dev *dev);
+
+/* stats.c: the device registry and its debugfs view. */
 void vhx_dev_register(struct vhx_dev *dev);
 void vhx_dev_unregister(struct vhx_dev *dev);
+int vhx_stats_init(void);
+void vhx_stats_exit(void);
 
 /* vring.c: the per-vq ioctls. */
 long vhx_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,

@@ -17,6 +17,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/net.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/virtio_net.h>
 #include <net/sock.h>
@@ -45,6 +46,25 @@ void vhx_net_signal_used(struct vhx_net_vq *nvq)
 	nvq->done_idx = 0;
 }
 
+/*
+ * Spin for up to the vq's busy-loop timeout (VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+ * microseconds) until @ready says there is work, giving up at once when the
+ * worker has other work or should reschedule.  Caller holds vq->mutex.
+ */
+bool vhx_net_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq))
+{
+	u64 end = local_clock() + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
+
+	while (!need_resched() && !vhx_has_work(vq->dev)) {
+		if (ready(vq))
+			return true;
+		if (local_clock() >= end)
+			break;
+		cpu_relax();
+	}
+	return false;
+}
+
 /* Stop polling the backend socket.  Caller holds vq->mutex. */
 void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq)
 {
@@ -66,6 +86,50 @@ int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq)
 	return vhx_poll_start(&n->poll[nvq - n->vqs], sock->file);
 }
 
+static const char *vhx_net_vq_name(int idx)
+{
+	return idx == VHX_NET_VQ_RX ? "rx" : "tx";
+}
+
+/*
+ * Name the backend for the counters: the tap's interface name as its own
+ * fdinfo reports it ("iff:\tNAME"), else the socket family.
+ */
+static void vhx_net_show_backend(struct seq_file *m, struct vhx_vq *vq)
+{
+	struct socket *sock = vhx_vq_get_backend(vq);
+	struct file *file = sock->file;
+	char buf[64] = "";
+	struct seq_file tmp = {
+		.buf = buf,
+		.size = sizeof(buf) - 1,
+	};
+	char *name, *end;
+
+	if (sock->sk->sk_family == AF_PACKET) {
+		seq_puts(m, "packet");
+		return;
+	}
+	if (file && file->f_op->show_fdinfo)
+		file->f_op->show_fdinfo(&tmp, file);
+	name = strstr(buf, "iff:\t");
+	if (!name) {
+		seq_puts(m, "tap");
+		return;
+	}
+	name += 5;
+	end = strchr(name, '\n');
+	if (end)
+		*end = '\0';
+	seq_puts(m, name);
+}
+
+static const struct vhx_dev_ops vhx_net_ops = {
+	.kind = "net",
+	.vq_name = vhx_net_vq_name,
+	.show_backend = vhx_net_show_backend,
+};
+
 static int vhx_net_open(struct inode *inode, struct file *f)
 {
 	struct vhx_net *n;
@@ -82,13 +146,21 @@ static int vhx_net_open(struct inode *inode, struct file *f)
 		return -ENOMEM;
 	}
 	n->vqs[VHX_NET_VQ_RX].rxq.queue = queue;
+	n->vqs[VHX_NET_VQ_TX].xdp = kmalloc_array(VHX_NET_BATCH,
+						  sizeof(struct xdp_buff),
+						  GFP_KERNEL_ACCOUNT);
+	if (!n->vqs[VHX_NET_VQ_TX].xdp) {
+		kfree(queue);
+		kvfree(n);
+		return -ENOMEM;
+	}
 	n->vqs[VHX_NET_VQ_TX].vq.handle_kick = vhx_net_handle_tx_kick;
 	n->vqs[VHX_NET_VQ_RX].vq.handle_kick = vhx_net_handle_rx_kick;
 	for (i = 0; i < VHX_NET_VQ_MAX; i++)
 		n->vqp[i] = &n->vqs[i].vq;
 	vhx_dev_init(&n->dev, n->vqp, VHX_NET_VQ_MAX,
 		     UIO_MAXIOV + VHX_NET_BATCH, VHX_NET_PKT_WEIGHT,
-		     VHX_NET_WEIGHT, "net");
+		     VHX_NET_WEIGHT, &vhx_net_ops);
 	vhx_poll_init(&n->poll[VHX_NET_VQ_TX], vhx_net_handle_tx_net,
 		      EPOLLOUT, &n->dev);
 	vhx_poll_init(&n->poll[VHX_NET_VQ_RX], vhx_net_handle_rx_net,
@@ -149,6 +221,8 @@ static int vhx_net_release(struct inode *inode, struct file *f)
 		sockfd_put(rx_sock);
 	/* Make sure no wakeup callbacks are outstanding. */
 	synchronize_rcu();
+	vhx_page_frag_cache_drain(&n->pf_cache);
+	kfree(n->vqs[VHX_NET_VQ_TX].xdp);
 	kfree(n->vqs[VHX_NET_VQ_RX].rxq.queue);
 	kvfree(n);
 	return 0;
@@ -188,6 +262,12 @@ static struct ptr_ring *vhx_get_tap_ptr_ring(struct file *file)
 	if (!IS_ERR(ring))
 		return ring;
 	return NULL;
+}
+
+static bool vhx_is_tap_socket(struct socket *sock)
+{
+	return !IS_ERR(tun_get_socket(sock->file)) ||
+	       !IS_ERR(tap_get_socket(sock->file));
 }
 
 static struct socket *vhx_get_tap_socket(int fd)
@@ -276,6 +356,8 @@ static long vhx_net_set_backend(struct vhx_net *n, unsigned int index,
 			nvq->rx_ring = sock ?
 				vhx_get_tap_ptr_ring(sock->file) : NULL;
 		nvq->done_idx = 0;
+		nvq->batched_xdp = 0;
+		nvq->tap_backend = sock && vhx_is_tap_socket(sock);
 	}
 	mutex_unlock(&vq->mutex);
 

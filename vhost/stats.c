@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The registry of owned devices and its read-only debugfs view,
+ * /sys/kernel/debug/vhx/devices (root only).  One line per device and one
+ * per virtqueue, as space-separated key=value pairs:
+ *
+ *   dev id= kind= owner= worker= features= backend_features= iotlb= nvqs=
+ *   vq dev= idx= name= num= backend= broken= last_avail= last_used=
+ *      packets= bytes= kicks= calls= runs= requeues= errors= iotlb_misses=
+ *
+ * Keys are only ever added, never renamed or removed.
+ *
+ * Locking: vhx_devices_lock protects the list; a device stays registered
+ * from SET_OWNER until its cleanup, which unregisters before tearing down,
+ * so every device on the list is alive.  Each vq's line is printed under
+ * its vq->mutex.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+
+#include "core.h"
+
+static LIST_HEAD(vhx_devices);
+static DEFINE_MUTEX(vhx_devices_lock);
+static struct dentry *vhx_debugfs;
+
+void vhx_dev_register(struct vhx_dev *dev)
+{
+	mutex_lock(&vhx_devices_lock);
+	list_add_tail(&dev->node, &vhx_devices);
+	mutex_unlock(&vhx_devices_lock);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_register);
+
+void vhx_dev_unregister(struct vhx_dev *dev)
+{
+	mutex_lock(&vhx_devices_lock);
+	list_del_init(&dev->node);
+	mutex_unlock(&vhx_devices_lock);
+}
+EXPORT_SYMBOL_GPL(vhx_dev_unregister);
+
+static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
+{
+	struct vhx_vq *vq = dev->vqs[idx];
+	const struct vhx_vq_stats *st = &vq->stats;
+
+	mutex_lock(&vq->mutex);
+	seq_printf(m, "vq dev=%u idx=%d name=%s num=%u backend=", dev->id, idx,
+		   dev->ops->vq_name ? dev->ops->vq_name(idx) : "vq", vq->num);
+	if (vq->private_data && dev->ops->show_backend)
+		dev->ops->show_backend(m, vq);
+	else
+		seq_puts(m, "-");
+	seq_printf(m, " broken=%d last_avail=%u last_used=%u", vq->broken,
+		   vq->last_avail_idx, vq->last_used_idx);
+	seq_printf(m, " packets=%llu bytes=%llu kicks=%llu calls=%llu runs=%llu requeues=%llu errors=%llu iotlb_misses=%llu\n",
+		   st->packets, st->bytes, st->kicks, st->calls, st->runs,
+		   st->requeues, st->errors, st->iotlb_misses);
+	mutex_unlock(&vq->mutex);
+}
+
+static int vhx_devices_show(struct seq_file *m, void *v)
+{
+	struct vhx_dev *dev;
+	int i;
+
+	mutex_lock(&vhx_devices_lock);
+	list_for_each_entry(dev, &vhx_devices, node) {
+		struct vhx_vq *vq0 = dev->vqs[0];
+
+		seq_printf(m, "dev id=%u kind=%s owner=%d worker=%d features=0x%llx backend_features=0x%llx iotlb=%d nvqs=%d\n",
+			   dev->id, dev->ops->kind, dev->owner_pid,
+			   vhx_worker_pid(dev->worker),
+			   READ_ONCE(vq0->acked_features),
+			   READ_ONCE(vq0->acked_backend_features),
+			   !!READ_ONCE(dev->iotlb), dev->nvqs);
+		for (i = 0; i < dev->nvqs; i++)
+			vhx_show_vq(m, dev, i);
+	}
+	mutex_unlock(&vhx_devices_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vhx_devices);
+
+int vhx_stats_init(void)
+{
+	/* debugfs is optional: without it vhx works, uncounted. */
+	vhx_debugfs = debugfs_create_dir("vhx", NULL);
+	debugfs_create_file("devices", 0400, vhx_debugfs, NULL,
+			    &vhx_devices_fops);
+	return 0;
+}
+
+void vhx_stats_exit(void)
+{
+	debugfs_remove_recursive(vhx_debugfs);
+}
