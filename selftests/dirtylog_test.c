@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtylog_test - VHOST_F_LOG_ALL dirty page logging.
+ *
+ * Guest memory is GPA-based (1 MiB base, GPA != HVA) so the bitmap is small.
+ * SET_LOG_BASE, SET_LOG_FD, LOG_ALL acked, VHOST_VRING_F_LOG on both vqs with
+ * log_guest_addr = GPA of the used ring.  After RX into known buffers exactly
+ * the pages holding the written bytes and the RX used ring page are set;
+ * after TX only the TX used ring page.  The bitmap is cleared and the check
+ * repeated with other sizes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/eventfd.h>
+
+#include "harness.h"
+#include "vhxlib.h"
+
+#define F_V1  VHX_BIT(VIRTIO_F_VERSION_1)
+#define F_MRG VHX_BIT(VIRTIO_NET_F_MRG_RXBUF)
+#define F_LOG VHX_BIT(VHOST_F_LOG_ALL)
+
+FIXTURE(dlog)
+{
+	struct vhx_net n;
+	bool up;
+	uint8_t *bitmap, *expect;
+	size_t bytes;
+	int log_fd;
+	uint8_t f[8192], r[8192];
+};
+
+FIXTURE_SETUP(dlog)
+{
+	struct vhx_net_cfg c = {
+		.features = F_V1 | F_MRG | F_LOG, .num = 64,
+		.rx_buf = 1536, .tx_buf = 2048, .identity = false,
+		.no_backend = true, .mtu = 9000,
+	};
+	const char *why = vhx_skip_reason();
+	uint64_t base;
+	int i;
+
+	self->log_fd = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	self->up = true;
+	/* bitmap covers GPA 0 .. end of guest memory */
+	self->bytes = ((self->n.mem.r[0].gpa + self->n.mem.size) / VHX_PAGE + 7) / 8 + 8;
+	self->bitmap = aligned_alloc(4096, (self->bytes + 4095) & ~4095UL);
+	self->expect = calloc(1, self->bytes);
+	ASSERT_NONNULL(self->bitmap);
+	ASSERT_NONNULL(self->expect);
+	memset(self->bitmap, 0, self->bytes);
+	base = (uintptr_t)self->bitmap;
+	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
+	self->log_fd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_GE(self->log_fd, 0);
+	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
+	for (i = 0; i < VHX_NVQS; i++) {
+		self->n.dev.vq[i].log = true;
+		ASSERT_EQ(0, vhx_vq_set_addr(&self->n.dev.vq[i]));
+	}
+	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
+	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+}
+
+FIXTURE_TEARDOWN(dlog)
+{
+	if (self->up)
+		vhx_net_teardown(&self->n);
+	free(self->bitmap);
+	free(self->expect);
+	if (self->log_fd >= 0)
+		close(self->log_fd);
+}
+
+static void mark(FIXTURE_DATA(dlog) *self, uint64_t gpa, uint64_t len)
+{
+	uint64_t p;
+
+	for (p = gpa / VHX_PAGE; len && p <= (gpa + len - 1) / VHX_PAGE; p++)
+		self->expect[p / 8] |= 1 << (p % 8);
+}
+
+static void compare(struct __test_metadata *_metadata, FIXTURE_DATA(dlog) *self)
+{
+	size_t i;
+	int diff = 0, set = 0;
+
+	for (i = 0; i < self->bytes * 8; i++) {
+		bool b = self->bitmap[i / 8] & (1 << (i % 8));
+		bool e = self->expect[i / 8] & (1 << (i % 8));
+
+		set += b;
+		if (b != e) {
+			if (diff++ < 10)
+				TH_LOG("page gpa 0x%llx: logged %d expected %d",
+				       (unsigned long long)i * VHX_PAGE, b, e);
+		}
+	}
+	TH_LOG("%d page bit(s) set, %d mismatch(es)", set, diff);
+	EXPECT_EQ(0, diff);
+}
+
+static void clear(FIXTURE_DATA(dlog) *self)
+{
+	memset(self->bitmap, 0, self->bytes);
+	memset(self->expect, 0, self->bytes);
+	vhx_eventfd_read(self->log_fd);
+}
+
+TEST_F(dlog, rx_pages)
+{
+	static const size_t sizes[] = { 60, 1000, 3000, 6000 };
+	struct vhx_dev *d = &self->n.dev;
+	struct vhx_vq *rx = &d->vq[VHX_RX];
+	unsigned s;
+
+	vhx_rx_fill(d, 64, NULL);
+	usleep(100000);
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		uint16_t first = rx->last_used;
+		unsigned nb, k;
+		ssize_t got;
+
+		clear(self);
+		vhx_make_frame(self->f, sizes[s], s);
+		ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, self->f, sizes[s]));
+		got = vhx_rx_recv(d, self->r, sizeof(self->r), NULL, &nb, 3000);
+		ASSERT_EQ((ssize_t)sizes[s], got);
+		ASSERT_EQ(0u, vhx_check_frame(self->r, got, s));
+		/* the buffers the device wrote, with the lengths it reported */
+		for (k = 0; k < nb; k++) {
+			struct vring_used_elem *e = &rx->used->ring[(uint16_t)(first + k) % rx->num];
+
+			mark(self, rx->buf[e->id], e->len);
+		}
+		mark(self, rx->used_gpa, 6 + 8 * rx->num + 2);
+		usleep(50000);
+		TH_LOG("RX %zu bytes in %u buffer(s)", sizes[s], nb);
+		compare(_metadata, self);
+		EXPECT_GT(vhx_eventfd_read(self->log_fd), 0u);
+		vhx_rx_fill(d, 64, NULL);
+		usleep(50000);
+	}
+}
+
+TEST_F(dlog, tx_only_used_ring)
+{
+	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	unsigned i;
+
+	clear(self);
+	for (i = 0; i < 10; i++) {
+		vhx_make_frame(self->f, 1000, i);
+		ASSERT_EQ(0, vhx_net_tx_one(&self->n, self->f, 1000, NULL, 3000));
+		ASSERT_EQ(1000, vhx_tap_recv(&self->n.tap, self->r, sizeof(self->r), 3000));
+	}
+	mark(self, tx->used_gpa, 6 + 8 * tx->num + 2);
+	compare(_metadata, self);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hostile_test - a catalogue of malformed split rings.
+ *
+ * Each case sets up a fresh device (ERR eventfd on both vqs, tap backend),
+ * corrupts the ring in one way, kicks (TX) or injects a frame (RX) and then
+ * expects, depending on the case:
+ *   ERR         the ERR eventfd fires within 3 s and, for TX, no frame leaks
+ *               into the tap;
+ *   ERR_MAY_SEND the ERR eventfd fires; the chain itself was valid, so the
+ *               frame may have been sent intact before the failure (e.g. the
+ *               used ring write fails after transmission);
+ *   ERR_OR_DROP the ERR eventfd fires or the packet is dropped (mainline drops
+ *               some malformed-but-translatable packets silently); no leak;
+ *   TOLERATED   mainline processes it (spec violation it does not check); the
+ *               ERR eventfd or a correct frame are both accepted;
+ *   SETUP_EFAULT the bad ring address is refused with EFAULT at
+ *               NET_SET_BACKEND.
+ * Then the vq is reset (SET_BACKEND -1, ring re-initialised, NUM/BASE/ADDR,
+ * SET_BACKEND tap) and traffic must work again.  Nothing asserts that a queue
+ * keeps running after an error without a reset: mainline retries on the next
+ * kick, vhx deliberately stops the queue until it is reset.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "harness.h"
+#include "vhxlib.h"
+
+#define F_V1  VHX_BIT(VIRTIO_F_VERSION_1)
+#define F_MRG VHX_BIT(VIRTIO_NET_F_MRG_RXBUF)
+#define F_IND VHX_BIT(VIRTIO_RING_F_INDIRECT_DESC)
+#define F_HDR VHX_BIT(VHOST_NET_F_VIRTIO_NET_HDR)
+
+#define NUM 64
+#define ERR_WAIT_MS 3000
+#define BAD_GPA 0xdead00000000ULL
+
+enum expect { ERR, ERR_MAY_SEND, ERR_OR_DROP, TOLERATED, SETUP_EFAULT };
+
+struct hctx {
+	struct vhx_net n;
+	struct vhx_vq *vq;
+	uint8_t frame[2048];
+	void *unmapped;		/* page to restore after the case */
+	uint64_t extra_gpa;	/* case-specific scratch in guest memory */
+};
+
+struct hcase {
+	const char *what;
+	unsigned vq;		/* VHX_RX or VHX_TX */
+	enum expect expect;
+	bool vhost_hdr;
+	unsigned nregions;
+	size_t mem;
+	/* corrupt the ring; may return -errno to fail the case */
+	int (*fn)(struct hctx *h);
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void setd(struct vhx_vq *vq, unsigned i, uint64_t addr, uint32_t len,
+		 uint16_t flags, uint16_t next)
+{
+	vq->desc[i].addr = addr;
+	vq->desc[i].len = len;
+	vq->desc[i].flags = flags;
+	vq->desc[i].next = next;
+}
+
+/* A valid TX buffer (zero vnet header + 60-byte frame) at per-head buffer k. */
+static uint64_t tx_buf(struct hctx *h, unsigned k, uint32_t *len)
+{
+	struct vhx_vq *vq = &h->n.dev.vq[VHX_TX];
+	uint8_t *p = vhx_gpa(&h->n.mem, vq->buf[k], vq->buf_size);
+
+	memset(p, 0, h->n.dev.hdr_len);
+	vhx_make_frame(p + h->n.dev.hdr_len, 60, 0xbad00000 + k);
+	*len = h->n.dev.hdr_len + 60;
+	return vq->buf[k];
+}
+
+static void publish_kick(struct hctx *h, unsigned vqi, uint16_t head)
+{
+	struct vhx_vq *vq = &h->n.dev.vq[vqi];
+
+	vhx_vq_publish_head(vq, head);
+	if (vqi == VHX_TX) {
+		vhx_vq_kick_force(vq);
+	} else {
+		vhx_make_frame(h->frame, 100, 0xbad0ffff);
+		vhx_tap_inject(&h->n.tap, h->frame, 100);
+		vhx_vq_kick_force(vq);
+	}
+}
+
+/* --------------------------------------------------------- TX cases */
+
+static int c_desc_loop(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h->vq, 0, a, l, VRING_DESC_F_NEXT, 1);
+	setd(h->vq, 1, a, l, VRING_DESC_F_NEXT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_chain_longer_than_ring(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+	unsigned i;
+
+	for (i = 0; i < NUM; i++)
+		setd(h->vq, i, a, 1, VRING_DESC_F_NEXT, (i + 1) % NUM);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_addr_outside(struct hctx *h)
+{
+	setd(h->vq, 0, BAD_GPA, 100, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_addr_len_wrap(struct hctx *h)
+{
+	setd(h->vq, 0, 0xfffffffffffff000ULL, 0x2000, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_huge_len(struct hctx *h)
+{
+	/* starts inside guest memory, 4 GiB - 1 long: runs off the end */
+	uint32_t l;
+	uint64_t a = tx_buf(h, NUM - 1, &l);
+
+	setd(h->vq, 0, a, 0xffffffffu, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_avail_idx_jump(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h->vq, 0, a, l, 0, 0);
+	h->vq->avail->ring[0] = 0;
+	h->vq->avail->idx = NUM + 1;
+	vhx_vq_kick_force(h->vq);
+	return 0;
+}
+
+static int c_head_ge_num(struct hctx *h)
+{
+	publish_kick(h, VHX_TX, NUM + 5);
+	return 0;
+}
+
+static int c_next_ge_num(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h->vq, 0, a, 14, VRING_DESC_F_NEXT, NUM + 3);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static struct vring_desc *ind_table(struct hctx *h, unsigned entries)
+{
+	h->extra_gpa = vhx_mem_alloc(&h->n.mem, 16 * entries, 16);
+	if (!h->extra_gpa)
+		return NULL;
+	return vhx_gpa(&h->n.mem, h->extra_gpa, 16 * entries);
+}
+
+static int c_indirect_nested(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 4), *t2 = ind_table(h, 2);
+	uint64_t t2gpa = h->extra_gpa;
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t || !t2)
+		return -ENOMEM;
+	t2[0] = (struct vring_desc){ .addr = a, .len = l };
+	t[0] = (struct vring_desc){ .addr = t2gpa, .len = 16,
+				    .flags = VRING_DESC_F_INDIRECT };
+	setd(h->vq, 0, vhx_hva_to_gpa(&h->n.mem, t), 16, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_indirect_len_unaligned(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 4);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	t[0] = (struct vring_desc){ .addr = a, .len = l };
+	setd(h->vq, 0, h->extra_gpa, 17, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_indirect_len_zero(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 4);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	t[0] = (struct vring_desc){ .addr = a, .len = l };
+	setd(h->vq, 0, h->extra_gpa, 0, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_indirect_and_next(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 4);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	/* header + 30 bytes in the table, the rest through the ring's "next" */
+	t[0] = (struct vring_desc){ .addr = a, .len = l - 30 };
+	setd(h->vq, 0, h->extra_gpa, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+	setd(h->vq, 1, a + l - 30, 30, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_indirect_outside(struct hctx *h)
+{
+	setd(h->vq, 0, BAD_GPA, 64, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_indirect_loop(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 2);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	t[0] = (struct vring_desc){ .addr = a, .len = 10, .flags = VRING_DESC_F_NEXT, .next = 1 };
+	t[1] = (struct vring_desc){ .addr = a, .len = 10, .flags = VRING_DESC_F_NEXT, .next = 0 };
+	setd(h->vq, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_indirect_next_outside(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 2);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	t[0] = (struct vring_desc){ .addr = a, .len = 10, .flags = VRING_DESC_F_NEXT, .next = 7 };
+	t[1] = (struct vring_desc){ .addr = a + 10, .len = l - 10 };
+	setd(h->vq, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_tx_writable(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h->vq, 0, a, l, VRING_DESC_F_NEXT, 1);
+	setd(h->vq, 1, a + 1024, 100, VRING_DESC_F_WRITE, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_tx_hdr_too_short(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	/* header-by-vhost: 4 bytes cannot hold the 12-byte header */
+	setd(h->vq, 0, a, 4, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_tx_zero_len(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h->vq, 0, a, 0, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_too_many_iov_indirect(struct hctx *h)
+{
+	unsigned i, n = 1100;
+	struct vring_desc *t = ind_table(h, n);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		t[i] = (struct vring_desc){ .addr = a + (i % 64), .len = 1,
+					    .flags = i + 1 < n ? VRING_DESC_F_NEXT : 0,
+					    .next = i + 1 < n ? i + 1 : 0 };
+	setd(h->vq, 0, h->extra_gpa, 16 * n, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+/* 64 memory regions: one descriptor over all of guest memory is 64 iovecs,
+ * 17 of them are 1088 > UIO_MAXIOV. */
+static int c_too_many_iov_regions(struct hctx *h)
+{
+	const struct vhx_mem *m = &h->n.mem;
+	unsigned i, n = 17;
+
+	for (i = 0; i < n; i++)
+		setd(h->vq, i, m->r[0].gpa, (uint32_t)m->size,
+		     i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1 < n ? i + 1 : 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int unmap_page(struct hctx *h, void *p)
+{
+	if (munmap(p, VHX_PAGE))
+		return -errno;
+	h->unmapped = p;
+	return 0;
+}
+
+static int c_avail_unmapped(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	/* nothing published before the unmap: the device must not see a valid
+	 * ring in between (it may run on a socket wakeup at any time) */
+	setd(h->vq, 0, a, l, 0, 0);
+	if (unmap_page(h, h->vq->avail))
+		return -errno;
+	vhx_vq_kick_force(h->vq);
+	return 0;
+}
+
+static int c_desc_unmapped(struct hctx *h)
+{
+	h->vq->avail->ring[0] = 0;
+	h->vq->avail->idx = 1;
+	if (unmap_page(h, h->vq->desc))
+		return -errno;
+	vhx_vq_kick_force(h->vq);
+	return 0;
+}
+
+static int c_used_unmapped(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h->vq, 0, a, l, 0, 0);
+	if (unmap_page(h, h->vq->used))
+		return -errno;
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_buffer_unmapped(struct hctx *h)
+{
+	/* buffer inside a memory region but its page is gone from the mm */
+	uint32_t l;
+	uint64_t a = tx_buf(h, 3, &l);
+	void *p = vhx_gpa(&h->n.mem, a & ~(VHX_PAGE - 1), VHX_PAGE);
+
+	setd(h->vq, 0, a, l, 0, 0);
+	if (unmap_page(h, p))
+		return -errno;
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+/* --------------------------------------------------------- RX cases */
+
+static uint64_t rx_buf(struct hctx *h, unsigned k)
+{
+	return h->n.dev.vq[VHX_RX].buf[k];
+}
+
+static int c_rx_out_after_in(struct hctx *h)
+{
+	setd(h->vq, 0, rx_buf(h, 0), 1024, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	setd(h->vq, 1, rx_buf(h, 1), 1024, VRING_DESC_F_NEXT, 2);
+	setd(h->vq, 2, rx_buf(h, 2), 1024, VRING_DESC_F_WRITE, 0);
+	publish_kick(h, VHX_RX, 0);
+	return 0;
+}
+
+static int c_rx_only_readable(struct hctx *h)
+{
+	setd(h->vq, 0, rx_buf(h, 0), 2048, 0, 0);
+	publish_kick(h, VHX_RX, 0);
+	return 0;
+}
+
+static int c_rx_addr_outside(struct hctx *h)
+{
+	setd(h->vq, 0, BAD_GPA, 2048, VRING_DESC_F_WRITE, 0);
+	publish_kick(h, VHX_RX, 0);
+	return 0;
+}
+
+static int c_rx_head_ge_num(struct hctx *h)
+{
+	publish_kick(h, VHX_RX, 0xffff);
+	return 0;
+}
+
+static int c_rx_indirect_nested(struct hctx *h)
+{
+	struct vring_desc *t = ind_table(h, 2);
+
+	if (!t)
+		return -ENOMEM;
+	t[0] = (struct vring_desc){ .addr = h->extra_gpa, .len = 32,
+				    .flags = VRING_DESC_F_INDIRECT };
+	setd(h->vq, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_RX, 0);
+	return 0;
+}
+
+static int c_rx_desc_loop(struct hctx *h)
+{
+	setd(h->vq, 0, rx_buf(h, 0), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	setd(h->vq, 1, rx_buf(h, 1), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0);
+	publish_kick(h, VHX_RX, 0);
+	return 0;
+}
+
+/* ------------------------------------------------ setup-time cases */
+
+static int c_used_addr_hole(struct hctx *h)
+{
+	void *p = mmap(NULL, VHX_PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct vhost_vring_addr a = {
+		.index = h->vq->index,
+		.desc_user_addr = (uintptr_t)h->vq->desc,
+		.avail_user_addr = (uintptr_t)h->vq->avail,
+		.log_guest_addr = h->vq->used_gpa,
+	};
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, VHX_PAGE);
+	a.used_user_addr = (uintptr_t)p;
+	return vhx_ioctl(h->n.dev.fd, VHOST_SET_VRING_ADDR, &a);
+}
+
+static int c_used_addr_kernel(struct hctx *h)
+{
+	struct vhost_vring_addr a = {
+		.index = h->vq->index,
+		.desc_user_addr = (uintptr_t)h->vq->desc,
+		.avail_user_addr = (uintptr_t)h->vq->avail,
+		.used_user_addr = 0xffff888000000000ULL,
+		.log_guest_addr = h->vq->used_gpa,
+	};
+
+	return vhx_ioctl(h->n.dev.fd, VHOST_SET_VRING_ADDR, &a);
+}
+
+/* ---------------------------------------------------------- fixture */
+
+FIXTURE(hostile)
+{
+	struct hctx h;
+	bool up;
+};
+
+FIXTURE_VARIANT(hostile)
+{
+	struct hcase c;
+};
+
+#define CASE(name, ...) \
+	FIXTURE_VARIANT_ADD(hostile, name) { .c = { __VA_ARGS__ } }
+
+CASE(desc_loop, "descriptor loop (next points back)", VHX_TX, ERR, .fn = c_desc_loop);
+CASE(chain_longer_than_ring, "chain of num+1 descriptors", VHX_TX, ERR, .fn = c_chain_longer_than_ring);
+CASE(addr_outside, "descriptor address outside every region", VHX_TX, ERR, .fn = c_addr_outside);
+CASE(addr_len_wrap, "addr + len wraps 2^64", VHX_TX, ERR, .fn = c_addr_len_wrap);
+CASE(huge_len, "len 4 GiB-1 running off guest memory", VHX_TX, ERR, .fn = c_huge_len);
+CASE(avail_idx_jump, "avail idx moved by more than num", VHX_TX, ERR, .fn = c_avail_idx_jump);
+CASE(head_ge_num, "avail head index >= num", VHX_TX, ERR, .fn = c_head_ge_num);
+CASE(next_ge_num, "next index >= num", VHX_TX, ERR, .fn = c_next_ge_num);
+CASE(indirect_nested, "indirect inside indirect", VHX_TX, ERR, .fn = c_indirect_nested);
+CASE(indirect_len_unaligned, "indirect len not a multiple of 16", VHX_TX, ERR, .fn = c_indirect_len_unaligned);
+CASE(indirect_len_zero, "indirect table of length 0", VHX_TX, ERR_OR_DROP, .fn = c_indirect_len_zero);
+CASE(indirect_and_next, "INDIRECT together with NEXT", VHX_TX, TOLERATED, .fn = c_indirect_and_next);
+CASE(indirect_outside, "indirect table outside memory", VHX_TX, ERR, .fn = c_indirect_outside);
+CASE(indirect_loop, "loop inside an indirect table", VHX_TX, ERR, .fn = c_indirect_loop);
+/* mainline reads an indirect table sequentially and ignores "next" */
+CASE(indirect_next_outside, "indirect next beyond the table", VHX_TX, TOLERATED, .fn = c_indirect_next_outside);
+CASE(tx_writable_desc, "device-writable descriptor on TX", VHX_TX, ERR, .fn = c_tx_writable);
+CASE(tx_hdr_too_short, "TX chain shorter than the vnet header (header by vhost)", VHX_TX, ERR,
+     .vhost_hdr = true, .fn = c_tx_hdr_too_short);
+CASE(tx_zero_len, "zero-length TX chain (header on the tap)", VHX_TX, ERR_OR_DROP, .fn = c_tx_zero_len);
+CASE(too_many_iov_indirect, "1100 one-byte descriptors in an indirect table", VHX_TX, ERR,
+     .fn = c_too_many_iov_indirect);
+CASE(too_many_iov_regions, "17 descriptors x 64 regions = 1088 iovecs", VHX_TX, ERR,
+     .nregions = 64, .mem = 64 * 65536, .fn = c_too_many_iov_regions);
+CASE(avail_unmapped, "avail ring unmapped after setup", VHX_TX, ERR, .fn = c_avail_unmapped);
+CASE(desc_unmapped, "descriptor table unmapped after setup", VHX_TX, ERR, .fn = c_desc_unmapped);
+CASE(used_unmapped, "used ring unmapped after setup", VHX_TX, ERR_MAY_SEND, .fn = c_used_unmapped);
+CASE(buffer_unmapped, "TX buffer page unmapped (inside a region)", VHX_TX, ERR_OR_DROP,
+     .fn = c_buffer_unmapped);
+CASE(rx_out_after_in, "RX chain with out after in", VHX_RX, ERR, .fn = c_rx_out_after_in);
+CASE(rx_only_readable, "RX chain with only device-readable descriptors", VHX_RX, ERR,
+     .fn = c_rx_only_readable);
+CASE(rx_addr_outside, "RX buffer outside every region", VHX_RX, ERR, .fn = c_rx_addr_outside);
+CASE(rx_head_ge_num, "RX avail head 0xffff", VHX_RX, ERR, .fn = c_rx_head_ge_num);
+CASE(rx_indirect_nested, "RX indirect table pointing at itself (nested)", VHX_RX, ERR,
+     .fn = c_rx_indirect_nested);
+CASE(rx_desc_loop, "RX descriptor loop", VHX_RX, ERR, .fn = c_rx_desc_loop);
+CASE(used_addr_hole, "used ring at an unmapped address: EFAULT at SET_BACKEND", VHX_TX,
+     SETUP_EFAULT, .fn = c_used_addr_hole);
+CASE(used_addr_kernel, "used ring at a kernel address: EFAULT at SET_BACKEND", VHX_TX,
+     SETUP_EFAULT, .fn = c_used_addr_kernel);
+
+FIXTURE_SETUP(hostile)
+{
+	const struct hcase *c = &variant->c;
+	struct vhx_net_cfg cfg = {
+		.features = F_V1 | F_MRG | F_IND | (c->vhost_hdr ? F_HDR : 0),
+		.num = NUM, .rx_buf = 2048, .tx_buf = 2048, .ind_max = 8,
+		.identity = true, .nregions = c->nregions, .mem_size = c->mem,
+		.no_backend = true,
+	};
+	const char *why = vhx_skip_reason();
+	int r;
+
+	if (why)
+		SKIP(return, "%s", why);
+	r = vhx_net_setup(&self->h.n, &cfg);
+	ASSERT_EQ(0, r);
+	self->up = true;
+	self->h.vq = &self->h.n.dev.vq[c->vq];
+	if (c->expect != SETUP_EFAULT) {
+		ASSERT_EQ(0, vhx_set_backend(&self->h.n.dev, VHX_RX, self->h.n.tap.fd));
+		ASSERT_EQ(0, vhx_set_backend(&self->h.n.dev, VHX_TX, self->h.n.tap.fd));
+	}
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	if (self->up)
+		vhx_net_teardown(&self->h.n);
+}
+
+/* Working traffic on @vqi (after a reset). */
+static void check_traffic(struct __test_metadata *_metadata, struct hctx *h,
+			  unsigned vqi)
+{
+	struct vhx_dev *d = &h->n.dev;
+	uint8_t buf[2048];
+	int i;
+
+	if (vqi == VHX_TX) {
+		vhx_make_frame(h->frame, 300, 4242);
+		ASSERT_EQ(0, vhx_net_tx_one(&h->n, h->frame, 300, NULL, 5000));
+		for (i = 0; i < 4; i++) {
+			ssize_t got = vhx_tap_recv(&h->n.tap, buf, sizeof(buf), 3000);
+
+			ASSERT_GT(got, 0);
+			if (got == 300 && vhx_frame_seq(buf) == 4242)
+				break;
+			TH_LOG("stale frame of %zd bytes after reset", got);
+		}
+		ASSERT_LT(i, 4);
+		EXPECT_EQ(0u, vhx_check_frame(buf, 300, 4242));
+	} else {
+		ASSERT_GT(vhx_rx_fill(d, NUM, NULL), 0);
+		vhx_make_frame(h->frame, 300, 4343);
+		ASSERT_EQ(0, vhx_tap_inject(&h->n.tap, h->frame, 300));
+		for (i = 0; i < 4; i++) {
+			unsigned nb;
+			ssize_t got = vhx_rx_recv(d, buf, sizeof(buf), NULL, &nb, 3000);
+
+			ASSERT_GT(got, 0);
+			if (got == 300 && vhx_frame_seq(buf) == 4343)
+				break;
+			/* the frame injected during the hostile phase may
+			 * still be queued in the tap: it must be intact */
+			EXPECT_EQ(0u, vhx_check_frame(buf, got, vhx_frame_seq(buf)));
+		}
+		ASSERT_LT(i, 4);
+		EXPECT_EQ(0u, vhx_check_frame(buf, 300, 4343));
+	}
+}
+
+static void reset_vq(struct __test_metadata *_metadata, struct hctx *h, unsigned vqi)
+{
+	struct vhx_vq *vq = &h->n.dev.vq[vqi];
+
+	ASSERT_EQ(0, vhx_set_backend(&h->n.dev, vqi, -1));
+	if (h->unmapped) {
+		void *p = mmap(h->unmapped, VHX_PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		ASSERT_EQ(h->unmapped, p);
+		h->unmapped = NULL;
+	}
+	ASSERT_EQ(0, vhx_vq_reset(vq));
+	ASSERT_EQ(0, vhx_set_backend(&h->n.dev, vqi, h->n.tap.fd));
+}
+
+TEST_F(hostile, run)
+{
+	const struct hcase *c = &variant->c;
+	struct hctx *h = &self->h;
+	struct vhx_vq *vq = h->vq;
+	uint16_t used_before = vq->used->idx;
+	uint64_t err;
+	int leaked, r;
+	uint8_t buf[2048];
+
+	TH_LOG("case: %s (%s vq)", c->what, c->vq == VHX_TX ? "TX" : "RX");
+	vhx_eventfd_read(vq->err_fd);
+
+	if (c->expect == SETUP_EFAULT) {
+		r = c->fn(h);
+		TH_LOG("SET_VRING_ADDR: %s", r ? strerror(-r) : "ok");
+		ASSERT_EQ(0, r);
+		EXPECT_EQ(-EFAULT, vhx_set_backend(&h->n.dev, c->vq, h->n.tap.fd));
+		/* restore the right addresses and attach both queues */
+		ASSERT_EQ(0, vhx_vq_reset(vq));
+		ASSERT_EQ(0, vhx_set_backend(&h->n.dev, VHX_RX, h->n.tap.fd));
+		ASSERT_EQ(0, vhx_set_backend(&h->n.dev, VHX_TX, h->n.tap.fd));
+		check_traffic(_metadata, h, c->vq);
+		return;
+	}
+
+	r = c->fn(h);
+	ASSERT_EQ(0, r);
+	err = vhx_eventfd_wait(vq->err_fd,
+			       c->expect == ERR ? ERR_WAIT_MS : 1000);
+	leaked = 0;
+	if (c->vq == VHX_TX) {
+		ssize_t got;
+
+		while ((got = vhx_tap_recv(&h->n.tap, buf, sizeof(buf), 200)) >= 0) {
+			TH_LOG("frame of %zd bytes reached the tap", got);
+			leaked++;
+		}
+	}
+	TH_LOG("err eventfd: %llu, frames on tap: %d, used idx %u -> %u",
+	       (unsigned long long)err, leaked, used_before,
+	       h->unmapped == vq->used ? 0 : vq->used->idx);
+
+	switch (c->expect) {
+	case ERR:
+		EXPECT_GT(err, 0u);
+		EXPECT_EQ(0, leaked);
+		break;
+	case ERR_MAY_SEND:
+		EXPECT_GT(err, 0u);
+		EXPECT_LE(leaked, 1);
+		if (leaked)
+			EXPECT_EQ(0u, vhx_check_frame(buf, 60, 0xbad00000));
+		break;
+	case ERR_OR_DROP:
+		if (!err)
+			TH_LOG("no vq error: the packet was dropped (mainline behaviour)");
+		EXPECT_EQ(0, leaked);
+		break;
+	case TOLERATED:
+		if (leaked) {
+			/* processed as a valid (if non-conforming) chain */
+			EXPECT_EQ(1, leaked);
+			EXPECT_EQ(0u, vhx_check_frame(buf, 60, 0xbad00000));
+			TH_LOG("tolerated: frame delivered intact");
+		} else {
+			EXPECT_GT(err, 0u);
+		}
+		break;
+	default:
+		break;
+	}
+
+	reset_vq(_metadata, h, c->vq);
+	vhx_eventfd_read(vq->err_fd);
+	check_traffic(_metadata, h, c->vq);
+	/* and the other queue was never disturbed */
+	check_traffic(_metadata, h, c->vq == VHX_TX ? VHX_RX : VHX_TX);
+}
+
+TEST_HARNESS_MAIN

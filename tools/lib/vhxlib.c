@@ -1,0 +1,1083 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhxlib.c - userspace guest-driver library for /dev/vhost-net (see vhxlib.h).
+ */
+#define _GNU_SOURCE
+#include "vhxlib.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+#define barrier() __asm__ __volatile__("" ::: "memory")
+#define mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* ================================================================ memory */
+
+int vhx_mem_init(struct vhx_mem *m, size_t size, unsigned nregions,
+		 bool identity, uint64_t gpa_base)
+{
+	size_t rsize;
+	unsigned i;
+
+	memset(m, 0, sizeof(*m));
+	if (!nregions)
+		nregions = 1;
+	if (nregions > VHX_MAX_REGIONS)
+		return -EINVAL;
+	rsize = align_up(align_up(size, VHX_PAGE) / nregions, VHX_PAGE);
+	if (!rsize)
+		rsize = VHX_PAGE;
+	size = rsize * nregions;
+	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		return -errno;
+	}
+	m->size = size;
+	m->identity = identity;
+	m->nregions = nregions;
+	for (i = 0; i < nregions; i++) {
+		m->r[i].hva = (char *)m->base + i * rsize;
+		m->r[i].gpa = identity ? (uint64_t)(uintptr_t)m->r[i].hva :
+					 gpa_base + i * rsize;
+		m->r[i].size = rsize;
+	}
+	/* Keep GPA 0 / the first page unused so that "0" means failure. */
+	m->brk = VHX_PAGE;
+	return 0;
+}
+
+void vhx_mem_fini(struct vhx_mem *m)
+{
+	if (m->base)
+		munmap(m->base, m->size);
+	m->base = NULL;
+}
+
+uint64_t vhx_mem_alloc(struct vhx_mem *m, size_t size, size_t align)
+{
+	size_t off;
+
+	if (!align)
+		align = 8;
+	off = align_up(m->brk, align);
+	if (off + size > m->size || off + size < off)
+		return 0;
+	m->brk = off + size;
+	memset((char *)m->base + off, 0, size);
+	return vhx_hva_to_gpa(m, (char *)m->base + off);
+}
+
+void *vhx_gpa(const struct vhx_mem *m, uint64_t gpa, size_t len)
+{
+	uint64_t off;
+
+	if (m->identity) {
+		off = gpa - (uint64_t)(uintptr_t)m->base;
+	} else {
+		if (gpa < m->r[0].gpa)
+			return NULL;
+		off = gpa - m->r[0].gpa;
+	}
+	if (off >= m->size || len > m->size - off)
+		return NULL;
+	return (char *)m->base + off;
+}
+
+uint64_t vhx_hva_to_gpa(const struct vhx_mem *m, const void *hva)
+{
+	uint64_t off = (uint64_t)((const char *)hva - (const char *)m->base);
+
+	return m->identity ? (uint64_t)(uintptr_t)hva : m->r[0].gpa + off;
+}
+
+struct vhost_memory *vhx_mem_table(const struct vhx_mem *m)
+{
+	struct vhost_memory *t;
+	unsigned i;
+
+	t = calloc(1, sizeof(*t) + m->nregions * sizeof(t->regions[0]));
+	if (!t)
+		return NULL;
+	t->nregions = m->nregions;
+	for (i = 0; i < m->nregions; i++) {
+		t->regions[i].guest_phys_addr = m->r[i].gpa;
+		t->regions[i].memory_size = m->r[i].size;
+		t->regions[i].userspace_addr = (uint64_t)(uintptr_t)m->r[i].hva;
+	}
+	return t;
+}
+
+/* ================================================================ device */
+
+const char *vhx_dev_path(void)
+{
+	const char *p = getenv("VHX_DEV");
+
+	return p && *p ? p : "/dev/vhost-net";
+}
+
+const char *vhx_skip_reason(void)
+{
+	static char why[256];
+	int fd;
+
+	if (geteuid() != 0)
+		return "not root";
+	fd = open(vhx_dev_path(), O_RDWR);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "cannot open %s: %s", vhx_dev_path(),
+			 strerror(errno));
+		return why;
+	}
+	close(fd);
+	fd = open("/dev/net/tun", O_RDWR);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "cannot open /dev/net/tun: %s",
+			 strerror(errno));
+		return why;
+	}
+	close(fd);
+	return NULL;
+}
+
+int vhx_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+int vhx_open(void)
+{
+	int fd = open(vhx_dev_path(), O_RDWR);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m)
+{
+	int i, r;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < VHX_NVQS; i++) {
+		d->vq[i].kick_fd = d->vq[i].call_fd = d->vq[i].err_fd = -1;
+		d->vq[i].dev = d;
+		d->vq[i].index = i;
+	}
+	d->mem = m;
+	d->fd = vhx_open();
+	if (d->fd < 0)
+		return d->fd;
+	r = vhx_ioctl(d->fd, VHOST_SET_OWNER, NULL);
+	if (r) {
+		close(d->fd);
+		d->fd = -1;
+	}
+	return r;
+}
+
+static void vq_free_local(struct vhx_vq *vq)
+{
+	free(vq->next);
+	free(vq->chain);
+	free(vq->cookie);
+	free(vq->posted_len);
+	free(vq->buf);
+	free(vq->ind);
+	vq->next = vq->chain = NULL;
+	vq->cookie = NULL;
+	vq->posted_len = NULL;
+	vq->buf = vq->ind = NULL;
+}
+
+void vhx_dev_close(struct vhx_dev *d)
+{
+	int i;
+
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	for (i = 0; i < VHX_NVQS; i++) {
+		struct vhx_vq *vq = &d->vq[i];
+
+		if (vq->kick_fd >= 0)
+			close(vq->kick_fd);
+		if (vq->call_fd >= 0)
+			close(vq->call_fd);
+		if (vq->err_fd >= 0)
+			close(vq->err_fd);
+		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+		vq_free_local(vq);
+	}
+}
+
+int vhx_dev_set_features(struct vhx_dev *d, uint64_t f)
+{
+	int r = vhx_ioctl(d->fd, VHOST_SET_FEATURES, &f);
+
+	if (r)
+		return r;
+	d->features = f;
+	d->hdr_len = (f & (VHX_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+			   VHX_BIT(VIRTIO_F_VERSION_1))) ?
+		sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		sizeof(struct virtio_net_hdr);
+	d->vhost_hdr = !!(f & VHX_BIT(VHOST_NET_F_VIRTIO_NET_HDR));
+	d->iotlb = !!(f & VHX_BIT(VIRTIO_F_ACCESS_PLATFORM));
+	d->vq[0].event_idx = d->vq[1].event_idx =
+		!!(f & VHX_BIT(VIRTIO_RING_F_EVENT_IDX));
+	return 0;
+}
+
+int vhx_dev_set_mem(struct vhx_dev *d)
+{
+	struct vhost_memory *t = vhx_mem_table(d->mem);
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	r = vhx_ioctl(d->fd, VHOST_SET_MEM_TABLE, t);
+	free(t);
+	return r;
+}
+
+/* Address of a ring area as vhost expects it in SET_VRING_ADDR. */
+static uint64_t ring_addr(struct vhx_vq *vq, uint64_t gpa)
+{
+	if (vq->dev->iotlb)
+		return gpa;		/* IOVA space == GPA space */
+	return (uint64_t)(uintptr_t)vhx_gpa(vq->dev->mem, gpa, 1);
+}
+
+int vhx_vq_set_addr(struct vhx_vq *vq)
+{
+	struct vhost_vring_addr a = {
+		.index = vq->index,
+		.flags = vq->log ? (1u << VHOST_VRING_F_LOG) : 0,
+		.desc_user_addr = ring_addr(vq, vq->desc_gpa),
+		.avail_user_addr = ring_addr(vq, vq->avail_gpa),
+		.used_user_addr = ring_addr(vq, vq->used_gpa),
+		.log_guest_addr = vq->used_gpa,
+	};
+
+	return vhx_ioctl(vq->dev->fd, VHOST_SET_VRING_ADDR, &a);
+}
+
+static void vq_init_state(struct vhx_vq *vq)
+{
+	unsigned i;
+
+	memset(vq->desc, 0, 16 * vq->num);
+	memset(vq->avail, 0, 6 + 2 * vq->num);
+	memset(vq->used, 0, 6 + 8 * vq->num);
+	vq->avail_idx = (uint16_t)vq->base;
+	vq->last_used = (uint16_t)vq->base;
+	vq->avail->idx = vq->avail_idx;
+	vq->used->idx = vq->last_used;
+	vq->kick_old = vq->avail_idx;
+	if (vq->event_idx)
+		vq->avail->ring[vq->num] = vq->last_used;	/* used_event */
+	if (vq->no_interrupt && !vq->event_idx)
+		vq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	for (i = 0; i < vq->num; i++) {
+		vq->next[i] = (i + 1) % vq->num;
+		vq->chain[i] = 0;
+		vq->cookie[i] = NULL;
+	}
+	vq->free_head = 0;
+	vq->num_free = vq->num;
+}
+
+static int vq_program(struct vhx_vq *vq)
+{
+	struct vhost_vring_state s = { .index = vq->index, .num = vq->num };
+	int r;
+
+	r = vhx_ioctl(vq->dev->fd, VHOST_SET_VRING_NUM, &s);
+	if (r)
+		return r;
+	s.num = (unsigned)vq->base;
+	r = vhx_ioctl(vq->dev->fd, VHOST_SET_VRING_BASE, &s);
+	if (r)
+		return r;
+	return vhx_vq_set_addr(vq);
+}
+
+int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
+{
+	struct vhx_vq *vq = &d->vq[index];
+	struct vhost_vring_file f = { .index = index };
+	unsigned n = c->num, i;
+	int r;
+
+	vq->dev = d;
+	vq->index = index;
+	vq->num = n;
+	vq->buf_size = c->buf_size;
+	vq->ind_max = c->ind_max;
+	vq->base = c->base;
+	vq->desc_gpa = vhx_mem_alloc(d->mem, 16 * n, VHX_PAGE);
+	vq->avail_gpa = vhx_mem_alloc(d->mem, 6 + 2 * n, VHX_PAGE);
+	vq->used_gpa = vhx_mem_alloc(d->mem, 6 + 8 * n, VHX_PAGE);
+	if (!vq->desc_gpa || !vq->avail_gpa || !vq->used_gpa)
+		return -ENOMEM;
+	vq->desc = vhx_gpa(d->mem, vq->desc_gpa, 16 * n);
+	vq->avail = vhx_gpa(d->mem, vq->avail_gpa, 6 + 2 * n);
+	vq->used = vhx_gpa(d->mem, vq->used_gpa, 6 + 8 * n);
+	vq->next = calloc(n, sizeof(*vq->next));
+	vq->chain = calloc(n, sizeof(*vq->chain));
+	vq->cookie = calloc(n, sizeof(*vq->cookie));
+	vq->posted_len = calloc(n, sizeof(*vq->posted_len));
+	vq->buf = calloc(n, sizeof(*vq->buf));
+	vq->ind = calloc(n, sizeof(*vq->ind));
+	if (!vq->next || !vq->chain || !vq->cookie || !vq->posted_len ||
+	    !vq->buf || !vq->ind)
+		return -ENOMEM;
+	/* buffers start on their own page (the dirty-log test relies on it) */
+	d->mem->brk = align_up(d->mem->brk, VHX_PAGE);
+	for (i = 0; i < n; i++) {
+		if (c->buf_size) {
+			vq->buf[i] = vhx_mem_alloc(d->mem, c->buf_size, 64);
+			if (!vq->buf[i])
+				return -ENOMEM;
+		}
+		if (c->ind_max) {
+			vq->ind[i] = vhx_mem_alloc(d->mem, 16 * c->ind_max, 16);
+			if (!vq->ind[i])
+				return -ENOMEM;
+		}
+	}
+	vq_init_state(vq);
+	r = vq_program(vq);
+	if (r)
+		return r;
+
+	vq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	vq->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!c->no_err_fd)
+		vq->err_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vq->kick_fd < 0 || vq->call_fd < 0 || (!c->no_err_fd && vq->err_fd < 0))
+		return -errno;
+	f.fd = vq->kick_fd;
+	r = vhx_ioctl(d->fd, VHOST_SET_VRING_KICK, &f);
+	if (r)
+		return r;
+	f.fd = vq->call_fd;
+	r = vhx_ioctl(d->fd, VHOST_SET_VRING_CALL, &f);
+	if (r)
+		return r;
+	if (vq->err_fd >= 0) {
+		f.fd = vq->err_fd;
+		r = vhx_ioctl(d->fd, VHOST_SET_VRING_ERR, &f);
+	}
+	return r;
+}
+
+int vhx_vq_reset(struct vhx_vq *vq)
+{
+	vq_init_state(vq);
+	vhx_eventfd_read(vq->call_fd);
+	vhx_eventfd_read(vq->err_fd);
+	return vq_program(vq);
+}
+
+int vhx_set_backend(struct vhx_dev *d, unsigned index, int fd)
+{
+	struct vhost_vring_file f = { .index = index, .fd = fd };
+
+	return vhx_ioctl(d->fd, VHOST_NET_SET_BACKEND, &f);
+}
+
+/* ================================================================ rings */
+
+static uint16_t *used_event_p(struct vhx_vq *vq)
+{
+	return &vq->avail->ring[vq->num];
+}
+
+static uint16_t *avail_event_p(struct vhx_vq *vq)
+{
+	return (uint16_t *)&vq->used->ring[vq->num];
+}
+
+int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+	       bool indirect, void *cookie)
+{
+	uint16_t head, i, last = 0;
+	unsigned k;
+
+	if (!n)
+		return -EINVAL;
+	if (indirect) {
+		struct vring_desc *t;
+
+		if (n > vq->ind_max || !vq->ind)
+			return -E2BIG;
+		if (!vq->num_free)
+			return -ENOSPC;
+		head = vq->free_head;
+		t = vhx_gpa(vq->dev->mem, vq->ind[head], 16 * n);
+		for (k = 0; k < n; k++) {
+			t[k].addr = sg[k].gpa;
+			t[k].len = sg[k].len;
+			t[k].flags = (sg[k].write ? VRING_DESC_F_WRITE : 0) |
+				     (k + 1 < n ? VRING_DESC_F_NEXT : 0);
+			t[k].next = k + 1 < n ? k + 1 : 0;
+		}
+		vq->desc[head].addr = vq->ind[head];
+		vq->desc[head].len = 16 * n;
+		vq->desc[head].flags = VRING_DESC_F_INDIRECT;
+		vq->desc[head].next = 0;
+		vq->free_head = vq->next[head];
+		vq->num_free--;
+		vq->chain[head] = 1;
+	} else {
+		if (n > vq->num_free)
+			return -ENOSPC;
+		head = i = vq->free_head;
+		for (k = 0; k < n; k++) {
+			vq->desc[i].addr = sg[k].gpa;
+			vq->desc[i].len = sg[k].len;
+			vq->desc[i].flags = (sg[k].write ? VRING_DESC_F_WRITE : 0) |
+					    (k + 1 < n ? VRING_DESC_F_NEXT : 0);
+			vq->desc[i].next = vq->next[i];
+			last = i;
+			i = vq->next[i];
+		}
+		vq->desc[last].next = 0;
+		vq->free_head = i;
+		vq->num_free -= n;
+		vq->chain[head] = n;
+	}
+	vq->cookie[head] = cookie;
+	vhx_vq_publish_head(vq, head);
+	return head;
+}
+
+void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head)
+{
+	vq->avail->ring[vq->avail_idx % vq->num] = head;
+	wmb();
+	vq->avail_idx++;
+	WRITE_ONCE(vq->avail->idx, vq->avail_idx);
+}
+
+static void eventfd_kick(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		perror("vhxlib: eventfd write");
+}
+
+void vhx_vq_kick_force(struct vhx_vq *vq)
+{
+	vq->kicks++;
+	eventfd_kick(vq->kick_fd);
+}
+
+int vhx_vq_kick(struct vhx_vq *vq)
+{
+	bool need;
+
+	mb();
+	if (vq->event_idx) {
+		/* Every kick decision covers all entries since the last one. */
+		uint16_t ev = READ_ONCE(*avail_event_p(vq));
+		uint16_t newi = vq->avail_idx;
+
+		need = vring_need_event(ev, newi, vq->kick_old);
+		vq->kick_old = newi;
+	} else {
+		need = !(READ_ONCE(vq->used->flags) & VRING_USED_F_NO_NOTIFY);
+	}
+	if (need)
+		vhx_vq_kick_force(vq);
+	else
+		vq->suppressed_kicks++;
+	return need;
+}
+
+unsigned vhx_vq_pending_used(const struct vhx_vq *vq)
+{
+	return (uint16_t)(READ_ONCE(vq->used->idx) - vq->last_used);
+}
+
+int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
+{
+	struct vring_used_elem e;
+	uint16_t head, i, k;
+
+	if (!vhx_vq_pending_used(vq))
+		return -EAGAIN;
+	rmb();
+	e = vq->used->ring[vq->last_used % vq->num];
+	if (e.id >= vq->num || !vq->chain[e.id])
+		return -EPROTO;
+	head = e.id;
+	for (i = head, k = 1; k < vq->chain[head]; k++)
+		i = vq->next[i];
+	vq->next[i] = vq->free_head;
+	vq->free_head = head;
+	vq->num_free += vq->chain[head];
+	vq->chain[head] = 0;
+	if (cookie)
+		*cookie = vq->cookie[head];
+	if (len)
+		*len = e.len;
+	vq->last_used++;
+	if (vq->event_idx && !vq->no_interrupt) {
+		WRITE_ONCE(*used_event_p(vq), vq->last_used);
+		mb();
+	}
+	return head;
+}
+
+bool vhx_vq_enable_cb(struct vhx_vq *vq)
+{
+	if (vq->event_idx)
+		WRITE_ONCE(*used_event_p(vq), vq->last_used);
+	else
+		WRITE_ONCE(vq->avail->flags, vq->avail->flags & ~VRING_AVAIL_F_NO_INTERRUPT);
+	vq->no_interrupt = false;
+	mb();
+	return vhx_vq_pending_used(vq) != 0;
+}
+
+void vhx_vq_disable_cb(struct vhx_vq *vq)
+{
+	vq->no_interrupt = true;
+	if (vq->event_idx)
+		WRITE_ONCE(*used_event_p(vq), (uint16_t)(vq->last_used - 1));
+	else
+		WRITE_ONCE(vq->avail->flags, vq->avail->flags | VRING_AVAIL_F_NO_INTERRUPT);
+	mb();
+}
+
+uint64_t vhx_eventfd_read(int efd)
+{
+	uint64_t v = 0;
+
+	if (efd < 0)
+		return 0;
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+uint64_t vhx_eventfd_wait(int efd, int timeout_ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	int r;
+
+	r = poll(&p, 1, timeout_ms);
+	if (r <= 0)
+		return 0;
+	return vhx_eventfd_read(efd);
+}
+
+int vhx_vq_wait_used(struct vhx_vq *vq, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		long long left;
+
+		if (vhx_vq_pending_used(vq))
+			return 0;
+		left = deadline - now_ms();
+		if (left < 0)
+			return -ETIMEDOUT;
+		if (vq->no_interrupt) {
+			/* Polling mode: the device must not interrupt us. */
+			usleep(200);
+			continue;
+		}
+		if (vhx_vq_enable_cb(vq))
+			return 0;
+		if (vhx_eventfd_wait(vq->call_fd, (int)left > 100 ? 100 : (int)left))
+			vq->calls++;
+	}
+}
+
+/* ============================================================ net helpers */
+
+int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
+		const struct vhx_tx_opts *o)
+{
+	struct vhx_vq *vq = &d->vq[VHX_TX];
+	struct vhx_tx_opts def = { .nsegs = 1 };
+	struct vhx_sg sg[64];
+	size_t total = d->hdr_len + len, off, piece;
+	unsigned n, k, head, first = 0;
+	char *p;
+
+	if (!o)
+		o = &def;
+	n = o->nsegs ? o->nsegs : 1;
+	if (n > 64)
+		return -E2BIG;
+	if (total > vq->buf_size)
+		return -EMSGSIZE;
+	if (!o->indirect && n > vq->num_free)
+		return -ENOSPC;
+	if (!vq->num_free)
+		return -ENOSPC;
+	head = vq->free_head;	/* vhx_vq_add() takes the head from here */
+	p = vhx_gpa(d->mem, vq->buf[head], total);
+	memset(p, 0, d->hdr_len);
+	if (o->hdr)
+		memcpy(p, o->hdr, d->hdr_len);
+	memcpy(p + d->hdr_len, frame, len);
+
+	off = 0;
+	if (o->hdr_separate && n > 1) {
+		sg[0] = (struct vhx_sg){ .gpa = vq->buf[head], .len = d->hdr_len };
+		off = d->hdr_len;
+		first = 1;
+	}
+	for (k = first; k < n; k++) {
+		size_t remain = total - off;
+		unsigned left = n - k;
+
+		piece = (remain + left - 1) / left;
+		if (!piece)
+			break;
+		sg[k] = (struct vhx_sg){ .gpa = vq->buf[head] + off, .len = piece };
+		off += piece;
+	}
+	n = k;
+	vq->posted_len[head] = total;
+	return vhx_vq_add(vq, sg, n, o->indirect, NULL);
+}
+
+int vhx_tx_reclaim(struct vhx_dev *d)
+{
+	int n = 0;
+
+	while (vhx_vq_get_used(&d->vq[VHX_TX], NULL, NULL) >= 0)
+		n++;
+	return n;
+}
+
+int vhx_tx_drain(struct vhx_dev *d, int timeout_ms)
+{
+	struct vhx_vq *vq = &d->vq[VHX_TX];
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		vhx_tx_reclaim(d);
+		if (vq->num_free == vq->num)
+			return 0;
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
+		vhx_vq_wait_used(vq, 50);
+	}
+}
+
+int vhx_rx_fill(struct vhx_dev *d, unsigned count, const struct vhx_rx_opts *o)
+{
+	struct vhx_vq *vq = &d->vq[VHX_RX];
+	struct vhx_rx_opts def = { .nsegs = 1 };
+	struct vhx_sg sg[64];
+	unsigned posted = 0, n, k;
+	size_t len, off, piece;
+
+	if (!o)
+		o = &def;
+	n = o->nsegs ? o->nsegs : 1;
+	if (n > 64)
+		return -E2BIG;
+	len = o->len && o->len <= vq->buf_size ? o->len : vq->buf_size;
+	while (posted < count) {
+		uint16_t head = vq->free_head;
+		unsigned m;
+		int r;
+
+		if (!vq->num_free || (!o->indirect && n > vq->num_free))
+			break;
+		off = 0;
+		for (k = 0, m = 0; k < n; k++) {
+			piece = (len - off + (n - k) - 1) / (n - k);
+			if (!piece)
+				break;
+			sg[k] = (struct vhx_sg){ .gpa = vq->buf[head] + off,
+						 .len = piece, .write = true };
+			off += piece;
+			m++;
+		}
+		vq->posted_len[head] = len;
+		r = vhx_vq_add(vq, sg, m, o->indirect, NULL);
+		if (r < 0)
+			break;
+		posted++;
+	}
+	if (posted)
+		vhx_vq_kick(vq);
+	return posted;
+}
+
+ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
+		    unsigned *nbufs, int timeout_ms)
+{
+	struct vhx_vq *vq = &d->vq[VHX_RX];
+	struct virtio_net_hdr_mrg_rxbuf h;
+	unsigned want = 1, got = 0;
+	size_t total = 0;
+	bool mrg = d->features & VHX_BIT(VIRTIO_NET_F_MRG_RXBUF);
+
+	if (nbufs)
+		*nbufs = 0;
+	while (got < want) {
+		uint32_t len;
+		const char *p;
+		size_t skip = 0, copy;
+		int head;
+
+		if (vhx_vq_wait_used(vq, got ? 2000 : timeout_ms))
+			return got ? -EPROTO : -ETIMEDOUT;
+		head = vhx_vq_get_used(vq, &len, NULL);
+		if (head < 0)
+			return -EPROTO;
+		got++;
+		if (nbufs)
+			*nbufs = got;
+		if (len > vq->posted_len[head])
+			return -EPROTO;
+		p = vhx_gpa(d->mem, vq->buf[head], len);
+		if (got == 1) {
+			if (len < d->hdr_len)
+				return -EPROTO;
+			memset(&h, 0, sizeof(h));
+			memcpy(&h, p, d->hdr_len);
+			if (hdr)
+				memcpy(hdr, p, d->hdr_len);
+			skip = d->hdr_len;
+			if (mrg)
+				want = h.num_buffers;
+			if (!want)
+				return -EPROTO;
+		}
+		copy = len - skip;
+		if (total < cap)
+			memcpy((char *)buf + total, p + skip,
+			       copy < cap - total ? copy : cap - total);
+		total += copy;
+	}
+	return total;
+}
+
+/* ================================================================== tap */
+
+static int ctl_sock(void)
+{
+	return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
+static void write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0) {
+		/* best effort */
+	}
+	close(fd);
+}
+
+int vhx_tap_open(struct vhx_tap *t, int hdr_sz, int mtu)
+{
+	struct ifreq ifr;
+	struct sockaddr_ll sll;
+	char path[128];
+	int s, r, one = 1, big = 16 << 20, sndbuf = INT_MAX;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = t->pkt = -1;
+	t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (t->fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (hdr_sz > 0 ? IFF_VNET_HDR : 0);
+	strcpy(ifr.ifr_name, "vhx%d");
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0)
+		goto err;
+	memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
+	t->name[IFNAMSIZ - 1] = 0;
+	t->vnet_hdr = hdr_sz > 0;
+	if (hdr_sz > 0 && ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_sz) < 0)
+		goto err;
+	if (ioctl(t->fd, TUNSETSNDBUF, &sndbuf) < 0)
+		goto err;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", t->name);
+	write_sysctl(path, "1");
+
+	s = ctl_sock();
+	if (s < 0)
+		goto err;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+	if (mtu > 0) {
+		ifr.ifr_mtu = mtu;
+		if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
+			r = -errno;
+			close(s);
+			vhx_tap_close(t);
+			return r;
+		}
+	}
+	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+		close(s);
+		goto err;
+	}
+	t->ifindex = ifr.ifr_ifindex;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		close(s);
+		goto err;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+		close(s);
+		goto err;
+	}
+	close(s);
+
+	/* protocol 0: nothing is queued until bind() selects the device. */
+	t->pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (t->pkt < 0)
+		goto err;
+	setsockopt(t->pkt, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	setsockopt(t->pkt, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	setsockopt(t->pkt, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = t->ifindex;
+	if (bind(t->pkt, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		goto err;
+	return 0;
+err:
+	r = -errno;
+	vhx_tap_close(t);
+	return r;
+}
+
+void vhx_tap_close(struct vhx_tap *t)
+{
+	if (t->pkt >= 0)
+		close(t->pkt);
+	if (t->fd >= 0)
+		close(t->fd);
+	t->pkt = t->fd = -1;
+}
+
+int vhx_tap_inject(struct vhx_tap *t, const void *frame, size_t len)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = t->ifindex,
+		.sll_halen = ETH_ALEN,
+	};
+	ssize_t r;
+
+	memcpy(sll.sll_addr, frame, ETH_ALEN);
+	r = sendto(t->pkt, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+	if (r < 0)
+		return -errno;
+	return r == (ssize_t)len ? 0 : -EIO;
+}
+
+ssize_t vhx_tap_recv(struct vhx_tap *t, void *buf, size_t cap, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = t->pkt, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		long long left = deadline - now_ms();
+		ssize_t r;
+
+		if (left < 0)
+			left = 0;
+		if (poll(&p, 1, (int)left) <= 0)
+			return -ETIMEDOUT;
+		r = recvfrom(t->pkt, buf, cap, MSG_TRUNC | MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		return r;
+	}
+}
+
+int vhx_tap_drain(struct vhx_tap *t, int quiet_ms)
+{
+	static char sink[65536 + 64];
+	int n = 0;
+
+	while (vhx_tap_recv(t, sink, sizeof(sink), quiet_ms) >= 0)
+		n++;
+	return n;
+}
+
+static const uint8_t vhx_dst[6] = { 0x02, 0x00, 0x76, 0x68, 0x78, 0x02 };
+static const uint8_t vhx_src[6] = { 0x02, 0x00, 0x76, 0x68, 0x78, 0x01 };
+
+static uint8_t pattern(uint32_t seq, size_t i)
+{
+	return (uint8_t)(seq * 131u + i * 7u + (i >> 8) * 13u + 0x5a);
+}
+
+void vhx_make_frame(void *buf, size_t len, uint32_t seq)
+{
+	uint8_t *b = buf;
+	size_t i;
+
+	memcpy(b, vhx_dst, 6);
+	memcpy(b + 6, vhx_src, 6);
+	b[12] = 0x88;
+	b[13] = 0xb5;
+	for (i = 14; i < len && i < 18; i++)
+		b[i] = (uint8_t)(seq >> (8 * (17 - i)));
+	for (i = 18; i < len; i++)
+		b[i] = pattern(seq, i);
+}
+
+uint32_t vhx_frame_seq(const void *buf)
+{
+	const uint8_t *b = buf;
+
+	return (uint32_t)b[14] << 24 | (uint32_t)b[15] << 16 |
+	       (uint32_t)b[16] << 8 | b[17];
+}
+
+size_t vhx_check_frame(const void *buf, size_t len, uint32_t seq)
+{
+	const uint8_t *b = buf;
+	uint8_t ref[18];
+	size_t i;
+
+	vhx_make_frame(ref, sizeof(ref), seq);
+	for (i = 0; i < len && i < 18; i++)
+		if (b[i] != ref[i])
+			return i + 1;
+	for (i = 18; i < len; i++)
+		if (b[i] != pattern(seq, i))
+			return i + 1;
+	return 0;
+}
+
+/* ======================================================== convenience */
+
+int vhx_net_setup(struct vhx_net *n, const struct vhx_net_cfg *c)
+{
+	struct vhx_vq_cfg rx = { .num = c->num, .buf_size = c->rx_buf,
+				 .ind_max = c->ind_max, .base = c->base };
+	struct vhx_vq_cfg tx = { .num = c->num, .buf_size = c->tx_buf,
+				 .ind_max = c->ind_max, .base = c->base };
+	size_t need;
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	n->cfg = *c;
+	n->dev.fd = n->tap.fd = n->tap.pkt = -1;
+	need = c->num * (align_up(c->rx_buf, 64) + align_up(c->tx_buf, 64) +
+			 2 * 16 * c->ind_max) + 64 * VHX_PAGE + 8 * 16 * c->num;
+	if (c->mem_size > need)
+		need = c->mem_size;
+	r = vhx_mem_init(&n->mem, need, c->nregions, c->identity, VHX_GPA_BASE);
+	if (r)
+		return r;
+	r = vhx_dev_open(&n->dev, &n->mem);
+	if (r)
+		return r;
+	r = vhx_dev_set_features(&n->dev, c->features);
+	if (r)
+		return r;
+	r = vhx_dev_set_mem(&n->dev);
+	if (r)
+		return r;
+	r = vhx_vq_setup(&n->dev, VHX_RX, &rx);
+	if (r)
+		return r;
+	r = vhx_vq_setup(&n->dev, VHX_TX, &tx);
+	if (r)
+		return r;
+	r = vhx_tap_open(&n->tap, n->dev.vhost_hdr ? 0 : (int)n->dev.hdr_len, c->mtu);
+	if (r)
+		return r;
+	if (c->no_backend)
+		return 0;
+	r = vhx_set_backend(&n->dev, VHX_RX, n->tap.fd);
+	if (r)
+		return r;
+	return vhx_set_backend(&n->dev, VHX_TX, n->tap.fd);
+}
+
+void vhx_net_teardown(struct vhx_net *n)
+{
+	vhx_dev_close(&n->dev);
+	vhx_tap_close(&n->tap);
+	vhx_mem_fini(&n->mem);
+}
+
+int vhx_net_tx_one(struct vhx_net *n, const void *frame, size_t len,
+		   const struct vhx_tx_opts *o, int timeout_ms)
+{
+	struct vhx_vq *vq = &n->dev.vq[VHX_TX];
+	int r = vhx_tx_post(&n->dev, frame, len, o);
+
+	if (r < 0)
+		return r;
+	vhx_vq_kick(vq);
+	r = vhx_vq_wait_used(vq, timeout_ms);
+	if (r)
+		return r;
+	vhx_tx_reclaim(&n->dev);
+	return 0;
+}

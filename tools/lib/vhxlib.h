@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vhxlib - the userspace "guest driver" side of /dev/vhost-net, shared by the
+ * vhx selftests and tools.
+ *
+ * Model (tools/virtio/vhost_net_test.c style):
+ *  - guest memory: one anonymous mmap split into 1..64 memory regions, either
+ *    identity mapped (guest_phys_addr == userspace_addr) or at a GPA base that
+ *    differs from the HVA (QEMU-like);
+ *  - the device: open (env VHX_DEV or /dev/vhost-net), SET_OWNER, features,
+ *    SET_MEM_TABLE, two split virtqueues (RX = 0, TX = 1) whose rings live in
+ *    guest memory, with kick/call/err eventfds;
+ *  - a tap backend (IFF_TAP|IFF_NO_PI[|IFF_VNET_HDR]) plus an AF_PACKET socket
+ *    bound to it, to inject frames towards vhost RX and to read what vhost TX
+ *    sent.
+ *
+ * Guest-driver operations keep a shadow of the free list and never trust the
+ * descriptor table, so tests may corrupt the ring and still reset it.
+ *
+ * All functions returning int return 0 (or a non-negative value) on success
+ * and -errno on failure unless stated otherwise.
+ */
+#ifndef VHXLIB_H
+#define VHXLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <net/if.h>
+#include <linux/vhost.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_config.h>
+
+#define VHX_RX 0
+#define VHX_TX 1
+#define VHX_NVQS 2
+
+#define VHX_PAGE 4096ULL
+#define VHX_MAX_REGIONS 128	/* we may build tables larger than the device's limit */
+
+/* The 6.1 vhost-net feature mask (vhost-uapi.md §4). */
+#define VHX_NET_FEATURES 0x1033d008000ULL
+
+/* Default GPA base for non-identity memory (QEMU-like, 1 MiB). */
+#define VHX_GPA_BASE 0x100000ULL
+
+#define VHX_BIT(n) (1ULL << (n))
+
+/* ---------------------------------------------------------------- memory */
+
+struct vhx_region {
+	void *hva;
+	uint64_t gpa;
+	uint64_t size;
+};
+
+struct vhx_mem {
+	void *base;		/* the single anonymous mapping */
+	size_t size;
+	bool identity;
+	unsigned nregions;
+	struct vhx_region r[VHX_MAX_REGIONS];
+	uint64_t brk;		/* bump allocator: offset into the mapping */
+};
+
+/*
+ * Map @size bytes (rounded to pages, split evenly in @nregions regions, each a
+ * multiple of 4 KiB).  identity: gpa == hva, else gpa = @gpa_base + offset.
+ */
+int vhx_mem_init(struct vhx_mem *m, size_t size, unsigned nregions,
+		 bool identity, uint64_t gpa_base);
+void vhx_mem_fini(struct vhx_mem *m);
+/* Allocate zeroed guest memory; returns its GPA, 0 on exhaustion. */
+uint64_t vhx_mem_alloc(struct vhx_mem *m, size_t size, size_t align);
+/* GPA -> HVA, NULL when @gpa..+@len is not inside the mapping. */
+void *vhx_gpa(const struct vhx_mem *m, uint64_t gpa, size_t len);
+uint64_t vhx_hva_to_gpa(const struct vhx_mem *m, const void *hva);
+/* Build a malloc'ed struct vhost_memory describing the regions. */
+struct vhost_memory *vhx_mem_table(const struct vhx_mem *m);
+
+/* -------------------------------------------------------------- device */
+
+struct vhx_dev;
+
+struct vhx_vq {
+	struct vhx_dev *dev;
+	unsigned index;
+	unsigned num;
+	/* ring areas (GPA and local pointers) */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	/* eventfds */
+	int kick_fd, call_fd, err_fd;
+	/* driver state */
+	uint16_t avail_idx;	/* next avail->idx to publish (shadow) */
+	uint16_t last_used;	/* next used entry to consume */
+	uint16_t kick_old;	/* avail idx at the previous kick decision */
+	uint16_t free_head, num_free;
+	uint16_t *next;		/* shadow of desc[].next for the free list */
+	uint16_t *chain;	/* per head: number of ring descriptors */
+	void **cookie;		/* per head: caller data */
+	uint32_t *posted_len;	/* per head: bytes of the buffer posted */
+	/* per-head resources */
+	uint64_t *buf;		/* per-head buffer GPA (buf_size bytes) */
+	size_t buf_size;
+	uint64_t *ind;		/* per-head indirect table GPA */
+	unsigned ind_max;	/* entries per indirect table */
+	bool event_idx;
+	bool no_interrupt;	/* keep VRING_AVAIL_F_NO_INTERRUPT set */
+	bool log;		/* VHOST_VRING_F_LOG in SET_VRING_ADDR */
+	uint64_t base;		/* value for SET_VRING_BASE */
+	/* statistics */
+	unsigned long kicks, suppressed_kicks, calls;
+};
+
+struct vhx_dev {
+	int fd;
+	struct vhx_mem *mem;
+	uint64_t features;	/* acked */
+	size_t hdr_len;		/* virtio-net header size in guest buffers */
+	bool vhost_hdr;		/* VHOST_NET_F_VIRTIO_NET_HDR acked */
+	bool iotlb;		/* ACCESS_PLATFORM: ring addresses are IOVAs (= GPA) */
+	struct vhx_vq vq[VHX_NVQS];
+};
+
+/* Device path: $VHX_DEV or /dev/vhost-net. */
+const char *vhx_dev_path(void);
+/* Returns NULL if prerequisites are fine, else a static reason string for SKIP. */
+const char *vhx_skip_reason(void);
+
+/* open the device (no ioctls); returns fd or -errno */
+int vhx_open(void);
+int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m);	/* open + SET_OWNER */
+void vhx_dev_close(struct vhx_dev *d);
+int vhx_dev_set_features(struct vhx_dev *d, uint64_t features);
+int vhx_dev_set_mem(struct vhx_dev *d);
+
+/* Raw ioctl helper: returns 0 or -errno. */
+int vhx_ioctl(int fd, unsigned long req, void *arg);
+
+struct vhx_vq_cfg {
+	unsigned num;		/* ring size */
+	size_t buf_size;	/* per-head buffer bytes (0: none) */
+	unsigned ind_max;	/* per-head indirect table entries (0: none) */
+	bool no_err_fd;		/* do not create/set the ERR eventfd */
+	uint16_t base;		/* initial avail/used index (SET_VRING_BASE) */
+};
+
+/* Allocate ring + buffers in guest memory and program the vq (NUM, BASE 0,
+ * ADDR, KICK, CALL, ERR). */
+int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c);
+/* Re-initialise the ring memory and local state and re-issue NUM/BASE/ADDR
+ * (backend must be detached). */
+int vhx_vq_reset(struct vhx_vq *vq);
+/* Program SET_VRING_ADDR with the current areas (and the log flag). */
+int vhx_vq_set_addr(struct vhx_vq *vq);
+int vhx_set_backend(struct vhx_dev *d, unsigned index, int fd);
+
+/* Segment descriptor for vhx_vq_add(). */
+struct vhx_sg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;		/* device-writable */
+};
+
+/*
+ * Add one chain.  @indirect: put the segments in the head's indirect table
+ * (needs ind_max >= n).  Returns the head index, -ENOSPC when the ring is full.
+ * Does not kick.
+ */
+int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+	       bool indirect, void *cookie);
+/* Publish a raw head into the avail ring (for hostile tests). */
+void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head);
+/* Kick if the device asked for it (NO_NOTIFY / avail_event); returns 1 if kicked. */
+int vhx_vq_kick(struct vhx_vq *vq);
+void vhx_vq_kick_force(struct vhx_vq *vq);
+/* Pop one used entry: returns head (>= 0) with *len, or -EAGAIN if none. */
+int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
+/* Number of used entries not consumed yet. */
+unsigned vhx_vq_pending_used(const struct vhx_vq *vq);
+/* Re-enable interrupts (clear NO_INTERRUPT / set used_event); returns true if
+ * used entries are already pending (the caller should not sleep). */
+bool vhx_vq_enable_cb(struct vhx_vq *vq);
+void vhx_vq_disable_cb(struct vhx_vq *vq);
+/* Wait until a used entry is pending, up to @timeout_ms; 0 ok, -ETIMEDOUT. */
+int vhx_vq_wait_used(struct vhx_vq *vq, int timeout_ms);
+/* Poll an eventfd for @timeout_ms; returns the counter read (>0), 0 on timeout. */
+uint64_t vhx_eventfd_wait(int efd, int timeout_ms);
+/* Non-blocking read of an eventfd counter (0 if not signalled). */
+uint64_t vhx_eventfd_read(int efd);
+
+/* ----------------------------------------------------------- net helpers */
+
+struct vhx_tx_opts {
+	unsigned nsegs;		/* descriptors for header+payload (>= 1) */
+	bool hdr_separate;	/* header in its own descriptor */
+	bool indirect;
+	const struct virtio_net_hdr_v1 *hdr;	/* NULL: zero header */
+};
+
+/* Post a TX frame: copies header+frame into the head's buffer. Returns head
+ * or -ENOSPC / -EMSGSIZE. */
+int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
+		const struct vhx_tx_opts *o);
+/* Reclaim completed TX heads; returns the number reclaimed. */
+int vhx_tx_reclaim(struct vhx_dev *d);
+/* Reclaim until every TX chain came back (0) or @timeout_ms passed (-ETIMEDOUT). */
+int vhx_tx_drain(struct vhx_dev *d, int timeout_ms);
+
+struct vhx_rx_opts {
+	unsigned nsegs;		/* split the buffer over this many descriptors */
+	bool indirect;
+	size_t len;		/* buffer size (0: whole per-head buffer) */
+};
+/* Post RX buffers until @count are posted or the ring is full, then kick
+ * (subject to notification suppression); returns the number posted. */
+int vhx_rx_fill(struct vhx_dev *d, unsigned count, const struct vhx_rx_opts *o);
+
+/*
+ * Receive one frame from the RX ring (waits up to @timeout_ms): assembles
+ * mergeable buffers, copies the header into @hdr (hdr_len bytes, may be NULL)
+ * and the frame into @buf.  Returns frame length (may exceed @cap: truncated
+ * copy), -ETIMEDOUT, or -EPROTO on a malformed used entry.  *nbufs receives
+ * the number of used entries consumed.  Buffers are not reposted.
+ */
+ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
+		    unsigned *nbufs, int timeout_ms);
+
+struct vhx_tap {
+	int fd;			/* tun/tap fd (the vhost backend) */
+	int pkt;		/* AF_PACKET socket bound to the tap */
+	int ifindex;
+	char name[IFNAMSIZ];
+	bool vnet_hdr;
+};
+
+/*
+ * Create a tap: IFF_TAP|IFF_NO_PI (+IFF_VNET_HDR when @hdr_sz > 0, with
+ * TUNSETVNETHDRSZ @hdr_sz), TUNSETSNDBUF INT_MAX, IPv6 disabled, MTU @mtu
+ * (0: leave), link up, AF_PACKET socket bound.
+ */
+int vhx_tap_open(struct vhx_tap *t, int hdr_sz, int mtu);
+void vhx_tap_close(struct vhx_tap *t);
+/* Inject a frame towards the tap's transmit path (→ vhost RX). */
+int vhx_tap_inject(struct vhx_tap *t, const void *frame, size_t len);
+/* Read one frame the tap received (= vhost TX); -ETIMEDOUT when none. */
+ssize_t vhx_tap_recv(struct vhx_tap *t, void *buf, size_t cap, int timeout_ms);
+/* Drop every queued frame on the AF_PACKET socket; returns count dropped. */
+int vhx_tap_drain(struct vhx_tap *t, int quiet_ms);
+
+/* Build an Ethernet test frame: dst/src MAC, ethertype 0x88b5, a 4-byte
+ * sequence number, then a pattern derived from @seq. @len >= 18. */
+void vhx_make_frame(void *buf, size_t len, uint32_t seq);
+/* Check a frame built by vhx_make_frame; returns 0 or the first bad offset + 1. */
+size_t vhx_check_frame(const void *buf, size_t len, uint32_t seq);
+uint32_t vhx_frame_seq(const void *buf);
+
+/* ------------------------------------------------ whole-setup convenience */
+
+struct vhx_net_cfg {
+	uint64_t features;	/* acked features (hdr size derives from them) */
+	unsigned num;		/* ring size */
+	size_t rx_buf;		/* RX per-head buffer size */
+	size_t tx_buf;		/* TX per-head buffer size */
+	unsigned ind_max;
+	size_t mem_size;	/* 0: computed */
+	unsigned nregions;	/* 0: 1 */
+	bool identity;		/* identity mapping (false: GPA base VHX_GPA_BASE) */
+	int mtu;		/* tap MTU (0: leave 1500) */
+	bool no_backend;	/* do not attach the tap */
+	uint16_t base;		/* initial ring index of both vqs */
+};
+
+/* Device + memory + both vqs + tap, backend attached to both queues. */
+struct vhx_net {
+	struct vhx_mem mem;
+	struct vhx_dev dev;
+	struct vhx_tap tap;
+	struct vhx_net_cfg cfg;
+};
+
+int vhx_net_setup(struct vhx_net *n, const struct vhx_net_cfg *c);
+void vhx_net_teardown(struct vhx_net *n);
+
+/* One TX frame: post, kick, wait for completion and reclaim. */
+int vhx_net_tx_one(struct vhx_net *n, const void *frame, size_t len,
+		   const struct vhx_tx_opts *o, int timeout_ms);
+
+#endif /* VHXLIB_H */
