@@ -1,0 +1,258 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# testpmd_test.sh — real-client test: DPDK testpmd over virtio-user with the
+# vhost-kernel backend on $VHX_DEV (default /dev/vhost-net).  Guest side, TAP.
+#
+#   dpdk-testpmd (virtio-user PMD, virtio ring in testpmd memory)
+#        |  ioctls + eventfds on $VHX_DEV
+#        v
+#   vhost-net worker (vhx or in-tree) <--> tap "vhxtap0" (created by DPDK)
+#                                            ^  kernel side
+#   1 txonly: testpmd TX-packets == tap rx_packets delta (no loss)
+#   2 rxonly: pktgen sends N frames on vhxtap0 (64..1500 B);
+#             testpmd RX-packets == tap tx_packets delta >= N
+#
+# Runs as root inside the test VM (selftests/vm/run.sh); exit 0 pass,
+# 1 fail, 4 skip.  Knobs: VHX_DEV, TESTPMD (binary), TXONLY_SECS (10),
+# RXONLY_FRAMES (20000).
+set -uo pipefail
+
+DEV=${VHX_DEV:-/dev/vhost-net}
+TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
+IFACE=vhxtap0
+TXONLY_SECS=${TXONLY_SECS:-10}
+RXONLY_FRAMES=${RXONLY_FRAMES:-20000}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/testpmd.XXXXXX")
+LOG=$WORK/testpmd.log
+FIFO=$WORK/stdin
+TP_PID=
+PKTGEN_DEV=
+
+echo "1..2"
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	if [ -n "$PKTGEN_DEV" ]; then
+		echo "stop" > /proc/net/pktgen/pgctrl 2>/dev/null
+		echo "rem_device_all" > /proc/net/pktgen/kpktgend_0 2>/dev/null
+	fi
+	if [ -n "$TP_PID" ] && kill -0 "$TP_PID" 2>/dev/null; then
+		kill "$TP_PID" 2>/dev/null
+		sleep 1
+		kill -9 "$TP_PID" 2>/dev/null
+	fi
+	exec 3>&- 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+skip_all() {
+	echo "ok 1 txonly # SKIP $1"
+	echo "ok 2 rxonly # SKIP $1"
+	exit 4
+}
+
+{ [ -n "$TESTPMD" ] && [ -x "$TESTPMD" ]; } || skip_all "dpdk-testpmd not found (apt-get install dpdk-dev)"
+[ -c "$DEV" ] || skip_all "$DEV is not a character device"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root"
+
+stat_of() { cat "/sys/class/net/$IFACE/statistics/$1" 2>/dev/null || echo 0; }
+now() { date +%s.%N; }
+
+# tp_cmd CMD [WAIT]: send CMD on testpmd's stdin, wait for the next prompt.
+tp_cmd() {
+	local n
+	n=$(grep -c 'testpmd>' "$LOG")
+	echo "# testpmd> $1"
+	echo "$1" >&3
+	for _ in $(seq 1 $((${2:-30} * 5))); do
+		[ "$(grep -c 'testpmd>' "$LOG")" -gt "$n" ] && return 0
+		kill -0 "$TP_PID" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	echo "# no testpmd prompt after '$1'"
+	return 1
+}
+
+# port_stat FIELD: FIELD (RX-packets, TX-packets, RX-missed, ...) from the
+# last "NIC statistics for port 0" block.
+port_stat() {
+	awk -v f="$1:" '
+		/NIC statistics for port 0/ { inblk = 1; v = "" }
+		inblk { for (i = 1; i < NF; i++) if ($i == f) v = $(i + 1) }
+		inblk && /^ *#+ *$/ { inblk = 0 }
+		END { print (v == "" ? -1 : v) }' "$LOG"
+}
+
+show_log_tail() { tail -n "${1:-30}" "$LOG" | awk '{ print "#   | " $0 }'; }
+
+# ---- start testpmd ----------------------------------------------------------
+mkfifo "$FIFO"
+echo "# starting $TESTPMD on $DEV"
+# stdbuf: testpmd printf()s into a file are block-buffered, but its prompt
+# is written directly; unbuffer so output precedes the next prompt.
+stdbuf -o0 -e0 "$TESTPMD" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix=vhx \
+	--vdev="net_virtio_user0,path=$DEV,queues=1,queue_size=1024,iface=$IFACE" \
+	-- -i --total-num-mbufs=16384 --txd=1024 --rxd=1024 < "$FIFO" > "$LOG" 2>&1 &
+TP_PID=$!
+exec 3> "$FIFO"
+
+for _ in $(seq 1 600); do	# up to 120 s (TCG, 9p-loaded PMDs)
+	grep -q 'testpmd>' "$LOG" && break
+	kill -0 "$TP_PID" 2>/dev/null || break
+	sleep 0.2
+done
+if ! grep -q 'testpmd>' "$LOG"; then
+	echo "# testpmd did not start:"
+	show_log_tail 40
+	echo "not ok 1 txonly"
+	echo "not ok 2 rxonly"
+	exit 1
+fi
+echo "# testpmd up after ${SECONDS}s"
+[ -d "/sys/class/net/$IFACE" ] || echo "# warning: no $IFACE after start"
+
+# Quiet kernel side: no IPv6 autoconf/ND noise on the tap.
+sysctl -qw "net.ipv6.conf.$IFACE.disable_ipv6=1" 2>/dev/null
+ip link set "$IFACE" txqueuelen $((RXONLY_FRAMES + 4096)) up
+sleep 1
+
+fail=0
+
+# ---- 1: txonly --------------------------------------------------------------
+test_txonly() {
+	local rx0 rxd0 rx1 rxd1 tx t0 t1 secs pps drx drxd
+	tp_cmd "set fwd txonly" || return 1
+	tp_cmd "clear port stats all" || return 1
+	rx0=$(stat_of rx_packets); rxd0=$(stat_of rx_dropped)
+	t0=$(now)
+	tp_cmd "start" || return 1
+	sleep "$TXONLY_SECS"
+	tp_cmd "stop" 60 || return 1
+	t1=$(now)
+	sleep 2		# let the vhost worker drain the TX ring
+	tp_cmd "show port stats all" || return 1
+	rx1=$(stat_of rx_packets); rxd1=$(stat_of rx_dropped)
+	tx=$(port_stat TX-packets)
+	drx=$((rx1 - rx0)); drxd=$((rxd1 - rxd0))
+	secs=$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")
+	pps=$(awk "BEGIN { printf \"%d\", $tx / ($t1 - $t0) }")
+	echo "# txonly: testpmd TX-packets $tx in ${secs}s (~$pps pps)"
+	echo "# txonly: $IFACE rx_packets +$drx, rx_dropped +$drxd"
+	if [ "$tx" -le 0 ]; then
+		echo "# txonly: testpmd sent nothing"
+		show_log_tail 30
+		return 1
+	fi
+	if [ "$drx" -ne "$tx" ]; then
+		echo "# txonly: tap received $drx of $tx packets (lost $((tx - drx)), dropped $drxd)"
+		return 1
+	fi
+	return 0
+}
+
+# ---- 2: rxonly --------------------------------------------------------------
+pg() {	# pg FILE CMD: write a pktgen command, check its result
+	echo "$2" > "/proc/net/pktgen/$1" || return 1
+	if ! grep -q '^Result: OK' "/proc/net/pktgen/$1" 2>/dev/null; then
+		echo "# pktgen $1: '$2': $(grep '^Result' "/proc/net/pktgen/$1")"
+		return 1
+	fi
+}
+
+test_rxonly() {
+	local tx0 txd0 tx1 txd1 dtx dtxd rx sent mac t0 t1 last=-1 stable=0
+	if ! modprobe pktgen 2>/dev/null || [ ! -e /proc/net/pktgen/pgctrl ]; then
+		echo "# rxonly: no pktgen module"
+		return 4
+	fi
+	tp_cmd "set fwd rxonly" || return 1
+	tp_cmd "clear port stats all" || return 1
+	tp_cmd "start" || return 1
+
+	mac=$(cat "/sys/class/net/$IFACE/address")
+	PKTGEN_DEV=$IFACE
+	pg kpktgend_0 "rem_device_all" || return 1
+	pg kpktgend_0 "add_device $IFACE" || return 1
+	pg "$IFACE" "count $RXONLY_FRAMES" || return 1
+	pg "$IFACE" "clone_skb 0" || return 1
+	pg "$IFACE" "delay 0" || return 1
+	pg "$IFACE" "min_pkt_size 64" || return 1
+	pg "$IFACE" "max_pkt_size 1500" || return 1
+	pg "$IFACE" "dst 198.18.0.2" || return 1
+	pg "$IFACE" "src_min 198.18.0.1" || return 1
+	pg "$IFACE" "src_max 198.18.0.1" || return 1
+	pg "$IFACE" "dst_mac 02:00:00:00:00:02" || return 1
+	pg "$IFACE" "src_mac $mac" || return 1
+
+	tx0=$(stat_of tx_packets); txd0=$(stat_of tx_dropped)
+	t0=$(now)
+	echo "# pktgen: $RXONLY_FRAMES frames of 64..1500 bytes into $IFACE"
+	echo "start" > /proc/net/pktgen/pgctrl	# returns when all are sent
+	sent=$(sed -n 's/.*sofar: \([0-9]*\).*/\1/p' "/proc/net/pktgen/$IFACE")
+	grep -E '^Result:' "/proc/net/pktgen/$IFACE" | sed 's/^/# pktgen: /'
+
+	# Wait until the tap's queue is drained into testpmd (max 120 s).
+	for _ in $(seq 1 240); do
+		dtx=$(($(stat_of tx_packets) - tx0))
+		dtxd=$(($(stat_of tx_dropped) - txd0))
+		[ $((dtx + dtxd)) -ge "$RXONLY_FRAMES" ] && break
+		if [ "$dtx" -eq "$last" ]; then
+			stable=$((stable + 1))
+			[ $stable -ge 10 ] && break
+		else
+			stable=0
+		fi
+		last=$dtx
+		sleep 0.5
+	done
+	t1=$(now)
+	sleep 1
+	tp_cmd "stop" 60 || return 1
+	tp_cmd "show port stats all" || return 1
+	tx1=$(stat_of tx_packets); txd1=$(stat_of tx_dropped)
+	dtx=$((tx1 - tx0)); dtxd=$((txd1 - txd0))
+	rx=$(port_stat RX-packets)
+	echo "# rxonly: pktgen sent ${sent:-?}, $IFACE tx_packets +$dtx tx_dropped +$dtxd, testpmd RX-packets $rx"
+	echo "# rxonly: $dtx frames through vhost in $(awk "BEGIN { printf \"%.2fs (~%d pps)\", $t1 - $t0, $dtx / ($t1 - $t0) }") (includes drain polling)"
+	if [ "$dtx" -lt "$RXONLY_FRAMES" ]; then
+		echo "# rxonly: tap delivered only $dtx of $RXONLY_FRAMES frames"
+		return 1
+	fi
+	if [ "$rx" -ne "$dtx" ]; then
+		echo "# rxonly: testpmd received $rx, tap delivered $dtx"
+		return 1
+	fi
+	return 0
+}
+
+test_txonly
+case $? in
+0) echo "ok 1 txonly" ;;
+*) echo "not ok 1 txonly"; fail=1 ;;
+esac
+
+test_rxonly
+case $? in
+0) echo "ok 2 rxonly" ;;
+4) echo "ok 2 rxonly # SKIP no pktgen" ;;
+*) echo "not ok 2 rxonly"; fail=1 ;;
+esac
+
+tp_cmd "quit" 30 || true
+for _ in $(seq 1 50); do
+	kill -0 "$TP_PID" 2>/dev/null || break
+	sleep 0.2
+done
+if kill -0 "$TP_PID" 2>/dev/null; then
+	echo "# testpmd did not quit"
+else
+	wait "$TP_PID"
+	echo "# testpmd exited with $?"
+fi
+TP_PID=
+if [ $fail -ne 0 ]; then
+	echo "# testpmd log tail:"
+	show_log_tail 40
+fi
+exit $fail
