@@ -37,7 +37,12 @@ VM_ARGS = $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET)
 
 check: deps
 	$(MAKE) all
+	$(MAKE) style
 	bash selftests/vm/run.sh $(VM_ARGS)
+
+# checkpatch.pl --strict over the kernel sources (and W=1 in `modules`).
+style:
+	KDIR=$(KDIR) bash tools/checkpatch.sh
 
 # The main job: stock QEMU (-netdev tap,vhost=on) served by vhx, nested in
 # the lab VM; streams the inner guest, ping, iperf3, vhx counters; exit 0

@@ -7,14 +7,8 @@
 #ifndef _VHX_COMPAT_H
 #define _VHX_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/eventfd.h>
 #include <asm/byteorder.h>
-
-/* Fail loudly outside the supported range. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
-#error "vhx supports Linux 6.1 and newer"
-#endif
 
 /* Rings are little-endian (VERSION_1, or legacy on a little-endian host). */
 #ifndef __LITTLE_ENDIAN

@@ -3,6 +3,7 @@
 #ifndef _VHX_CORE_H
 #define _VHX_CORE_H
 
+#include <linux/bits.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/mutex.h>
@@ -16,12 +17,15 @@
 #include "worker.h"
 
 /* Feature bits every vhx device offers (the vhost core set). */
-#define VHX_FEATURES ((1ULL << VIRTIO_F_NOTIFY_ON_EMPTY) | \
-		      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-		      (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
-		      (1ULL << VHOST_F_LOG_ALL) | \
-		      (1ULL << VIRTIO_F_ANY_LAYOUT) | \
-		      (1ULL << VIRTIO_F_VERSION_1))
+#define VHX_FEATURES (BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) | \
+		      BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
+		      BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | \
+		      BIT_ULL(VHOST_F_LOG_ALL) | \
+		      BIT_ULL(VIRTIO_F_ANY_LAYOUT) | \
+		      BIT_ULL(VIRTIO_F_VERSION_1))
+
+/* Module parameter of vhx_core: IOTLB size per device. */
+extern int vhx_max_iotlb_entries;
 
 /* Bytes of a dirty-log page and of the used ring's header and trailer. */
 #define VHX_LOG_PAGE 0x1000ULL

@@ -23,8 +23,6 @@ struct vhx_msg_node {
 	struct list_head node;
 };
 
-extern int vhx_max_iotlb_entries;
-
 static struct vhost_iotlb_msg *vhx_node_iotlb(struct vhx_msg_node *node)
 {
 	if (node->msg.type == VHOST_IOTLB_MSG)

@@ -92,13 +92,14 @@ void vhx_maps_del(struct vhx_maps *maps, u64 start, u64 last)
 		if (m->start < start) {
 			m->last = start - 1;
 			i++;
-		} else if (m->last > last) {
+			continue;
+		}
+		if (m->last > last) {
 			m->addr += last + 1 - m->start;
 			m->start = last + 1;
 			return;
-		} else {
-			vhx_maps_remove_at(maps, i);
 		}
+		vhx_maps_remove_at(maps, i);
 	}
 }
 

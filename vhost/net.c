@@ -30,11 +30,11 @@ MODULE_PARM_DESC(devname,
 		 "Register /dev/NAME on a dynamic minor instead of /dev/vhost-net on minor 238 (default: unset)");
 
 #define VHX_NET_FEATURES (VHX_FEATURES | \
-			  (1ULL << VHOST_NET_F_VIRTIO_NET_HDR) | \
-			  (1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
-			  (1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
-			  (1ULL << VIRTIO_F_RING_RESET))
-#define VHX_NET_BACKEND_FEATURES (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2)
+			  BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) | \
+			  BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) | \
+			  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
+			  BIT_ULL(VIRTIO_F_RING_RESET))
+#define VHX_NET_BACKEND_FEATURES BIT_ULL(VHOST_BACKEND_F_IOTLB_MSG_V2)
 
 void vhx_net_signal_used(struct vhx_net_vq *nvq)
 {

@@ -107,15 +107,43 @@ static int vhx_meta_write(struct vhx_vq *vq, u64 addr, const void *src,
 	return 0;
 }
 
-/* Split-ring layout offsets. */
-#define AVAIL_FLAGS(vq)		((vq)->avail_addr)
-#define AVAIL_IDX(vq)		((vq)->avail_addr + 2)
-#define AVAIL_RING(vq, i)	((vq)->avail_addr + 4 + 2 * (u64)(i))
-#define USED_EVENT(vq)		AVAIL_RING(vq, (vq)->num)
-#define USED_FLAGS(vq)		((vq)->used_addr)
-#define USED_IDX(vq)		((vq)->used_addr + 2)
+/* Split-ring layout: where each field lives. */
 #define USED_RING_OFF(i)	(4 + 8 * (u64)(i))
-#define AVAIL_EVENT(vq)		((vq)->used_addr + USED_RING_OFF((vq)->num))
+
+static inline u64 AVAIL_FLAGS(const struct vhx_vq *vq)
+{
+	return vq->avail_addr;
+}
+
+static inline u64 AVAIL_IDX(const struct vhx_vq *vq)
+{
+	return vq->avail_addr + 2;
+}
+
+static inline u64 AVAIL_RING(const struct vhx_vq *vq, unsigned int i)
+{
+	return vq->avail_addr + 4 + 2 * (u64)i;
+}
+
+static inline u64 USED_EVENT(const struct vhx_vq *vq)
+{
+	return AVAIL_RING(vq, vq->num);
+}
+
+static inline u64 USED_FLAGS(const struct vhx_vq *vq)
+{
+	return vq->used_addr;
+}
+
+static inline u64 USED_IDX(const struct vhx_vq *vq)
+{
+	return vq->used_addr + 2;
+}
+
+static inline u64 AVAIL_EVENT(const struct vhx_vq *vq)
+{
+	return vq->used_addr + USED_RING_OFF(vq->num);
+}
 
 static int vhx_read16(struct vhx_vq *vq, u64 addr, u16 *val)
 {
@@ -158,6 +186,7 @@ static int vhx_update_avail_event(struct vhx_vq *vq, u16 avail_event)
 	if (r)
 		return r;
 	if (vq->log_used) {
+		/* Make sure the event is seen before the log. */
 		smp_wmb();
 		r = vhx_log_used(vq, USED_RING_OFF(vq->num), sizeof(__le16));
 		if (!r && vq->log_ctx)
@@ -460,6 +489,7 @@ int vhx_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
 		return r;
 	}
 	if (vq->log_used) {
+		/* Make sure the index is seen before the log. */
 		smp_wmb();
 		if (!vhx_log_used(vq, 2, sizeof(__le16)) && vq->log_ctx)
 			vhx_eventfd_signal(vq->log_ctx);
@@ -497,7 +527,8 @@ static bool vhx_should_notify(struct vhx_vq *vq)
 	}
 	old = vq->signalled_used;
 	valid = vq->signalled_used_valid;
-	new = vq->signalled_used = vq->last_used_idx;
+	new = vq->last_used_idx;
+	vq->signalled_used = new;
 	vq->signalled_used_valid = true;
 	if (!valid)
 		return true;
