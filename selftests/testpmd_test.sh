@@ -84,6 +84,21 @@ port_stat() {
 		END { print (v == "" ? -1 : v) }' "$LOG"
 }
 
+# vhx_count NAME FIELD: FIELD of the vq named NAME (rx|tx) of the vhx device
+# whose backend is $IFACE, from vhx's debugfs counters; -1 when not vhx.
+vhx_count() {
+	local f=/sys/kernel/debug/vhx/devices
+	[ "${VHX_TARGET:-vhx}" = vhx ] || { echo -1; return; }
+	[ -r "$f" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	awk -v n="$1" -v k="$2" -v b="$IFACE" '
+		$1 == "vq" {
+			delete kv
+			for (i = 2; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] }
+			if (kv["name"] == n && kv["backend"] == b) v = kv[k]
+		}
+		END { print (v == "" ? -1 : v) }' "$f" 2>/dev/null || echo -1
+}
+
 show_log_tail() { tail -n "${1:-30}" "$LOG" | awk '{ print "#   | " $0 }'; }
 
 # ---- start testpmd ----------------------------------------------------------
@@ -121,10 +136,11 @@ fail=0
 
 # ---- 1: txonly --------------------------------------------------------------
 test_txonly() {
-	local rx0 rxd0 rx1 rxd1 tx t0 t1 secs pps drx drxd
+	local rx0 rxd0 rx1 rxd1 tx t0 t1 secs pps drx drxd vx0 vx1
 	tp_cmd "set fwd txonly" || return 1
 	tp_cmd "clear port stats all" || return 1
 	rx0=$(stat_of rx_packets); rxd0=$(stat_of rx_dropped)
+	vx0=$(vhx_count tx packets)
 	t0=$(now)
 	tp_cmd "start" || return 1
 	sleep "$TXONLY_SECS"
@@ -148,6 +164,18 @@ test_txonly() {
 		echo "# txonly: tap received $drx of $tx packets (lost $((tx - drx)), dropped $drxd)"
 		return 1
 	fi
+	vx1=$(vhx_count tx packets)
+	if [ "${VHX_TARGET:-vhx}" = vhx ] && { [ "$vx0" -lt 0 ] || [ "$vx1" -lt 0 ]; }; then
+		echo "# txonly: no vhx counters for $IFACE in /sys/kernel/debug/vhx/devices"
+		return 1
+	fi
+	if [ "$vx0" -ge 0 ] && [ "$vx1" -ge 0 ]; then
+		echo "# txonly: vhx tx queue counted +$((vx1 - vx0)) packets"
+		if [ $((vx1 - vx0)) -ne "$tx" ]; then
+			echo "# txonly: vhx counters disagree with testpmd ($tx)"
+			return 1
+		fi
+	fi
 	return 0
 }
 
@@ -162,6 +190,7 @@ pg() {	# pg FILE CMD: write a pktgen command, check its result
 
 test_rxonly() {
 	local tx0 txd0 tx1 txd1 dtx dtxd rx sent mac t0 t1 last=-1 stable=0
+	local vr0 vr1
 	if ! modprobe pktgen 2>/dev/null || [ ! -e /proc/net/pktgen/pgctrl ]; then
 		echo "# rxonly: no pktgen module"
 		return 4
@@ -186,6 +215,7 @@ test_rxonly() {
 	pg "$IFACE" "src_mac $mac" || return 1
 
 	tx0=$(stat_of tx_packets); txd0=$(stat_of tx_dropped)
+	vr0=$(vhx_count rx packets)
 	t0=$(now)
 	echo "# pktgen: $RXONLY_FRAMES frames of 64..1500 bytes into $IFACE"
 	echo "start" > /proc/net/pktgen/pgctrl	# returns when all are sent
@@ -222,6 +252,18 @@ test_rxonly() {
 	if [ "$rx" -ne "$dtx" ]; then
 		echo "# rxonly: testpmd received $rx, tap delivered $dtx"
 		return 1
+	fi
+	vr1=$(vhx_count rx packets)
+	if [ "${VHX_TARGET:-vhx}" = vhx ] && { [ "$vr0" -lt 0 ] || [ "$vr1" -lt 0 ]; }; then
+		echo "# rxonly: no vhx counters for $IFACE in /sys/kernel/debug/vhx/devices"
+		return 1
+	fi
+	if [ "$vr0" -ge 0 ] && [ "$vr1" -ge 0 ]; then
+		echo "# rxonly: vhx rx queue counted +$((vr1 - vr0)) packets"
+		if [ $((vr1 - vr0)) -ne "$rx" ]; then
+			echo "# rxonly: vhx counters disagree with testpmd ($rx)"
+			return 1
+		fi
 	fi
 	return 0
 }
