@@ -50,4 +50,36 @@ static inline void vhx_page_frag_cache_drain(struct page_frag_cache *nc)
 #endif
 }
 
+/*
+ * tun/tap XDP batches (TUN_MSG_PTR): the virtio-net header follows an int
+ * buflen (struct tun_xdp_hdr) until 6.17; since then it starts the buffer
+ * and the length is xdp->frame_sz (set by xdp_init_buff()).
+ */
+#ifdef VHX_HAVE_TUN_XDP_HDR
+#include <linux/if_tun.h>
+#define VHX_TUN_XDP_HDR_SIZE sizeof(struct tun_xdp_hdr)
+
+static inline struct virtio_net_hdr *vhx_tun_xdp_gso(void *buf)
+{
+	return &((struct tun_xdp_hdr *)buf)->gso;
+}
+
+static inline void vhx_tun_xdp_set_buflen(void *buf, int buflen)
+{
+	((struct tun_xdp_hdr *)buf)->buflen = buflen;
+}
+#else
+#include <linux/virtio_net.h>
+#define VHX_TUN_XDP_HDR_SIZE sizeof(struct virtio_net_hdr)
+
+static inline struct virtio_net_hdr *vhx_tun_xdp_gso(void *buf)
+{
+	return buf;
+}
+
+static inline void vhx_tun_xdp_set_buflen(void *buf, int buflen)
+{
+}
+#endif
+
 #endif /* _VHX_COMPAT_H */

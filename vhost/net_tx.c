@@ -70,7 +70,6 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	int pad = SKB_DATA_ALIGN(VHX_NET_RX_PAD + headroom + sock_hlen);
 	int buflen = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
 	struct virtio_net_hdr *gso;
-	struct tun_xdp_hdr *hdr;
 	void *buf;
 
 	if (unlikely(len < sock_hlen))
@@ -81,12 +80,9 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	buf = page_frag_alloc(&n->pf_cache, buflen, GFP_KERNEL);
 	if (unlikely(!buf))
 		return -ENOMEM;
-	hdr = buf;
-	memset(hdr, 0, sizeof(*hdr));
-	gso = &hdr->gso;
-	if (sock_hlen &&
-	    copy_from_iter((char *)buf + offsetof(struct tun_xdp_hdr, gso),
-			   sock_hlen, from) != sock_hlen)
+	memset(buf, 0, VHX_TUN_XDP_HDR_SIZE);
+	gso = vhx_tun_xdp_gso(buf);
+	if (sock_hlen && copy_from_iter(gso, sock_hlen, from) != sock_hlen)
 		goto err;
 	if (gso->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		u32 need = le16_to_cpu((__force __le16)gso->csum_start) +
@@ -103,7 +99,7 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 		goto err;
 	xdp_init_buff(xdp, buflen, NULL);
 	xdp_prepare_buff(xdp, buf, pad, len, true);
-	hdr->buflen = buflen;
+	vhx_tun_xdp_set_buflen(buf, buflen);
 	nvq->batched_xdp++;
 	return 0;
 err_inval:
