@@ -35,10 +35,14 @@ deps:
 VM_ARGS = $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET)) \
 	  $(if $(VHX_TESTS),--tests "$(VHX_TESTS)")
 
+# Host-side checks (style, fuzz corpus replay + short fuzz run) are counted
+# in the same final "N passed, N failed" line as the guest's.
+HOST_RESULTS = selftests/vm/out/host-results.txt
 check: deps
 	$(MAKE) all
-	$(MAKE) style
-	bash selftests/vm/run.sh $(VM_ARGS)
+	@mkdir -p $(dir $(HOST_RESULTS))
+	-bash tools/host-check.sh $(HOST_RESULTS)
+	bash selftests/vm/run.sh $(VM_ARGS) --host-results $(HOST_RESULTS)
 
 # checkpatch.pl --strict over the kernel sources (and W=1 in `modules`).
 style:
@@ -50,6 +54,15 @@ style:
 demo: deps
 	$(MAKE) all
 	bash tools/demo.sh $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET))
+
+# libFuzzer over the ring walk (vhost/vq.c, mem.c, log.c built in userspace
+# through tests/fuzz/shim).  FUZZ_SECS per target (300); fuzz-check replays
+# the committed corpus and fuzzes FUZZ_CHECK_SECS (20) per target.
+fuzz:
+	$(MAKE) -C tests/fuzz fuzz
+
+fuzz-check:
+	$(MAKE) -C tests/fuzz fuzz-check
 
 vm-shell: all
 	bash selftests/vm/run.sh $(VM_ARGS) --shell

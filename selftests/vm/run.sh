@@ -25,7 +25,8 @@ KVER=
 TARGET=vhx
 TESTS=
 SHELL_MODE=0
-MODE=test		# guest mode: test (guest-run.sh), demo (tools/demo-guest.sh)
+HOST_RESULTS=		# host-side results to count (tools/host-check.sh)
+MODE="test"		# guest mode: test (guest-run.sh), demo (tools/demo-guest.sh)
 TIMEOUT=${VHX_VM_TIMEOUT:-2400}		# whole VM, seconds
 TEST_TIMEOUT=${VHX_TEST_TIMEOUT:-300}	# each test program, seconds
 ACCEL=${VHX_ACCEL:-tcg}			# kvm is opt-in: it hangs on the lab machines
@@ -49,6 +50,7 @@ usage() {
 	cat <<EOF
 usage: $0 [--kver KVER] [--target vhx|intree] [--tests "LIST"] [--shell]
           [--timeout SECS] [--test-timeout SECS] [--mode test|demo]
+          [--host-results FILE]
 
   --kver KVER       kernel to boot (default: newest /lib/modules/6.1.*)
   --target vhx      blacklist in-tree vhost/vhost_net, insmod vhost/vhx_core.ko
@@ -61,6 +63,8 @@ usage: $0 [--kver KVER] [--target vhx|intree] [--tests "LIST"] [--shell]
   --test-timeout S  per test program timeout in the guest (default $TEST_TIMEOUT)
                     (a *_test.sh may ask for more: "# vhx-test-timeout: SECS")
   --mode demo       run tools/demo-guest.sh instead of the suite (make demo)
+  --host-results F  count F's "PASS|FAIL|SKIP name" lines (host-side checks,
+                    tools/host-check.sh) in the final summary too
 
 env: VHX_ACCEL=kvm (opt-in), VHX_VM_MEM (4G), VHX_VM_SMP (2), VHX_VM_OUT (logs dir),
      VHX_VM_TIMEOUT, VHX_TEST_TIMEOUT, VHX_LOGLEVEL (console, 5), VHX_CMDLINE_EXTRA
@@ -79,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--mode) MODE=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
+	--host-results) HOST_RESULTS=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option $1" ;;
 	esac
@@ -178,7 +183,11 @@ t1=$(date +%s.%N)
 log "QEMU exited with $qrc after $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")s"
 
 # ---- verdict ---------------------------------------------------------------
-tr -d '\r' < "$RESULT" > "$RESULT.clean"
+{
+	[ -n "$HOST_RESULTS" ] && [ -r "$HOST_RESULTS" ] &&
+		sed 's/^\(PASS\|FAIL\|SKIP\) /\1 host:/' "$HOST_RESULTS"
+	tr -d '\r' < "$RESULT"
+} > "$RESULT.clean"
 npass=$(grep -c '^PASS ' "$RESULT.clean" || true)
 nfail=$(grep -c '^FAIL ' "$RESULT.clean" || true)
 nskip=$(grep -c '^SKIP ' "$RESULT.clean" || true)

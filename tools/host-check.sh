@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# host-check.sh — the host-side parts of `make check`, run before the VM:
+#
+#   style       tools/checkpatch.sh (checkpatch.pl --strict over vhost/, uapi/)
+#   fuzz-check  replay of the committed libFuzzer corpus plus a short run of
+#               each target (tests/fuzz; installs clang's fuzzer runtime)
+#
+# Usage: host-check.sh RESULTS_FILE.  Writes "PASS|FAIL name" lines to
+# RESULTS_FILE; selftests/vm/run.sh --host-results counts them with the
+# guest's results, so one "N passed, N failed" line covers everything.
+# Exit status: 0 if all passed.
+set -uo pipefail
+
+out=${1:?usage: host-check.sh RESULTS_FILE}
+cd "$(dirname "$0")/.." || exit 1
+: > "$out"
+bad=0
+
+run() {	# NAME CMD...: run CMD, record its verdict
+	local name=$1 rc
+	shift
+	echo "host-check: === $name"
+	"$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "PASS $name" >> "$out"
+	else
+		echo "FAIL $name (exit $rc)" >> "$out"
+		bad=1
+	fi
+	echo "host-check: === $name exit $rc"
+}
+
+run style make -s style
+run fuzz-check bash -c 'bash tests/fuzz/deps.sh && make -s -C tests/fuzz fuzz-check'
+exit $bad
