@@ -1,19 +1,52 @@
 # SPDX-License-Identifier: GPL-2.0
 # vhx — front door.  See README.md.
 
-# Target kernel: newest installed Debian 6.1 build tree, never `uname -r`.
+# Target kernel: newest installed Debian 6.1 build tree, never `uname -r`;
+# KVER=... picks another installed kernel (KDIR follows it), KDIR=... a tree.
+ifdef KVER
+KDIR ?= /lib/modules/$(KVER)/build
+else
 KDIR ?= $(lastword $(sort $(wildcard /lib/modules/6.1.*/build)))
-KVER ?= $(notdir $(patsubst %/build,%,$(KDIR)))
+KVER := $(notdir $(patsubst %/build,%,$(KDIR)))
+endif
+# Kernels whose headers need a newer compiler (7.x) are built in a Debian 13
+# build root (tools/kernels.sh); KBUILD_IN runs the kernel's make there.
+VHX_BUILDROOT ?= /var/cache/vhx/trixie-root
+export VHX_BUILDROOT
+KBUILD_IN = $(if $(wildcard $(KDIR)/Makefile),,$(if $(wildcard \
+	$(VHX_BUILDROOT)/usr/src/linux-headers-$(KVER)/Makefile),bash tools/kernels.sh run $(KVER)))
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= /sbin/depmod
 PWD := $(shell pwd)
 W ?= 1
 
-.PHONY: all modules tools clean check deps style vm-shell demo
+.PHONY: all modules tools clean check deps style vm-shell demo fuzz fuzz-check install dkms-install kernels check-matrix
 
 all: modules tools
 
 modules:
 	@test -n "$(KDIR)" || { echo "vhx: no /lib/modules/6.1.*/build (run: make deps, or pass KDIR=)"; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(PWD) W=$(W) modules
+	$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD) W=$(W) modules
+
+# modules_install into $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR), then depmod.
+install: modules
+	$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) DEPMOD=/bin/true modules_install
+	$(DEPMOD) $(if $(DESTDIR),-b $(DESTDIR)) -a $(KVER)
+
+# Register with DKMS: rebuilt for every installed and future kernel.
+dkms-install:
+	bash tools/dkms-install.sh
+
+# Test kernels (6.12 from bookworm-backports, 7.x in a Debian 13 build root).
+kernels:
+	bash tools/kernels.sh install
+
+# Build and run the suite on 6.1, 6.12 and 7.x; one line per kernel.
+check-matrix: deps kernels
+	$(MAKE) tools
+	$(MAKE) style
+	bash tools/check-matrix.sh
 
 tools:
 	$(MAKE) -C selftests
@@ -21,7 +54,7 @@ tools:
 	$(MAKE) -C tools/vhxctl
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(PWD) clean
+	-$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD) clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C tools clean
 

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# check-matrix.sh — build vhx and run the whole suite under QEMU on each
+# kernel of the matrix (6.1, 6.12, 7.x), one after the other (`make
+# check-matrix`, after `make deps kernels tools style`).
+#
+#   for KVER in 6.1 6.12 7.x (tools/kernels.sh kver SERIES):
+#     make modules KVER=...            (7.x: in the Debian 13 build root)
+#     selftests/vm/run.sh --kver KVER  (boots /boot/vmlinuz-KVER, TCG)
+#   then rebuild for the default kernel, so vhost/*.ko match `make check`.
+#
+# Prints one line per kernel, "KVER: N passed, N failed, N skipped", and
+# exits non-zero if any kernel is missing, fails to build or fails a test.
+# env: VHX_MATRIX="6.1 6.12 7" (series), VHX_TESTS / VHX_TARGET as for run.sh.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Each kernel is picked here: no KVER/KDIR from a calling make.
+unset MAKEFLAGS MFLAGS MAKELEVEL KVER KDIR
+SERIES=${VHX_MATRIX:-6.1 6.12 7}
+log() { echo "[+] matrix: $*"; }
+
+args=()
+[ -n "${VHX_TARGET:-}" ] && args+=(--target "$VHX_TARGET")
+[ -n "${VHX_TESTS:-}" ] && args+=(--tests "$VHX_TESTS")
+
+lines=()
+rc=0
+for s in $SERIES; do
+	kver=$(bash tools/kernels.sh kver "$s" || true)
+	if [ -z "$kver" ]; then
+		lines+=("$s: not installed (run: make kernels)")
+		rc=1
+		continue
+	fi
+	log "== $kver: make modules"
+	t0=$SECONDS
+	if ! make --no-print-directory modules KVER="$kver"; then
+		lines+=("$kver: build failed")
+		rc=1
+		continue
+	fi
+	log "== $kver: run.sh"
+	out=$(mktemp)
+	bash selftests/vm/run.sh --kver "$kver" "${args[@]}" 2>&1 | tee "$out" || rc=1
+	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n1)
+	rm -f "$out"
+	[ -n "$counts" ] || { counts="no result"; rc=1; }
+	lines+=("$kver: $counts")
+	log "== $kver: $counts after $((SECONDS - t0))s"
+done
+
+# Leave modules built for the default kernel behind.
+make --no-print-directory -s modules >/dev/null 2>&1 || log "warning: rebuild for the default kernel failed"
+
+echo
+log "results:"
+printf '%s\n' "${lines[@]}"
+exit $rc
