@@ -1,0 +1,612 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# qemu.sh — run stock QEMU ("the inner guest") against /dev/vhost-net inside
+# the lab VM.  Sourced (bash) by selftests/qemu_*_test.sh and
+# tools/demo-guest.sh; needs root, tun, a vhost-net implementation loaded.
+#
+#   lab VM (this kernel, vhx or in-tree vhost_net)
+#   ├─ bridge vhxbr0 10.77.0.1/24 ─┬─ tap vhxtap0 ── QEMU A (-netdev tap,vhost=on)
+#   │   (or a lone tap with the    └─ tap vhxtap1 ── QEMU B (-incoming, migration)
+#   │    address, qi_net_tap)
+#   └─ per QEMU instance, in $QI_WORK/<id>/:
+#        console.log  inner ttyS0 (kernel log, "VHXI: ..." markers)
+#        ag.in/ag.out inner ttyS1 = command agent (selftests/vm/inner/init)
+#        ag.log       everything the agent said
+#        mon.in/.out  HMP monitor; mon.log
+#
+# Inner guest: 10.77.0.2/24, MAC 52:54:00:77:00:02, busybox + iperf3 + ethtool
+# (selftests/vm/inner/mkinner.sh).  Under double TCG it boots in ~1-2 min, so
+# a booted guest is saved once per lab-VM boot with a migration to a file
+# (qi_snapshot) and later tests restore it in seconds (qi_restore).
+#
+# Every wait is bounded.  Functions print TAP diagnostics ("# ...") only.
+
+QI_ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
+QI_KVER=${VHX_KVER:-$(uname -r)}
+QI_KERNEL_SET=${QI_KERNEL:-}	# set by the caller: use as given
+QI_KERNEL=${QI_KERNEL:-/boot/vmlinuz-$QI_KVER}
+QI_QEMU=${QI_QEMU:-qemu-system-x86_64}
+QI_BR=vhxbr0
+QI_HOST_IP=10.77.0.1
+QI_GUEST_IP=10.77.0.2
+QI_MAC=52:54:00:77:00:02
+# The VM side's MAC is fixed too: a guest restored from a snapshot keeps it
+# in its ARP cache.
+QI_HOST_MAC=02:77:00:00:00:01
+QI_MEM=${QI_MEM:-256M}
+QI_BOOT_TIMEOUT=${QI_BOOT_TIMEOUT:-400}	# inner boot, seconds (double TCG)
+QI_CACHE=${QI_CACHE:-${TMPDIR:-/tmp}/vhx-qemu-cache}	# shared by tests of one VM boot
+QI_WORK_OWN=
+[ -n "${QI_WORK:-}" ] || { QI_WORK=$(mktemp -d "${TMPDIR:-/tmp}/qemu.XXXXXX"); QI_WORK_OWN=1; }
+QI_VERBOSE=${QI_VERBOSE:-0}	# 1: stream the inner console while waiting
+QI_DEBUGFS=/sys/kernel/debug/vhx/devices
+QI_INITRD=
+
+# Process substitution needs /dev/fd, which a bare devtmpfs lacks.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd 2>/dev/null
+
+declare -A QI_PID=() QI_AGFD=() QI_MONFD=() QI_DIR=() QI_TAIL=()
+QI_SEQ=0
+QI_TAPS=()
+QI_BG=()
+
+qi_log() { echo "# $*"; }
+qi_now() { date +%s.%N; }
+qi_since() { awk -v a="$1" -v b="$(qi_now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---- environment ------------------------------------------------------------
+
+# qi_prereq: print why the inner guest cannot run (empty: fine).
+qi_prereq() {
+	command -v "$QI_QEMU" >/dev/null || { echo "no $QI_QEMU"; return; }
+	[ -r "$QI_KERNEL" ] || { echo "no $QI_KERNEL"; return; }
+	[ -c /dev/vhost-net ] || { echo "no /dev/vhost-net"; return; }
+	[ -c /dev/net/tun ] || modprobe tun 2>/dev/null
+	[ -c /dev/net/tun ] || { echo "no /dev/net/tun"; return; }
+	[ "$(id -u)" -eq 0 ] || { echo "needs root"; return; }
+}
+
+# qi_build: build (or find) the inner initramfs; sets QI_INITRD.
+qi_build() {
+	local out
+	out=$(bash "$QI_ROOT/selftests/vm/inner/mkinner.sh" "$QI_KVER" 2> "$QI_WORK/mkinner.log") || {
+		sed 's/^/# mkinner: /' "$QI_WORK/mkinner.log"
+		return 1
+	}
+	QI_INITRD=$(tail -n1 <<< "$out")
+	qi_log "inner initramfs: $QI_INITRD ($(du -h "$QI_INITRD" | cut -f1))"
+	# mkinner.sh's uncompressed kernel boots through PVH: much faster
+	# than decompressing the bzImage under double emulation.
+	if [ -z "${QI_KERNEL_SET:-}" ] && [ -s "${QI_INITRD%.cpio}.vmlinux" ]; then
+		QI_KERNEL=${QI_INITRD%.cpio}.vmlinux
+		qi_log "inner kernel: $QI_KERNEL (PVH)"
+	fi
+}
+
+# qi_net_bridge: bridge $QI_BR with the VM's address.
+qi_net_bridge() {
+	ip link set lo up	# the lab VM leaves it down; migration uses 127.0.0.1
+	modprobe bridge 2>/dev/null
+	if [ ! -d /sys/class/net/$QI_BR ]; then
+		ip link add "$QI_BR" address "$QI_HOST_MAC" type bridge stp_state 0 forward_delay 0 || return 1
+		sysctl -qw "net.ipv6.conf.$QI_BR.disable_ipv6=1" 2>/dev/null
+		ip addr add "$QI_HOST_IP/24" dev "$QI_BR" || return 1
+	fi
+	ip link set "$QI_BR" up
+}
+
+# qi_tap NAME [multi_queue]: persistent tap, port of the bridge.
+qi_tap() {
+	local name=$1 mq=${2:-}
+	ip link del "$name" 2>/dev/null
+	# shellcheck disable=SC2086
+	ip tuntap add "$name" mode tap $mq || return 1
+	sysctl -qw "net.ipv6.conf.$name.disable_ipv6=1" 2>/dev/null
+	ip link set "$name" master "$QI_BR" || return 1
+	ip link set "$name" up
+	QI_TAPS+=("$name")
+}
+
+# qi_net_tap NAME: a lone tap carrying the VM's address (no bridge).
+qi_net_tap() {
+	local name=$1
+	ip link set lo up
+	ip link del "$name" 2>/dev/null
+	ip tuntap add "$name" mode tap || return 1
+	sysctl -qw "net.ipv6.conf.$name.disable_ipv6=1" 2>/dev/null
+	ip link set "$name" address "$QI_HOST_MAC"
+	ip addr add "$QI_HOST_IP/24" dev "$name" || return 1
+	ip link set "$name" up
+	QI_TAPS+=("$name")
+}
+
+qi_net_cleanup() {
+	local t
+	for t in "${QI_TAPS[@]}"; do ip link del "$t" 2>/dev/null; done
+	QI_TAPS=()
+	ip link del "$QI_BR" 2>/dev/null
+	return 0
+}
+
+# ---- QEMU instances ---------------------------------------------------------
+
+# qi_start ID TAP [QEMU ARGS...] — start an inner QEMU in the background.
+# Knobs (env): QI_MACHINE (q35), QI_NETDEV_OPTS (",queues=2"),
+# QI_DEV_OPTS (",mq=on,vectors=6"), QI_PRE_DEVS (args before the NIC, e.g.
+# an intel-iommu), QI_APPEND (extra inner kernel command line),
+# QI_LOGLEVEL (4).  Extra args go last (e.g. -incoming ...).
+qi_start() {
+	local id=$1 tap=$2 dir
+	shift 2
+	[ -n "$QI_INITRD" ] || qi_build || return 1
+	dir=$QI_WORK/$id
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	mkfifo "$dir/ag.in" "$dir/ag.out" "$dir/mon.in" "$dir/mon.out"
+	# QEMU opens *.out write-only: readers first (they see EOF when it dies).
+	cat "$dir/ag.out" > "$dir/ag.log" &
+	QI_BG+=($!)
+	cat "$dir/mon.out" > "$dir/mon.log" &
+	QI_BG+=($!)
+	local append="console=ttyS0 loglevel=${QI_LOGLEVEL:-4} panic=-1 VHXI_IP=$QI_GUEST_IP/24 VHXI_PEER=$QI_HOST_IP"
+	append+=${QI_APPEND:+ $QI_APPEND}
+	# shellcheck disable=SC2054,SC2206
+	local cmd=("$QI_QEMU" -nodefaults -no-user-config -no-reboot -display none
+		-machine "${QI_MACHINE:-q35},accel=tcg" -m "$QI_MEM" -smp 1
+		-kernel "$QI_KERNEL" -initrd "$QI_INITRD" -append "$append"
+		-serial "file:$dir/console.log" -serial "pipe:$dir/ag"
+		-monitor "pipe:$dir/mon"
+		${QI_PRE_DEVS:-}
+		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on${QI_NETDEV_OPTS:-}"
+		-device "virtio-net-pci,netdev=n0,mac=$QI_MAC${QI_DEV_OPTS:-}"
+		"$@")
+	echo "${cmd[*]}" > "$dir/cmdline"
+	"${cmd[@]}" > "$dir/qemu.out" 2>&1 < /dev/null &
+	QI_PID[$id]=$!
+	QI_DIR[$id]=$dir
+	local fd
+	exec {fd}<> "$dir/ag.in"
+	QI_AGFD[$id]=$fd
+	exec {fd}<> "$dir/mon.in"
+	QI_MONFD[$id]=$fd
+	QI_BG+=("${QI_PID[$id]}")
+	[ "$QI_VERBOSE" = 1 ] && qi_stream "$id"
+	qi_log "QEMU '$id' pid ${QI_PID[$id]} on $tap${QI_NETDEV_OPTS:-}${QI_DEV_OPTS:-}"
+	return 0
+}
+
+# qi_stream ID: copy the inner console to stdout ("inner| ...") until stopped.
+qi_stream() {
+	local id=$1 dir=${QI_DIR[$1]}
+	touch "$dir/console.log"
+	# $! is the tail; the sed ends when the tail is killed.
+	tail -n +1 -F "$dir/console.log" 2>/dev/null > >(sed -u \
+		's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g; s/^/inner| /') &
+	QI_TAIL[$id]=$!
+}
+
+qi_unstream() {
+	local id=$1
+	[ -n "${QI_TAIL[$id]:-}" ] || return 0
+	sleep 0.5
+	kill "${QI_TAIL[$id]}" 2>/dev/null
+	wait "${QI_TAIL[$id]}" 2>/dev/null
+	QI_TAIL[$id]=
+}
+
+qi_alive() { [ -n "${QI_PID[$1]:-}" ] && kill -0 "${QI_PID[$1]}" 2>/dev/null; }
+
+# qi_wait_ready ID [SECS]: wait for the agent's banner, progress every 15 s.
+qi_wait_ready() {
+	local id=$1 secs=${2:-$QI_BOOT_TIMEOUT} dir=${QI_DIR[$1]} t0=$SECONDS next=${QI_PROGRESS:-15} size=
+	while ! grep -q '^VHXI-AGENT ready' "$dir/ag.log" 2>/dev/null; do
+		if ! qi_alive "$id"; then
+			qi_log "QEMU '$id' exited during boot:"
+			qi_tail_logs "$id"
+			return 1
+		fi
+		if [ $((SECONDS - t0)) -ge "$secs" ]; then
+			qi_log "inner guest '$id' not ready after ${secs}s:"
+			qi_tail_logs "$id"
+			return 1
+		fi
+		if [ $((SECONDS - t0)) -ge $next ]; then
+			if [ "$QI_VERBOSE" != 1 ]; then
+				qi_log "  ... inner guest booting, ${next}s: $(qi_last_console "$id")"
+			elif [ "$(stat -c %s "$dir/console.log")" = "${size:-}" ]; then
+				qi_log "  ... inner guest booting, ${next}s elapsed"
+			fi
+			size=$(stat -c %s "$dir/console.log")
+			next=$((next + ${QI_PROGRESS:-15}))
+		fi
+		sleep 0.5
+	done
+	qi_log "inner guest '$id' ready after $((SECONDS - t0))s ($(grep -a -m1 'VHXI: READY' "$dir/console.log" | tr -d '\r'))"
+}
+
+qi_last_console() {
+	local l
+	l=$(grep -a -v '^[[:space:]]*$' "${QI_DIR[$1]}/console.log" 2>/dev/null | tail -n 1 | tr -d '\r' | cut -c1-90)
+	echo "${l:-(console quiet so far)}"
+}
+
+qi_tail_logs() {
+	local id=$1 dir=${QI_DIR[$1]}
+	echo "# --- $id qemu.out:"
+	tail -n 10 "$dir/qemu.out" 2>/dev/null | sed 's/^/#   | /'
+	echo "# --- $id console.log (tail):"
+	tail -n 25 "$dir/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/#   | /'
+	echo "# --- $id agent (tail):"
+	tail -n 10 "$dir/ag.log" 2>/dev/null | sed 's/^/#   | /'
+}
+
+# qi_cmd ID SECS CMD... — run CMD in the inner guest (busybox sh, helpers of
+# selftests/vm/inner/vhxi.sh).  Its output goes to stdout as "# inner: ..."
+# (and to $QI_OUT); returns its exit status, 124 on timeout, 125 if QEMU died.
+# With QI_LIVE=1 the output is shown while the command runs.
+QI_OUT=
+QI_LIVE=${QI_LIVE:-0}
+qi_cmd() {
+	local id=$1 secs=$2 dir=${QI_DIR[$1]} tag t0=$SECONDS rc shown=0 n
+	shift 2
+	QI_SEQ=$((QI_SEQ + 1))
+	tag=c$QI_SEQ.$$
+	# one line per command: the agent reads lines
+	printf '%s %s\n' "$tag" "$(tr '\n\t' '  ' <<< "$*")" >&"${QI_AGFD[$id]}"
+	[ "$QI_VERBOSE" = 1 ] && echo "# inner\$ $*"
+	while ! grep -q "^VHXI-END $tag rc=" "$dir/ag.log"; do
+		if ! qi_alive "$id"; then rc=125; break; fi
+		if [ $((SECONDS - t0)) -ge "$secs" ]; then rc=124; break; fi
+		sleep 0.2
+		if [ "$QI_LIVE" = 1 ]; then
+			# complete lines after BEGIN, minus the last (may be partial)
+			QI_OUT=$(sed -n "/^VHXI-BEGIN $tag\$/,\$p" "$dir/ag.log" | sed 1d | tr -d '\r')
+			n=$(($(grep -c '' <<< "$QI_OUT") - 1))
+			if [ "$n" -gt "$shown" ]; then
+				sed -n "$((shown + 1)),${n}p" <<< "$QI_OUT" | sed 's/^/# inner: /'
+				shown=$n
+			fi
+		fi
+	done
+	QI_OUT=$(sed -n "/^VHXI-BEGIN $tag\$/,/^VHXI-END $tag rc=/p" "$dir/ag.log" |
+		sed '1d;$d' | tr -d '\r')
+	[ -n "$QI_OUT" ] && sed -n "$((shown + 1)),\$p" <<< "$QI_OUT" | sed 's/^/# inner: /'
+	if [ -z "${rc:-}" ]; then
+		rc=$(sed -n "s/^VHXI-END $tag rc=\([0-9]*\).*/\1/p" "$dir/ag.log")
+	fi
+	case $rc in
+	124) qi_log "inner command timed out after ${secs}s: $*" ;;
+	125) qi_log "QEMU '$id' died during: $*" ;;
+	esac
+	return "$rc"
+}
+
+# qi_ping_agent ID [SECS]: is the agent answering?  Retries: a byte that
+# reaches the UART before an incoming migration has been loaded is lost.
+qi_ping_agent() {
+	local id=$1 secs=${2:-60} t0=$SECONDS
+	while [ $((SECONDS - t0)) -lt "$secs" ]; do
+		qi_cmd "$id" 15 'echo alive' > /dev/null 2>&1 && return 0
+		qi_alive "$id" || return 1
+	done
+	return 1
+}
+
+# qi_wait_running ID SECS: wait for "VM status: running" (after -incoming).
+qi_wait_running() {
+	local id=$1 secs=${2:-120} dir=${QI_DIR[$1]} t0=$SECONDS off
+	while [ $((SECONDS - t0)) -lt "$secs" ]; do
+		qi_alive "$id" || return 1
+		off=$(stat -c %s "$dir/mon.log")
+		qi_mon "$id" "info status"
+		sleep 0.5
+		tail -c +"$((off + 1))" "$dir/mon.log" | grep -aq 'VM status: running' && return 0
+	done
+	qi_log "QEMU '$id' not running after ${secs}s: $(tail -c 200 "$dir/mon.log" | tr -d '\r' | grep -a 'VM status' | tail -n1)"
+	return 1
+}
+
+# qi_mon ID CMD: send an HMP command (output lands in mon.log).
+qi_mon() {
+	printf '%s\n' "$2" >&"${QI_MONFD[$1]}"
+}
+
+# qi_migrate ID URI [SECS]: migrate, wait for completion (source pauses).
+qi_migrate() {
+	local id=$1 uri=$2 secs=${3:-300} dir=${QI_DIR[$1]} t0=$SECONDS st next=10 off
+	off=$(stat -c %s "$dir/mon.log")	# only look at what follows
+	qi_mon "$id" "migrate -d $uri"
+	while :; do
+		sleep 1
+		qi_mon "$id" "info migrate"
+		sleep 0.5
+		st=$(tail -c +"$((off + 1))" "$dir/mon.log" | tr -d '\r' | grep -a 'Migration status:' |
+			tail -n1 | awk '{print $3}')
+		case $st in
+		completed) break ;;
+		failed | cancelled)
+			qi_log "migration $st:"
+			tr -d '\r' < "$dir/mon.log" | grep -a -v '^(qemu)' | tail -n 15 | sed 's/^/#   mon| /'
+			return 1 ;;
+		esac
+		if ! qi_alive "$id"; then qi_log "source QEMU died during migration"; return 1; fi
+		if [ $((SECONDS - t0)) -ge "$secs" ]; then
+			qi_log "migration not complete after ${secs}s (status ${st:-?})"
+			qi_mon "$id" "migrate_cancel"
+			return 1
+		fi
+		if [ $((SECONDS - t0)) -ge $next ]; then
+			qi_log "  ... migrating, ${next}s, status ${st:-?}"
+			next=$((next + 10))
+		fi
+	done
+	qi_log "migration to $uri completed in $((SECONDS - t0))s"
+	tr -d '\r' < "$dir/mon.log" | grep -a -E '^(total time|downtime|transferred ram|dirty sync count):' |
+		tail -n 4 | sed 's/^/#   /'
+}
+
+# qi_stop ID [SIG]: end an instance (default: quit via monitor, then kill).
+qi_stop() {
+	local id=$1 sig=${2:-} pid=${QI_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	if [ -z "$sig" ]; then
+		qi_mon "$id" quit 2>/dev/null
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$pid" 2>/dev/null
+	else
+		kill "-$sig" "$pid" 2>/dev/null
+	fi
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$pid" 2>/dev/null
+	local fd
+	fd=${QI_AGFD[$id]:-}
+	[ -n "$fd" ] && exec {fd}>&-
+	fd=${QI_MONFD[$id]:-}
+	[ -n "$fd" ] && exec {fd}>&-
+	QI_AGFD[$id]=
+	QI_MONFD[$id]=
+	qi_unstream "$id"
+	QI_PID[$id]=
+}
+
+qi_cleanup() {
+	local id p
+	for id in "${!QI_PID[@]}"; do
+		[ -n "${QI_PID[$id]}" ] && kill -9 "${QI_PID[$id]}" 2>/dev/null
+	done
+	for id in "${!QI_TAIL[@]}"; do
+		[ -n "${QI_TAIL[$id]}" ] && kill "${QI_TAIL[$id]}" 2>/dev/null
+	done
+	for p in "${QI_BG[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	qi_net_cleanup
+	# (failures print the logs that matter: qi_tail_logs, qi_diag)
+	[ -n "$QI_WORK_OWN" ] && rm -rf "$QI_WORK"
+	return 0
+}
+
+# ---- the shared snapshot of a booted single-queue guest ---------------------
+
+# qi_snapshot ID FILE: save the running guest to FILE (migration to a file);
+# the guest is paused afterwards (qi_mon ID cont resumes it).
+qi_snapshot() {
+	local id=$1 file=$2
+	mkdir -p "$(dirname "$file")"
+	rm -f "$file" "$file.ok"
+	qi_cmd "$id" 60 'rm -f /tmp/*.bin /tmp/*.rc /tmp/*.err /tmp/*.sum; sync' > /dev/null
+	qi_migrate "$id" "exec:cat>$file" 300 || return 1
+	touch "$file.ok"
+	qi_log "snapshot $file ($(du -h "$file" | cut -f1))"
+}
+
+# qi_restore ID TAP FILE: start a QEMU that loads FILE and runs.
+qi_restore() {
+	local id=$1 tap=$2 file=$3 t0=$SECONDS
+	qi_start "$id" "$tap" -incoming "exec:cat $file" || return 1
+	qi_wait_running "$id" 120 || { qi_tail_logs "$id"; return 1; }
+	qi_ping_agent "$id" 60 || { qi_log "restored guest '$id' does not answer"; qi_tail_logs "$id"; return 1; }
+	qi_log "guest '$id' restored from snapshot in $((SECONDS - t0))s"
+}
+
+# qi_sq_snapshot: path of a snapshot of a booted single-queue guest, made
+# once per lab-VM boot (by the first test that needs it).  Needs QI_INITRD.
+qi_sq_snapshot_path() { echo "$QI_CACHE/sq-$(basename "${QI_INITRD%.cpio}").state"; }
+
+# Sets QI_SNAP.
+QI_SNAP=
+qi_sq_snapshot() {
+	[ -n "$QI_INITRD" ] || qi_build || return 1
+	QI_SNAP=$(qi_sq_snapshot_path)
+	[ -f "$QI_SNAP.ok" ] && return 0
+	qi_log "no snapshot yet: booting a single-queue inner guest to make one"
+	[ -d /sys/class/net/$QI_BR ] || qi_net_bridge || return 1
+	qi_tap vhxsnap0 || return 1
+	qi_start snapboot vhxsnap0 || return 1
+	qi_wait_ready snapboot || { qi_stop snapboot 9; return 1; }
+	qi_cmd snapboot 60 "ping -c 2 -W 5 $QI_HOST_IP" > /dev/null
+	qi_snapshot snapboot "$QI_SNAP" || { qi_stop snapboot 9; return 1; }
+	qi_stop snapboot
+	ip link del vhxsnap0 2>/dev/null
+	return 0
+}
+
+# ---- data checks ------------------------------------------------------------
+
+# qi_xfer_to_guest ID MB PORT: VM -> inner, compare sha256 on both sides.
+qi_xfer_to_guest() {
+	local id=$1 mb=$2 port=${3:-5001} f want got t0
+	f=$QI_WORK/tx-$port.bin
+	head -c $((mb * 1048576)) /dev/urandom > "$f"
+	want=$(sha256sum < "$f" | cut -d' ' -f1)
+	qi_cmd "$id" 60 "rxstart $port /tmp/rx$port.bin" > /dev/null || return 1
+	t0=$(qi_now)
+	if ! timeout 180 bash -c "cat '$f' > /dev/tcp/$QI_GUEST_IP/$port"; then
+		qi_log "send to inner guest failed"
+		return 1
+	fi
+	qi_cmd "$id" 300 "rxwait /tmp/rx$port.bin 240; rm -f /tmp/rx$port.bin" > /dev/null || return 1
+	got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<< "$QI_OUT")
+	qi_log "VM -> inner: $mb MiB in $(qi_since "$t0")s; VM sha256 ${want:0:16}..., inner ${got:0:16}... ($(grep -o 'size=[0-9]*' <<< "$QI_OUT"))"
+	[ "$want" = "$got" ] || { qi_log "CHECKSUM MISMATCH VM -> inner"; return 1; }
+}
+
+# qi_xfer_from_guest ID MB PORT: inner -> VM, compare sha256 on both sides.
+qi_xfer_from_guest() {
+	local id=$1 mb=$2 port=${3:-5002} f want got pid t0
+	f=$QI_WORK/rx-$port.bin
+	qi_cmd "$id" 300 "mkdata /tmp/tx$port.bin $mb" > /dev/null || return 1
+	want=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<< "$QI_OUT")
+	rm -f "$f"
+	# stdin: a FIFO held open read-write never EOFs (busybox nc quits once
+	# stdin is at EOF and the peer has half-closed: it would cut the stream)
+	[ -p "$QI_WORK/never" ] || mkfifo "$QI_WORK/never"
+	busybox nc -l -p "$port" > "$f" 2>/dev/null <> "$QI_WORK/never" &
+	pid=$!
+	for _ in $(seq 1 50); do ss -ltn 2>/dev/null | grep -q ":$port " && break; sleep 0.1; done
+	t0=$(qi_now)
+	qi_cmd "$id" 300 "tx $QI_HOST_IP $port /tmp/tx$port.bin; r=\$?; rm -f /tmp/tx$port.bin; exit \$r" > /dev/null ||
+		{ kill "$pid" 2>/dev/null; return 1; }
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	got=$(sha256sum < "$f" | cut -d' ' -f1)
+	qi_log "inner -> VM: $mb MiB in $(qi_since "$t0")s; inner sha256 ${want:0:16}..., VM ${got:0:16}... (size=$(stat -c %s "$f"))"
+	rm -f "$f"
+	[ -n "$want" ] && [ "$want" = "$got" ] || { qi_log "CHECKSUM MISMATCH inner -> VM"; return 1; }
+}
+
+# qi_ping ID COUNT: inner guest pings the VM; 0 % loss required.
+qi_ping() {
+	local id=$1 n=${2:-5}
+	qi_cmd "$id" $((n * 6 + 30)) "ping -c $n -W 5 $QI_HOST_IP" || return 1
+	grep -q ' 0% packet loss' <<< "$QI_OUT"
+}
+
+# qi_iperf ID SECS [ARGS]: iperf3 client in the inner guest, server in the VM.
+# Prints the sender/receiver lines; sets QI_IPERF_MBPS (receiver).
+QI_IPERF_MBPS=
+qi_iperf() {
+	local id=$1 secs=${2:-5} args=${3:-} spid
+	QI_IPERF_MBPS=
+	iperf3 -s -1 -B "$QI_HOST_IP" > "$QI_WORK/iperf-s.log" 2>&1 &
+	spid=$!
+	sleep 1
+	local rc
+	if [ "$QI_LIVE" = 1 ]; then	# every interval line, as it comes
+		qi_cmd "$id" $((secs + 60)) "iperf3 -c $QI_HOST_IP -t $secs -f m $args"
+		rc=$?
+	else
+		qi_cmd "$id" $((secs + 60)) "iperf3 -c $QI_HOST_IP -t $secs -f m $args" > /dev/null
+		rc=$?
+		grep -E 'sender|receiver' <<< "$QI_OUT" | sed 's/^/#   /'
+	fi
+	QI_IPERF_MBPS=$(grep 'receiver' <<< "$QI_OUT" | tail -n1 |
+		awk '{ for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i - 1) }')
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	[ $rc -eq 0 ] && [ -n "$QI_IPERF_MBPS" ]
+}
+
+# qi_diag ID: what the inner guest and QEMU say (after a failure).
+qi_diag() {
+	local id=$1 dir=${QI_DIR[$1]}
+	echo "# --- diagnostics of '$id':"
+	tail -n 15 "$dir/qemu.out" 2>/dev/null | sed 's/^/#   qemu| /'
+	qi_cmd "$id" 60 'dmesg | tail -n 15; ip -s link show eth0; ethtool -S eth0 | grep -v ": 0$"; cat /proc/interrupts | grep -i virtio' > /dev/null
+	sed 's/^/#   inner| /' <<< "$QI_OUT"
+	echo "#   VM: $(ip -s -o link show "$(basename "$(ls -d /sys/class/net/vhxtap* /sys/class/net/tap0 2>/dev/null | head -n1)")" 2>/dev/null | tr -s ' ' | cut -c1-300)"
+	qi_has_stats && sed 's/^/#   vhx| /' "$QI_DEBUGFS"
+	return 0
+}
+
+# ---- vhost side -------------------------------------------------------------
+
+# qi_workers PID: vhost worker threads named vhost-PID (one per device).
+qi_workers() {
+	ps -e -o pid=,comm= | awk -v n="vhost-$1" '$2 == n { print $1 }'
+}
+
+qi_any_workers() {
+	ps -e -o pid=,comm= | awk '$2 ~ /^vhost-[0-9]+$/ { print $1 " " $2 }'
+}
+
+qi_has_stats() { [ -r "$QI_DEBUGFS" ] || { mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null; [ -r "$QI_DEBUGFS" ]; }; }
+
+# qi_vq_stats [OWNER]: one line per vq of the vhx devices (of OWNER):
+#   "DEV IDX NAME packets bytes kicks calls runs requeues errors iotlb_misses"
+qi_vq_stats() {
+	local owner=${1:-}
+	qi_has_stats || return 1
+	awk -v owner="$owner" '
+		function kv(s,   i, a) { for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == s) return a[2] } return "" }
+		$1 == "dev" { own[kv("id")] = kv("owner") }
+		$1 == "vq" {
+			d = kv("dev")
+			if (owner != "" && own[d] != owner) next
+			print d, kv("idx"), kv("name"), kv("packets"), kv("bytes"), kv("kicks"), kv("calls"),
+			      kv("runs"), kv("requeues"), kv("errors"), kv("iotlb_misses")
+		}' "$QI_DEBUGFS"
+}
+
+# qi_dev_lines OWNER: the "dev" lines of OWNER's devices.
+qi_dev_lines() {
+	qi_has_stats || return 1
+	grep "^dev .* owner=$1 " "$QI_DEBUGFS"
+}
+
+# qi_stats_delta BEFORE AFTER: per-queue delta table from two qi_vq_stats.
+qi_stats_delta() {
+	awk 'NR == FNR { k = $1 " " $2; for (i = 4; i <= NF; i++) b[k, i] = $i; next }
+	     { k = $1 " " $2; printf "dev %s %-2s q%s", $1, $3, $2
+	       printf " packets +%d bytes +%d kicks +%d calls +%d runs +%d requeues +%d errors +%d iotlb_misses +%d\n",
+		$4 - b[k, 4], $5 - b[k, 5], $6 - b[k, 6], $7 - b[k, 7], $8 - b[k, 8], $9 - b[k, 9],
+		$10 - b[k, 10], $11 - b[k, 11] }' "$1" "$2"
+}
+
+# qi_check_worker ID: the vhost-<qemu pid> worker exists (and, with vhx
+# stats, each device of this QEMU names it).  Prints the proof.
+qi_check_worker() {
+	local id=$1 pid=${QI_PID[$1]} w ok=0 line wp
+	w=$(qi_workers "$pid")
+	if [ -z "$w" ]; then
+		qi_log "no vhost-$pid worker thread for QEMU pid $pid; vhost threads: $(qi_any_workers | tr '\n' ' ')"
+		return 1
+	fi
+	ps -o pid,ppid,stat,comm -p "$pid,$(tr '\n' ',' <<< "$w" | sed 's/,$//')" | sed 's/^/#   ps| /'
+	if qi_has_stats; then
+		while read -r line; do
+			wp=$(sed -n 's/.* worker=\([0-9]*\).*/\1/p' <<< "$line")
+			qi_log "  vhx: $line"
+			grep -qx "$wp" <<< "$w" || { qi_log "vhx device worker $wp is not a vhost-$pid thread"; ok=1; }
+		done < <(qi_dev_lines "$pid")
+		[ -n "$(qi_dev_lines "$pid")" ] || { [ "${VHX_TARGET:-vhx}" = vhx ] && { qi_log "no vhx device owned by $pid"; ok=1; }; }
+	fi
+	return $ok
+}
+
+# ---- kernel log -------------------------------------------------------------
+QI_KLOG_RE='BUG:|WARNING:|Oops|Call Trace|hung_task|soft lockup|general protection|refcount_t|list_(add|del) corruption'
+qi_klog_mark() { QI_KLOG_LINES=$(dmesg | wc -l); }
+# qi_klog_check: new kernel log lines since qi_klog_mark; fails on splats.
+qi_klog_check() {
+	local new
+	new=$(dmesg | tail -n +"$((QI_KLOG_LINES + 1))")
+	if grep -qE "$QI_KLOG_RE" <<< "$new"; then
+		qi_log "kernel log problems:"
+		grep -E -A5 "$QI_KLOG_RE" <<< "$new" | head -n 40 | sed 's/^/#   dmesg| /'
+		return 1
+	fi
+	return 0
+}
+
+# ---- TAP --------------------------------------------------------------------
+QI_FAILS=0
+# qi_result N NAME RC: "ok"/"not ok" from an exit status (4: skip, reason in
+# QI_SKIP_WHY).
+qi_result() {
+	case $3 in
+	0) echo "ok $1 $2" ;;
+	4) echo "ok $1 $2 # SKIP ${QI_SKIP_WHY:-skipped}" ;;
+	*) echo "not ok $1 $2"; QI_FAILS=$((QI_FAILS + 1)) ;;
+	esac
+}
