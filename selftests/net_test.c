@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "harness.h"
@@ -62,6 +63,7 @@ FIXTURE_VARIANT(net)
 	unsigned rx_segs;	/* RX descriptors per buffer */
 	bool gpa_offset;	/* GPA != HVA, several regions */
 	unsigned nregions;
+	unsigned busyloop_us;	/* VHOST_SET_VRING_BUSYLOOP_TIMEOUT */
 };
 
 /* VERSION_1 + mergeable, the DPDK shape, 256 entries */
@@ -104,6 +106,11 @@ FIXTURE_VARIANT_ADD(net, gpa_regions) {
 	.features = F_V1 | F_MRG | F_EVT, .num = 256, .rx_buf = 1536,
 	.tx_segs = 1, .rx_segs = 1, .gpa_offset = true, .nregions = 8,
 };
+/* busy polling on both queues (QEMU's poll-us=) */
+FIXTURE_VARIANT_ADD(net, busypoll) {
+	.features = F_V1 | F_MRG | F_EVT, .num = 256, .rx_buf = 1536,
+	.tx_segs = 1, .rx_segs = 1, .busyloop_us = 50,
+};
 /* header added/stripped by vhost, tap without IFF_VNET_HDR */
 FIXTURE_VARIANT_ADD(net, vhost_hdr) {
 	.features = F_V1 | F_MRG | F_HDR, .num = 256, .rx_buf = 1536,
@@ -140,6 +147,11 @@ FIXTURE_SETUP(net)
 		TH_LOG("vhx_net_setup: %s", strerror(-r));
 	ASSERT_EQ(0, r);
 	self->up = true;
+	for (unsigned q = 0; variant->busyloop_us && q < VHX_NVQS; q++) {
+		struct vhost_vring_state st = { .index = q, .num = variant->busyloop_us };
+
+		ASSERT_EQ(0, ioctl(self->n.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &st));
+	}
 	self->frame = malloc(MAX_FRAME + 64);
 	self->rbuf = malloc(MAX_FRAME + 64);
 	ASSERT_NONNULL(self->frame);
@@ -325,6 +337,11 @@ TEST_F(net, index_wrap)
 	r = vhx_net_setup(&self->n, &c);
 	ASSERT_EQ(0, r);
 	self->up = true;
+	for (unsigned q = 0; variant->busyloop_us && q < VHX_NVQS; q++) {
+		struct vhost_vring_state st = { .index = q, .num = variant->busyloop_us };
+
+		ASSERT_EQ(0, ioctl(self->n.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &st));
+	}
 	for (i = 0; i < n; i++) {
 		tx_check(_metadata, self, 60 + (i % 200), i, &self->txo);
 		rx_check(_metadata, self, 60 + (i % 300), 5000 + i);
