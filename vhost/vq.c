@@ -145,11 +145,46 @@ static inline u64 AVAIL_EVENT(const struct vhx_vq *vq)
 	return vq->used_addr + USED_RING_OFF(vq->num);
 }
 
+/*
+ * The 16-bit ring fields (indices, flags, event indices) are read and
+ * written by the driver concurrently: access them with one aligned load or
+ * store, never with copy_{from,to}_user(), which may move them a byte at a
+ * time (rep movsb) and let the driver see a torn index -- a used index
+ * that briefly jumps by 255 makes the driver reclaim buffers it never got
+ * back.  Returns the user pointer of @addr, or NULL when @addr straddles
+ * two IOTLB mappings (the caller then falls back to a byte copy).
+ */
+static int vhx_meta_ptr16(struct vhx_vq *vq, u64 addr, int access,
+			  __le16 __user **ptr)
+{
+	struct iovec iov[2];
+	int n;
+
+	if (!vq->iotlb) {
+		*ptr = u64_to_user_ptr(addr);
+		return 0;
+	}
+	n = vhx_translate(vq, addr, sizeof(__le16), iov, ARRAY_SIZE(iov),
+			  access);
+	if (n < 0)
+		return n;
+	*ptr = n == 1 ? iov[0].iov_base : NULL;
+	return 0;
+}
+
 static int vhx_read16(struct vhx_vq *vq, u64 addr, u16 *val)
 {
+	__le16 __user *p;
 	__le16 v;
-	int r = vhx_meta_read(vq, addr, &v, sizeof(v));
+	int r;
 
+	r = vhx_meta_ptr16(vq, addr, VHOST_ACCESS_RO, &p);
+	if (r)
+		return r;
+	if (p)
+		r = get_user(v, p) ? -EFAULT : 0;
+	else
+		r = vhx_meta_read(vq, addr, &v, sizeof(v));
 	if (!r)
 		*val = le16_to_cpu(v);
 	return r;
@@ -158,7 +193,14 @@ static int vhx_read16(struct vhx_vq *vq, u64 addr, u16 *val)
 static int vhx_write16(struct vhx_vq *vq, u64 addr, u16 val)
 {
 	__le16 v = cpu_to_le16(val);
+	__le16 __user *p;
+	int r;
 
+	r = vhx_meta_ptr16(vq, addr, VHOST_ACCESS_WO, &p);
+	if (r)
+		return r;
+	if (p)
+		return put_user(v, p) ? -EFAULT : 0;
 	return vhx_meta_write(vq, addr, &v, sizeof(v));
 }
 
