@@ -29,6 +29,7 @@ TP_PID=
 PKTGEN_DEV=
 
 echo "1..2"
+trap '' PIPE	# a dead testpmd must fail a write, not kill this script
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
@@ -59,15 +60,32 @@ skip_all() {
 stat_of() { cat "/sys/class/net/$IFACE/statistics/$1" 2>/dev/null || echo 0; }
 now() { date +%s.%N; }
 
+# testpmd is gone: say how it died (the kernel logs the faulting library).
+tp_died() {
+	local rc=0
+	wait "$TP_PID" 2>/dev/null || rc=$?
+	echo "# testpmd died (exit status $rc) after '$1'; log tail:"
+	show_log_tail 30
+	dmesg | grep -E 'segfault|trap|dpdk|testpmd' | tail -5 | sed 's/^/# dmesg: /'
+	TP_PID=
+}
+
 # tp_cmd CMD [WAIT]: send CMD on testpmd's stdin, wait for the next prompt.
 tp_cmd() {
 	local n
+	[ -n "$TP_PID" ] || return 1
 	n=$(grep -c 'testpmd>' "$LOG")
 	echo "# testpmd> $1"
-	echo "$1" >&3
+	if ! echo "$1" >&3; then
+		tp_died "$1"
+		return 1
+	fi
 	for _ in $(seq 1 $((${2:-30} * 5))); do
 		[ "$(grep -c 'testpmd>' "$LOG")" -gt "$n" ] && return 0
-		kill -0 "$TP_PID" 2>/dev/null || return 1
+		if ! kill -0 "$TP_PID" 2>/dev/null; then
+			tp_died "$1"
+			return 1
+		fi
 		sleep 0.2
 	done
 	echo "# no testpmd prompt after '$1'"
@@ -281,18 +299,21 @@ case $? in
 *) echo "not ok 2 rxonly"; fail=1 ;;
 esac
 
-tp_cmd "quit" 30 || true
-for _ in $(seq 1 50); do
-	kill -0 "$TP_PID" 2>/dev/null || break
-	sleep 0.2
-done
-if kill -0 "$TP_PID" 2>/dev/null; then
-	echo "# testpmd did not quit"
-else
-	wait "$TP_PID"
-	echo "# testpmd exited with $?"
+if [ -n "$TP_PID" ]; then
+	echo "# testpmd> quit"
+	echo "quit" >&3
+	for _ in $(seq 1 150); do
+		kill -0 "$TP_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$TP_PID" 2>/dev/null; then
+		echo "# testpmd did not quit"
+	else
+		wait "$TP_PID"
+		echo "# testpmd exited with $?"
+	fi
+	TP_PID=
 fi
-TP_PID=
 if [ $fail -ne 0 ]; then
 	echo "# testpmd log tail:"
 	show_log_tail 40
