@@ -20,6 +20,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
@@ -522,6 +524,87 @@ TEST_F_TIMEOUT(wrap, tx_70000, 240)
 	EXPECT_EQ(tx->num, tx->num_free);
 	TH_LOG("%u frames through a %u-entry ring in %.1f s (%lu kicks, %lu suppressed)",
 	       total, tx->num, now_s() - t0, tx->kicks, tx->suppressed_kicks);
+}
+
+/*
+ * The single-store rule, aimed at: the TX ring is re-based so that every
+ * frame moves used->idx from 0xNNff to 0xNN+1 00 (the high byte changes),
+ * tens of thousands of times, while a second thread polls used->idx.  In
+ * each round the only values it may see are the base and base + 1; a
+ * device writing the index a byte at a time shows 0xNN00 or 0xNN+1 ff.
+ */
+struct base_watch {
+	struct vhx_vq *vq;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_uint gen;	/* odd while the ring is being re-based */
+	atomic_ushort base;
+	unsigned long reads, bad;
+	uint16_t bad_val, bad_base;
+};
+
+static void *base_watch_fn(void *arg)
+{
+	struct base_watch *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		unsigned g = atomic_load(&w->gen);
+		uint16_t b = atomic_load(&w->base);
+		uint16_t v = __atomic_load_n(&w->vq->used->idx, __ATOMIC_ACQUIRE);
+
+		if ((g & 1) || g != atomic_load(&w->gen))
+			continue;
+		w->reads++;
+		if (v != b && v != (uint16_t)(b + 1) && !w->bad++) {
+			w->bad_val = v;
+			w->bad_base = b;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(wrap, used_idx_single_store, 240)
+{
+	struct vhx_dev *d = &self->n.dev;
+	struct vhx_vq *tx = &d->vq[VHX_TX];
+	struct base_watch w = { .vq = tx };
+	unsigned rounds = 0;
+	uint8_t f[64], r[256];
+	double t0 = now_s();
+
+	atomic_init(&w.stop, false);
+	atomic_init(&w.gen, 0);
+	atomic_init(&w.base, tx->used->idx);
+	ASSERT_EQ(0, pthread_create(&w.thread, NULL, base_watch_fn, &w));
+	while (now_s() - t0 < 60 && rounds < 300000) {
+		uint16_t b = (uint16_t)(0xff + 0x100 * (rounds & 0xff));
+		struct vhost_vring_state st = { .index = VHX_TX, .num = b };
+
+		atomic_fetch_add(&w.gen, 1);
+		ASSERT_EQ(0, vhx_set_backend(d, VHX_TX, -1));
+		tx->used->idx = b;
+		tx->avail->idx = b;
+		tx->avail_idx = b;
+		tx->last_used = b;
+		tx->kick_old = b;
+		ASSERT_EQ(0, vhx_ioctl(d->fd, VHOST_SET_VRING_BASE, &st));
+		atomic_store(&w.base, b);
+		ASSERT_EQ(0, vhx_set_backend(d, VHX_TX, self->n.tap.fd));
+		atomic_fetch_add(&w.gen, 1);
+
+		vhx_make_frame(f, 64, rounds);
+		ASSERT_EQ(0, vhx_net_tx_one(&self->n, f, 64, NULL, 5000));
+		ASSERT_EQ((uint16_t)(b + 1), tx->used->idx);
+		ASSERT_EQ(64, vhx_tap_recv(&self->n.tap, r, sizeof(r), 5000));
+		ASSERT_EQ(rounds, vhx_frame_seq(r));
+		rounds++;
+	}
+	atomic_store(&w.stop, true);
+	pthread_join(w.thread, NULL);
+	TH_LOG("%u high-byte carries of used->idx in %.1f s, read %lu times: %lu torn (first: 0x%04x with base 0x%04x)",
+	       rounds, now_s() - t0, w.reads, w.bad, w.bad_val, w.bad_base);
+	EXPECT_GT(rounds, 1000u);
+	EXPECT_EQ(0ul, w.bad);
 }
 
 /* Same on the RX ring: 70000 injected frames through 64 RX buffers. */
