@@ -20,7 +20,7 @@ DEPMOD ?= /sbin/depmod
 PWD := $(shell pwd)
 W ?= 1
 
-.PHONY: all modules tools clean check deps style vm-shell demo fuzz fuzz-check install dkms-install kernels check-matrix
+.PHONY: all modules tools clean check deps style vm-shell demo fuzz fuzz-check soak install dkms-install kernels check-matrix
 
 all: modules tools
 
@@ -98,6 +98,15 @@ fuzz:
 
 fuzz-check:
 	$(MAKE) -C tests/fuzz fuzz-check
+
+# The long versions of the in-VM fault loops and fuzzer (VHX_SOAK=1: 100
+# owner kills, 200 loops of each fault, 100 000 fuzz operations; hours under
+# TCG).  `make fuzz` is the long userspace fuzz run.
+soak: deps
+	$(MAKE) all
+	VHX_CMDLINE_EXTRA="VHX_SOAK=1 $(VHX_CMDLINE_EXTRA)" bash selftests/vm/run.sh \
+		$(VM_ARGS) $(if $(VHX_TESTS),,--tests "fault ioctlfuzz cve") \
+		--test-timeout 14400 --timeout 21600
 
 vm-shell: all
 	bash selftests/vm/run.sh $(VM_ARGS) --shell
