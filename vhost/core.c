@@ -55,6 +55,7 @@ void vhx_poll_init(struct vhx_poll *poll, vhx_work_fn_t fn, __poll_t mask,
 	init_poll_funcptr(&poll->table, vhx_poll_func);
 	poll->mask = mask;
 	poll->dev = dev;
+	poll->vq = NULL;
 	poll->wqh = NULL;
 	vhx_work_init(&poll->work, fn);
 }
@@ -89,7 +90,10 @@ EXPORT_SYMBOL_GPL(vhx_poll_stop);
 
 void vhx_poll_queue(struct vhx_poll *poll)
 {
-	vhx_work_queue(poll->dev, &poll->work);
+	if (poll->vq)
+		vhx_vq_work_queue(poll->vq, &poll->work);
+	else
+		vhx_work_queue(poll->dev, &poll->work);
 }
 EXPORT_SYMBOL_GPL(vhx_poll_queue);
 
@@ -99,17 +103,71 @@ bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work)
 }
 EXPORT_SYMBOL_GPL(vhx_work_queue);
 
+static struct vhx_worker *vhx_vq_worker(struct vhx_vq *vq)
+{
+	struct vhx_worker *worker = READ_ONCE(vq->worker);
+
+	return worker ? worker : READ_ONCE(vq->dev->worker);
+}
+
+/* Queue @work on the worker that serves @vq. */
+bool vhx_vq_work_queue(struct vhx_vq *vq, struct vhx_work *work)
+{
+	return vhx_worker_queue(vhx_vq_worker(vq), work);
+}
+EXPORT_SYMBOL_GPL(vhx_vq_work_queue);
+
 bool vhx_has_work(struct vhx_dev *dev)
 {
 	return vhx_worker_has_work(dev->worker);
 }
 EXPORT_SYMBOL_GPL(vhx_has_work);
 
+bool vhx_vq_has_work(struct vhx_vq *vq)
+{
+	return vhx_worker_has_work(vhx_vq_worker(vq));
+}
+EXPORT_SYMBOL_GPL(vhx_vq_has_work);
+
+/* Wait for everything queued on @vq's worker so far. */
+void vhx_vq_flush(struct vhx_vq *vq)
+{
+	vhx_worker_flush(vhx_vq_worker(vq));
+}
+EXPORT_SYMBOL_GPL(vhx_vq_flush);
+
+/* Wait for everything queued on every worker of @dev so far. */
 void vhx_dev_flush(struct vhx_dev *dev)
 {
+	int i;
+
 	vhx_worker_flush(dev->worker);
+	for (i = 0; i < dev->nvqs; i++)
+		vhx_worker_flush(READ_ONCE(dev->vqs[i]->worker));
 }
 EXPORT_SYMBOL_GPL(vhx_dev_flush);
+
+/*
+ * Give @vq a worker of its own, so that it runs in parallel with the other
+ * queues of the device.  Bounded by the device's vq count: a vq has at most
+ * one.  Must be called by the owner (the worker joins the caller's mm and
+ * cgroups).  Caller should have device mutex.
+ */
+int vhx_dev_add_vq_worker(struct vhx_dev *dev, struct vhx_vq *vq)
+{
+	struct vhx_worker *worker;
+
+	if (vq->worker)
+		return 0;
+	if (!dev->mm || dev->mm != current->mm)
+		return -EPERM;
+	worker = vhx_worker_create();
+	if (IS_ERR(worker))
+		return PTR_ERR(worker);
+	WRITE_ONCE(vq->worker, worker);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_add_vq_worker);
 
 /* ---- life cycle ------------------------------------------------------ */
 
@@ -149,10 +207,13 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		vq->heads = NULL;
 		vq->iov = NULL;
 		vq->dev = dev;
+		vq->worker = NULL;
 		mutex_init(&vq->mutex);
 		vhx_vq_reset(dev, vq);
-		if (vq->handle_kick)
+		if (vq->handle_kick) {
 			vhx_poll_init(&vq->poll, vq->handle_kick, EPOLLIN, dev);
+			vq->poll.vq = vq;
+		}
 	}
 }
 EXPORT_SYMBOL_GPL(vhx_dev_init);
@@ -295,6 +356,11 @@ void vhx_dev_cleanup(struct vhx_dev *dev)
 		}
 		vhx_vq_reset(dev, vq);
 		vhx_vq_free_iovecs(vq);
+		worker = vq->worker;
+		if (worker) {
+			WRITE_ONCE(vq->worker, NULL);
+			vhx_worker_destroy(worker);
+		}
 	}
 	if (dev->log_ctx)
 		eventfd_ctx_put(dev->log_ctx);

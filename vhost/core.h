@@ -41,6 +41,7 @@ struct vhx_poll {
 	struct vhx_work work;
 	__poll_t mask;
 	struct vhx_dev *dev;
+	struct vhx_vq *vq;	/* queue on this vq's worker, if set */
 };
 
 void vhx_poll_init(struct vhx_poll *poll, vhx_work_fn_t fn, __poll_t mask,
@@ -85,6 +86,12 @@ struct vhx_vq {
 	struct eventfd_ctx *log_ctx;
 	struct vhx_poll poll;
 	vhx_work_fn_t handle_kick;
+	/*
+	 * The vq's own worker (vhx_dev_add_vq_worker()), NULL to share the
+	 * device's.  Set under dev->mutex by the owner, read locklessly by
+	 * wakeups; stays until vhx_dev_cleanup().
+	 */
+	struct vhx_worker *worker;
 
 	u16 last_avail_idx;	/* next avail entry to process */
 	u16 avail_idx;		/* last avail->idx read from the guest */
@@ -190,7 +197,11 @@ long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 bool vhx_log_access_ok(struct vhx_dev *dev);
 void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
 bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work);
+bool vhx_vq_work_queue(struct vhx_vq *vq, struct vhx_work *work);
 bool vhx_has_work(struct vhx_dev *dev);
+bool vhx_vq_has_work(struct vhx_vq *vq);
+int vhx_dev_add_vq_worker(struct vhx_dev *dev, struct vhx_vq *vq);
+void vhx_vq_flush(struct vhx_vq *vq);
 
 /* stats.c: the device registry and its debugfs view. */
 void vhx_dev_register(struct vhx_dev *dev);

@@ -7,6 +7,7 @@
  *   dev id= kind= owner= worker= features= backend_features= iotlb= nvqs=
  *   vq dev= idx= name= num= backend= broken= last_avail= last_used=
  *      packets= bytes= kicks= calls= runs= requeues= errors= iotlb_misses=
+ *      worker=
  *
  * Keys are only ever added, never renamed or removed.
  *
@@ -56,9 +57,11 @@ static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
 		seq_puts(m, "-");
 	seq_printf(m, " broken=%d last_avail=%u last_used=%u", vq->broken,
 		   vq->last_avail_idx, vq->last_used_idx);
-	seq_printf(m, " packets=%llu bytes=%llu kicks=%llu calls=%llu runs=%llu requeues=%llu errors=%llu iotlb_misses=%llu\n",
+	seq_printf(m, " packets=%llu bytes=%llu kicks=%llu calls=%llu runs=%llu requeues=%llu errors=%llu iotlb_misses=%llu",
 		   st->packets, st->bytes, st->kicks, st->calls, st->runs,
 		   st->requeues, st->errors, st->iotlb_misses);
+	seq_printf(m, " worker=%d\n",
+		   vhx_worker_pid(vq->worker ? vq->worker : dev->worker));
 	mutex_unlock(&vq->mutex);
 }
 
