@@ -194,18 +194,23 @@ int vhx_open(void)
 
 int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m)
 {
+	return vhx_dev_open_path(d, m, vhx_dev_path());
+}
+
+int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path)
+{
 	int i, r;
 
 	memset(d, 0, sizeof(*d));
-	for (i = 0; i < VHX_NVQS; i++) {
+	for (i = 0; i < VHX_MAX_VQS; i++) {
 		d->vq[i].kick_fd = d->vq[i].call_fd = d->vq[i].err_fd = -1;
 		d->vq[i].dev = d;
 		d->vq[i].index = i;
 	}
 	d->mem = m;
-	d->fd = vhx_open();
+	d->fd = open(path, O_RDWR);
 	if (d->fd < 0)
-		return d->fd;
+		return -errno;
 	r = vhx_ioctl(d->fd, VHOST_SET_OWNER, NULL);
 	if (r) {
 		close(d->fd);
@@ -235,7 +240,7 @@ void vhx_dev_close(struct vhx_dev *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
-	for (i = 0; i < VHX_NVQS; i++) {
+	for (i = 0; i < VHX_MAX_VQS; i++) {
 		struct vhx_vq *vq = &d->vq[i];
 
 		if (vq->kick_fd >= 0)
