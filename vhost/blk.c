@@ -49,7 +49,10 @@ static void vhx_blk_show_backend(struct seq_file *m, struct vhx_vq *vq)
 	struct file *file = vhx_vq_get_backend(vq);
 
 	seq_file_path(m, file, " \t\n\\=");
-	seq_printf(m, " inflight=%d", atomic_read(&bvq->inflight));
+	seq_printf(m, " inflight=%d punted=%lld bounced=%lld",
+		   atomic_read(&bvq->inflight),
+		   (long long)atomic64_read(&bvq->punted),
+		   (long long)atomic64_read(&bvq->bounced));
 }
 
 static const struct vhx_dev_ops vhx_blk_ops = {
@@ -82,6 +85,8 @@ static int vhx_blk_open(struct inode *inode, struct file *f)
 
 		bvq->vq.handle_kick = vhx_blk_handle_kick;
 		atomic_set(&bvq->inflight, 0);
+		atomic64_set(&bvq->punted, 0);
+		atomic64_set(&bvq->bounced, 0);
 		init_waitqueue_head(&bvq->drain_wq);
 		init_llist_head(&bvq->done_list);
 		vhx_work_init(&bvq->done_work, vhx_blk_done_work);

@@ -107,6 +107,11 @@ struct vhx_blk_vq {
 	struct vhx_blk_props props;
 	/* Requests in the I/O stack; the drainer waits for zero. */
 	atomic_t inflight;
+	/* Counters: requests sent to vhx_blk_wq, and copied through bounce
+	 * pages (debugfs, after the backend: punted= bounced=).
+	 */
+	atomic64_t punted;
+	atomic64_t bounced;
 	wait_queue_head_t drain_wq;
 	/* Finished requests, reaped by done_work on the vq's worker. */
 	struct llist_head done_list;
