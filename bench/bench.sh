@@ -16,6 +16,8 @@
 #   BENCH_GROUPS     idle,pmd,iperf,packed,blk (all, in this order)
 #   BENCH_OUT        report path (default bench/results/DATE-KERNEL.md)
 #   KVER             guest kernel (default: newest installed 6.1)
+#   BENCH_KO         directory with another vhx_core.ko/vhx_net.ko to measure
+#                    (must be visible in the VM: not under /tmp)
 #   VMSLOT           prefix for the VM command, e.g. /work/bin/vmslot
 # Exit status: 0 if every workload that could run was measured; 1 if any
 # run could not be measured (testpmd died, ...) or the VM failed.  Speed is
@@ -39,9 +41,10 @@ for f in vhost/vhx_core.ko vhost/vhx_net.ko tools/bench/idle_devs tools/bench/de
 done
 command -v gnuplot > /dev/null || die "no gnuplot (run: tools/install-deps.sh --bench)"
 
-# The run time, told before it starts: per pair and variant about
-# (SECS + WARM + 3) per measurement plus ~25 s per testpmd start.
-est=$(( PAIRS * 2 * ( 4 * (SECS + WARM + 3) + 25 + 2 * (SECS + WARM + 5) + 40 + 20 ) / 60 + 2 ))
+# The run time, told before it starts: about SECS + WARM + 3 s per
+# measurement (6 per variant and pair, plus ~15 s for idle), and ~3 min
+# of testpmd and namespace set-up.
+est=$(( (PAIRS * 2 * (6 * (SECS + WARM + 3) + 15) + 180) / 60 + 1 ))
 log "kernel $KVER, $PAIRS pairs x ${SECS}s (+${WARM}s warm-up), groups $GROUPS_SEL"
 log "expect roughly $est minutes (more on a busy host); progress follows"
 
@@ -68,6 +71,7 @@ extra="BENCH_PAIRS=$PAIRS BENCH_SECS=$SECS BENCH_WARM=$WARM BENCH_GROUPS=$GROUPS
 [ -n "${BENCH_TX_SIZES:-}" ] && extra+=" BENCH_TX_SIZES=${BENCH_TX_SIZES// /,}"
 [ -n "${BENCH_IDLE_DEVS:-}" ] && extra+=" BENCH_IDLE_DEVS=$BENCH_IDLE_DEVS"
 [ -n "${BENCH_PROFILE:-}" ] && extra+=" BENCH_PROFILE=$BENCH_PROFILE"
+[ -n "${BENCH_KO:-}" ] && extra+=" BENCH_KO=$BENCH_KO"
 log "other VMs at start: $(other_vms)"
 echo "other_vms_start $(other_vms)" >> "$HOSTENV"
 set +e

@@ -8,8 +8,13 @@
 #                                          "vhx-packed")
 #   for each group (bench/workloads/GROUP.sh):
 #     GROUP_check            why it cannot run -> "N" lines ("not run: ...")
-#     for run in 1..PAIRS: for variant in GROUP_variants (A B A B ...):
-#       GROUP_run VARIANT    -> result / failed per workload
+#     GROUP_setup V          for each variant V of GROUP_variants (testpmd up)
+#     for run in 1..PAIRS: for workload in GROUP_workloads:
+#       for V in GROUP_variants: GROUP_measure WORKLOAD V   (A B A B ...)
+#                            -> result / failed
+#     GROUP_teardown V
+#   A and B of one workload are measured back to back, a few seconds
+#   apart, so that load from other VMs on the host hits both alike.
 #
 # Result port (/dev/ttyS1, read by bench/report.py on the host):
 #   E KEY VALUE...                                   environment
@@ -21,7 +26,9 @@
 #
 # Environment (kernel command line): VHX_ROOT, BENCH_PAIRS (3), BENCH_SECS
 # (10), BENCH_WARM (2), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
-# BENCH_TX_SIZES (64,256,1500), BENCH_IDLE_DEVS (64), BENCH_PROFILE (0).
+# BENCH_TX_SIZES (64,256,1500), BENCH_IDLE_DEVS (64), BENCH_PROFILE (0),
+# BENCH_KO (directory of vhx_core.ko and vhx_net.ko; default $VHX_ROOT/vhost:
+# another build can be measured without touching the tree).
 set -euo pipefail
 
 VHX_ROOT=${VHX_ROOT:?}
@@ -32,6 +39,7 @@ GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
 BENCH_TX_SIZES=${BENCH_TX_SIZES:-64,256,1500}
 BENCH_TX_SIZES=${BENCH_TX_SIZES//,/ }
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+KO=${BENCH_KO:-$VHX_ROOT/vhost}
 WORK=$(mktemp -d /tmp/vhx-bench.XXXXXX)
 TC_DROP=0
 npass=0 nfail=0 nskip=0
@@ -75,13 +83,15 @@ not_run() {	# not_run WORKLOAD REASON
 
 # shellcheck source=bench/lib/testpmd.sh
 . "$VHX_ROOT/bench/lib/testpmd.sh"
+# shellcheck source=bench/lib/profile.sh
+. "$VHX_ROOT/bench/lib/profile.sh"
 for f in "$VHX_ROOT"/bench/workloads/*.sh; do
 	# shellcheck disable=SC1090
 	. "$f"
 done
 
 cleanup() {
-	tp_quit
+	tp_quit_all
 	pktgen_stop 2> /dev/null || true
 	rm -rf "$WORK"
 }
@@ -92,12 +102,12 @@ load_modules() {
 	modprobe tun
 	modprobe tap
 	modprobe vhost_net	# the in-tree module owns /dev/vhost-net
-	for dep in $(modinfo -F depends "$VHX_ROOT/vhost/vhx_core.ko" \
-		     "$VHX_ROOT/vhost/vhx_net.ko" | tr ',' ' '); do
+	for dep in $(modinfo -F depends "$KO/vhx_core.ko" "$KO/vhx_net.ko" | tr ',' ' '); do
 		case $dep in vhx_*) ;; *) modprobe "$dep" ;; esac
 	done
-	insmod "$VHX_ROOT/vhost/vhx_core.ko"
-	insmod "$VHX_ROOT/vhost/vhx_net.ko" devname=vhx-net
+	log "insmod $KO/vhx_core.ko, $KO/vhx_net.ko devname=vhx-net"
+	insmod "$KO/vhx_core.ko"
+	insmod "$KO/vhx_net.ko" devname=vhx-net
 	for _ in $(seq 1 50); do
 		[ -c /dev/vhx-net ] && [ -c /dev/vhost-net ] && return 0
 		sleep 0.1
@@ -112,7 +122,7 @@ environment() {
 	emit "E guest_mem $(awk '/^MemTotal/ { print $2 " kB" }' /proc/meminfo)"
 	emit "E dpdk $(dpkg-query -W -f '${Version}' dpdk-dev 2>/dev/null || echo unknown)"
 	emit "E iperf3 $(iperf3 --version 2>/dev/null | head -n1)"
-	emit "E vhx $(modinfo -F version "$VHX_ROOT/vhost/vhx_net.ko")"
+	emit "E vhx $(modinfo -F version "$KO/vhx_net.ko") ($KO)"
 	emit "E intree vhost_net of $(uname -r)"
 	emit "E secs $SECS"
 	emit "E warm $WARM"
@@ -136,7 +146,7 @@ main() {
 	environment
 	for g in ${GROUPS_SEL//,/ }; do
 		GROUP=$g
-		if ! declare -F "${g}_run" > /dev/null; then
+		if ! declare -F "${g}_measure" > /dev/null; then
 			log "unknown group $g"
 			emit "FAIL bench:$g unknown group"
 			nfail=$((nfail + 1))
@@ -150,12 +160,26 @@ main() {
 		fi
 		GROUP_FAILED=0
 		log "=== $g: $("${g}_workloads" | tr '\n' ' ')x {$("${g}_variants")} x $PAIRS"
+		declare -A down=()
+		RUN=0
+		for v in $("${g}_variants"); do
+			VARIANT=$v
+			"${g}_setup" "$v" || down[$v]=$(tp_why)
+		done
 		for run in $(seq 1 "$PAIRS"); do
-			for v in $("${g}_variants"); do
-				VARIANT=$v RUN=$run
-				"${g}_run" "$v"
+			for w in $("${g}_workloads"); do
+				for v in $("${g}_variants"); do
+					VARIANT=$v RUN=$run
+					if [ -n "${down[$v]:-}" ]; then
+						failed "$w" "set-up failed: ${down[$v]}"
+					else
+						"${g}_measure" "$w" "$v"
+					fi
+				done
 			done
 		done
+		for v in $("${g}_variants"); do "${g}_teardown" "$v"; done
+		unset down
 		if [ "$GROUP_FAILED" = 0 ]; then
 			emit "PASS bench:$g"
 			npass=$((npass + 1))

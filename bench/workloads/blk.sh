@@ -44,12 +44,15 @@ blk_fio() {
 	}'
 }
 
-blk_run() {
+blk_setup() { blk_file; }
+blk_teardown() { rm -f "$WORK/blk.img"; }
+
+blk_measure() {	# blk_measure WORKLOAD VARIANT
 	local c name rw qd line
-	blk_file
 	for c in "${BLK_CASES[@]}"; do
 		read -r name rw qd <<< "$c"
-		if [ "$1" = vhx ]; then
+		[ "$name" = "$1" ] || continue
+		if [ "$2" = vhx ]; then
 			line=$("$BLK_BENCH" --dev "$BLK_DEV" --file "$BLK_FILE" --rw "$rw" \
 				--bs 4096 --qd "$qd" --secs "$SECS" 2>&1 | tail -n1)
 		else

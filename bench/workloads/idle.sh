@@ -41,7 +41,11 @@ idle_slab_diff() {
 		awk -v v="$VARIANT" '{ printf "guest: bench:   %s slab +%d kB %s\n", v, $1, $2 }' || true
 }
 
-idle_run() {
+idle_setup() { :; }
+idle_teardown() { :; }
+idle_measure() { idle_one "$2"; }
+
+idle_one() {	# idle_one VARIANT
 	local w="idle-$IDLE_N" in=$WORK/idle.in out=$WORK/idle.out pid ok=0 first=0
 	[ "$RUN" = 1 ] && first=1
 	local a_slab a_vmalloc a_thr b_slab b_vmalloc b_thr
