@@ -18,6 +18,9 @@
 #   KVER             guest kernel (default: newest installed 6.1)
 #   BENCH_KO         directory with another vhx_core.ko/vhx_net.ko to measure
 #                    (must be visible in the VM: not under /tmp)
+#   BENCH_VS         a git revision: also measure vhx as of REV, loaded beside
+#                    (bench/mkbase.sh), as variant "vhx-base": before/after
+#                    rows from one boot
 #   VMSLOT           prefix for the VM command, e.g. /work/bin/vmslot
 # Exit status: 0 if every workload that could run was measured; 1 if any
 # run could not be measured (testpmd died, ...) or the VM failed.  Speed is
@@ -72,6 +75,11 @@ extra="BENCH_PAIRS=$PAIRS BENCH_SECS=$SECS BENCH_WARM=$WARM BENCH_GROUPS=$GROUPS
 [ -n "${BENCH_IDLE_DEVS:-}" ] && extra+=" BENCH_IDLE_DEVS=$BENCH_IDLE_DEVS"
 [ -n "${BENCH_PROFILE:-}" ] && extra+=" BENCH_PROFILE=$BENCH_PROFILE"
 [ -n "${BENCH_KO:-}" ] && extra+=" BENCH_KO=$BENCH_KO"
+if [ -n "${BENCH_VS:-}" ]; then
+	vs_ko=$(bash "$HERE/mkbase.sh" "$BENCH_VS" "$OUTDIR/base" "${KDIR:-/lib/modules/$KVER/build}")
+	extra+=" BENCH_VS_KO=$vs_ko"
+	log "vhx-base: vhx at $BENCH_VS ($vs_ko)"
+fi
 log "other VMs at start: $(other_vms)"
 echo "other_vms_start $(other_vms)" >> "$HOSTENV"
 set +e

@@ -28,7 +28,9 @@
 # (10), BENCH_WARM (2), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
 # BENCH_TX_SIZES (64,256,1500), BENCH_IDLE_DEVS (64), BENCH_PROFILE (0),
 # BENCH_KO (directory of vhx_core.ko and vhx_net.ko; default $VHX_ROOT/vhost:
-# another build can be measured without touching the tree).
+# another build can be measured without touching the tree), BENCH_VS_KO
+# (directory of vhxb_core.ko and vhxb_net.ko from bench/mkbase.sh: another
+# revision of vhx loaded beside, as variant "vhx-base" on /dev/vhx-base).
 set -euo pipefail
 
 VHX_ROOT=${VHX_ROOT:?}
@@ -40,6 +42,9 @@ BENCH_TX_SIZES=${BENCH_TX_SIZES:-64,256,1500}
 BENCH_TX_SIZES=${BENCH_TX_SIZES//,/ }
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 KO=${BENCH_KO:-$VHX_ROOT/vhost}
+VS_KO=${BENCH_VS_KO:-}
+FIRST_RUN=1
+[ "${BENCH_PROFILE:-0}" = 1 ] && FIRST_RUN=0
 WORK=$(mktemp -d /tmp/vhx-bench.XXXXXX)
 TC_DROP=0
 npass=0 nfail=0 nskip=0
@@ -60,21 +65,32 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%d\n", n / (b - a) }
 dev_of() {
 	case $1 in
 	intree) echo /dev/vhost-net ;;
+	vhx-base) echo /dev/vhx-base ;;
 	*) echo /dev/vhx-net ;;
 	esac
 }
 
-# result WORKLOAD METRIC UNIT hi|lo VALUE (for the current variant and run)
+# The variants of the net groups: vhx, vhx at another revision when loaded
+# (BENCH_VS), and the in-tree module last (the baseline of the ratios).
+net_variants() { echo "vhx${VS_KO:+ vhx-base} intree"; }
+
+# result WORKLOAD METRIC UNIT hi|lo VALUE (for the current variant and run;
+# run 0 is the profiled one of BENCH_PROFILE=1: logged, never reported)
 result() {
-	emit "R $1 $2 $3 $4 $VARIANT $RUN $5"
+	[ "$RUN" != 0 ] && emit "R $1 $2 $3 $4 $VARIANT $RUN $5"
 	log "[$GROUP $RUN/$PAIRS] $1 $VARIANT: $5 $3${2:+ ($2)}"
 }
 
 failed() {	# failed WORKLOAD REASON
-	emit "FAIL bench:$1:$VARIANT:$RUN ${2:-unknown}"
 	log "[$GROUP $RUN/$PAIRS] $1 $VARIANT: FAILED: ${2:-unknown}"
+	[ "$RUN" = 0 ] && return
+	emit "FAIL bench:$1:$VARIANT:$RUN ${2:-unknown}"
 	GROUP_FAILED=1
 }
+
+# With BENCH_PROFILE=1, run 0 (before the pairs) profiles these workloads.
+PROFILED=${BENCH_PROFILE_WORKLOADS:-tx-64,rx-64,iperf-fwd}
+profiled() { [[ ",$PROFILED," == *",$1,"* ]]; }
 
 not_run() {	# not_run WORKLOAD REASON
 	emit "N $1 $2"
@@ -108,8 +124,14 @@ load_modules() {
 	log "insmod $KO/vhx_core.ko, $KO/vhx_net.ko devname=vhx-net"
 	insmod "$KO/vhx_core.ko"
 	insmod "$KO/vhx_net.ko" devname=vhx-net
+	if [ -n "$VS_KO" ]; then
+		log "insmod $VS_KO/vhxb_core.ko, $VS_KO/vhxb_net.ko devname=vhx-base"
+		insmod "$VS_KO/vhxb_core.ko"
+		insmod "$VS_KO/vhxb_net.ko" devname=vhx-base
+	fi
 	for _ in $(seq 1 50); do
-		[ -c /dev/vhx-net ] && [ -c /dev/vhost-net ] && return 0
+		[ -c /dev/vhx-net ] && [ -c /dev/vhost-net ] &&
+			{ [ -z "$VS_KO" ] || [ -c /dev/vhx-base ]; } && return 0
 		sleep 0.1
 	done
 	log "device nodes missing: $(ls -l /dev/vhx-net /dev/vhost-net 2>&1 | tr '\n' ' ')"
@@ -123,6 +145,7 @@ environment() {
 	emit "E dpdk $(dpkg-query -W -f '${Version}' dpdk-dev 2>/dev/null || echo unknown)"
 	emit "E iperf3 $(iperf3 --version 2>/dev/null | head -n1)"
 	emit "E vhx $(modinfo -F version "$KO/vhx_net.ko") ($KO)"
+	[ -n "$VS_KO" ] && emit "E vhx_base $(modinfo -F version "$VS_KO/vhxb_net.ko") ($VS_KO)"
 	emit "E intree vhost_net of $(uname -r)"
 	emit "E secs $SECS"
 	emit "E warm $WARM"
@@ -166,8 +189,9 @@ main() {
 			VARIANT=$v
 			"${g}_setup" "$v" || down[$v]=$(tp_why)
 		done
-		for run in $(seq 1 "$PAIRS"); do
+		for run in $(seq "$FIRST_RUN" "$PAIRS"); do
 			for w in $("${g}_workloads"); do
+				[ "$run" = 0 ] && ! profiled "$w" && continue
 				for v in $("${g}_variants"); do
 					VARIANT=$v RUN=$run
 					if [ -n "${down[$v]:-}" ]; then
@@ -189,6 +213,7 @@ main() {
 		log "=== $g done after $((SECONDS - t0))s"
 	done
 	rmmod vhx_net vhx_core || log "warning: rmmod vhx_net vhx_core failed"
+	[ -n "$VS_KO" ] && { rmmod vhxb_net vhxb_core || log "warning: rmmod vhxb_* failed"; }
 	log "finished in $((SECONDS - t0))s"
 	emit "summary: $npass passed, $nfail failed, $nskip skipped"
 }

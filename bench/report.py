@@ -25,7 +25,7 @@ import sys
 from collections import OrderedDict
 
 LABEL = {"vhx": "vhx", "intree": "in-tree", "vhx-packed": "vhx packed",
-         "io_uring": "fio io_uring"}
+         "io_uring": "fio io_uring", "vhx-base": "vhx-base"}
 
 
 def label(v):
@@ -209,7 +209,8 @@ def main():
             ("accel", henv.get("accel")), ("guest kernel", env.get("guest_kernel")),
             ("guest CPU", env.get("guest_cpu")), ("guest memory", env.get("guest_mem")),
             ("DPDK", env.get("dpdk")), ("iperf3", env.get("iperf3")),
-            ("vhx", env.get("vhx")), ("in-tree", env.get("intree")),
+            ("vhx", env.get("vhx")), ("vhx-base (BENCH_VS)", env.get("vhx_base")),
+            ("in-tree", env.get("intree")),
             ("git", henv.get("git")),
             ("runs", f"{env.get('pairs', '?')} pairs, {env.get('secs', '?')} s each "
                      f"after {env.get('warm', '?')} s warm-up"),
@@ -227,8 +228,10 @@ def main():
     rows = []
     L.append("## Summary")
     L.append("")
-    L.append("| workload | metric | variant | median | baseline | baseline median | ratio | per-pair ratio min–max |")
-    L.append("|---|---|---|---:|---|---:|---:|---:|")
+    has_base = any("vhx-base" in s["variants"] for s in series.values())
+    extra_h = " vhx / vhx-base | per-pair min–max |" if has_base else ""
+    L.append("| workload | metric | variant | median | baseline | baseline median | ratio | per-pair ratio min–max |" + extra_h)
+    L.append("|---|---|---|---:|---|---:|---:|---:|" + ("---:|---:|" if has_base else ""))
     summaries = {}
     for (w, m), s in series.items():
         base, summ = summarise(s)
@@ -236,9 +239,18 @@ def main():
         for v, o in summ.items():
             if v == base:
                 continue
+            extra = ""
+            if has_base:
+                extra = " | |"
+                if v == "vhx" and "vhx-base" in summ:
+                    b = summ["vhx-base"]
+                    pr = [ratio(x, b["runs"].get(r)) for r, x in o["runs"].items()]
+                    pr = [x for x in pr if x is not None]
+                    extra = (f" {fmt_ratio(ratio(o['median'], b['median']))} | "
+                             f"{fmt_ratio(min(pr) if pr else None)}–{fmt_ratio(max(pr) if pr else None)} |")
             L.append(f"| {w} | {m} ({s['unit']}, {'↑' if s['dir'] == 'hi' else '↓'}) | {label(v)} "
                      f"| {fmt(o['median'])} | {label(base)} | {fmt(summ[base]['median'])} "
-                     f"| **{fmt_ratio(o['ratio'])}** | {fmt_ratio(o['pair_min'])}–{fmt_ratio(o['pair_max'])} |")
+                     f"| **{fmt_ratio(o['ratio'])}** | {fmt_ratio(o['pair_min'])}–{fmt_ratio(o['pair_max'])} |" + extra)
             if o["ratio"] is not None:
                 name = w if len(workloads[w]) == 1 else f"{w} {m}"
                 if v != "vhx":

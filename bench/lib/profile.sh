@@ -7,12 +7,14 @@
 #                     per-queue counters (debugfs)
 #   prof_stop NAME    stop perf; print the top kernel symbols (self, and
 #                     with children) and the counter deltas per packet
-# Sourced by bench/guest.sh after the workloads; no-ops unless
-# BENCH_PROFILE=1.  Only the first run of each variant is profiled.
+# Sourced by bench/guest.sh; no-ops unless BENCH_PROFILE=1, and then only
+# in run 0, an extra run before the pairs whose figures are not reported.
+# prof_start comes before the warm-up (perf takes seconds to start under
+# TCG), prof_stop after the measured window.
 
 PROF_PID=
 
-prof_on() { [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$RUN" = 1 ] && command -v perf > /dev/null; }
+prof_on() { [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$RUN" = 0 ] && command -v perf > /dev/null; }
 
 prof_counters() {	# the vq lines of vhx's devices
 	cat /sys/kernel/debug/vhx/devices 2>/dev/null | grep '^vq ' || true
@@ -21,7 +23,11 @@ prof_counters() {	# the vq lines of vhx's devices
 prof_start() {
 	prof_on || return 0
 	prof_counters > "$WORK/prof.$1.c0"
-	perf record -q -a -g -e cpu-clock -F 997 -o "$WORK/prof.$1.data" \
+	# TCG's slow timer interrupts make perf throttle its rate to almost
+	# nothing ("interrupt took too long"): no throttling for this run.
+	sysctl -qw kernel.perf_cpu_time_max_percent=0 2>/dev/null || true
+	sysctl -qw kernel.perf_event_max_sample_rate=10000 2>/dev/null || true
+	perf record -q -a -g -e cpu-clock -F 499 -o "$WORK/prof.$1.data" \
 		> /dev/null 2>&1 &
 	PROF_PID=$!
 }
@@ -34,7 +40,7 @@ prof_stop() {
 	wait "$PROF_PID" 2>/dev/null || true
 	PROF_PID=
 	prof_counters > "$f.c1"
-	echo "guest: bench: profile $1 $VARIANT: self, top kernel symbols"
+	echo "guest: bench: profile $1 $VARIANT: $(perf report -i "$f.data" --stdio 2>/dev/null | sed -n 's/^# Samples: *\([^ ]*\).*/\1/p' | head -n1) samples; self, top symbols"
 	perf report -q -i "$f.data" --no-children --sort dso,sym --percent-limit 0.7 \
 		--stdio -g none 2>/dev/null | grep -v '^$' | head -n 40 |
 		sed "s/^/guest: prof: $1 $VARIANT self: /" || true

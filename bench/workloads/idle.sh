@@ -16,7 +16,7 @@
 IDLE_N=${BENCH_IDLE_DEVS:-64}
 
 idle_workloads() { echo "idle-$IDLE_N"; }
-idle_variants() { echo "vhx intree"; }
+idle_variants() { net_variants; }
 idle_check() {
 	[ -x "$VHX_ROOT/tools/bench/idle_devs" ] || { echo "tools/bench/idle_devs not built (make tools)"; return 1; }
 }

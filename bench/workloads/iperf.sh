@@ -11,10 +11,10 @@
 # Both vhost-net devices are of the variant V under test; each variant has
 # its own testpmd, taps, namespaces and subnet, all up for the whole group.
 
-declare -A IPERF_TAG=([vhx]=x [intree]=i) IPERF_NET=([vhx]=1 [intree]=2)
+declare -A IPERF_TAG=([vhx]=x [intree]=i [vhx-base]=b) IPERF_NET=([vhx]=1 [intree]=2 [vhx-base]=3)
 
 iperf_workloads() { echo "iperf-fwd iperf-rev"; }
-iperf_variants() { echo "vhx intree"; }
+iperf_variants() { net_variants; }
 iperf_check() {
 	command -v "$TESTPMD" > /dev/null || { echo "no dpdk-testpmd (apt-get install dpdk)"; return 1; }
 	command -v iperf3 > /dev/null || { echo "no iperf3 (apt-get install iperf3)"; return 1; }

@@ -15,10 +15,10 @@
 # Sourced by bench/guest.sh (result, failed, dev_of, $SECS, $WARM).
 
 PMD_SIZES=${BENCH_TX_SIZES:-64 256 1500}
-declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp)
+declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp [vhx-base]=vbtb)
 
 pmd_workloads() { local s; for s in $PMD_SIZES; do echo "tx-$s"; done; echo rx-64; }
-pmd_variants() { echo "vhx intree"; }
+pmd_variants() { net_variants; }
 pmd_check() { pmd_tools_check; }
 pmd_setup() { pmd_up "$1"; }
 pmd_teardown() { tp_quit "pmd-$1"; }
@@ -67,8 +67,8 @@ pmd_tx() {
 	local id=pmd-$1 ifc=${PMD_IF[$1]} r0 r1 t0 t1
 	tp_cmd "$id" "set fwd txonly" && tp_cmd "$id" "set txpkts $2" &&
 		tp_cmd "$id" start || return 1
-	sleep "$WARM"
 	prof_start "tx-$2"
+	sleep "$WARM"
 	r0=$(ifstat "$ifc" rx_packets); t0=$(now)
 	sleep "$SECS"
 	r1=$(ifstat "$ifc" rx_packets); t1=$(now)
@@ -105,10 +105,10 @@ pmd_rx() {
 		return 1
 	echo start > /proc/net/pktgen/pgctrl &	# returns on "stop"
 	PG_PID=$!
+	prof_start "rx-$2"
 	sleep "$WARM"
 	t0=$(now); tp_cmd "$id" "show port stats 0" || { pktgen_stop; return 1; }
 	r0=$(tp_stat "$id" 0 RX-packets)
-	prof_start "rx-$2"
 	sleep "$SECS"
 	t1=$(now); tp_cmd "$id" "show port stats 0" || { pktgen_stop; return 1; }
 	prof_stop "rx-$2"
