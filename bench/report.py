@@ -97,6 +97,7 @@ def summarise(s):
         pr = [x for x in pr if x is not None]
         o["pair_min"] = min(pr) if pr else None
         o["pair_max"] = max(pr) if pr else None
+        o["pair_med"] = statistics.median(pr) if pr else None
     return base, out
 
 
@@ -229,8 +230,8 @@ def main():
     L.append("## Summary")
     L.append("")
     has_base = any("vhx-base" in s["variants"] for s in series.values())
-    extra_h = " vhx / vhx-base | per-pair min–max |" if has_base else ""
-    L.append("| workload | metric | variant | median | baseline | baseline median | ratio | per-pair ratio min–max |" + extra_h)
+    extra_h = " vhx / vhx-base | per-pair: median (min–max) |" if has_base else ""
+    L.append("| workload | metric | variant | median | baseline | baseline median | ratio | per-pair ratio: median (min–max) |" + extra_h)
     L.append("|---|---|---|---:|---|---:|---:|---:|" + ("---:|---:|" if has_base else ""))
     summaries = {}
     for (w, m), s in series.items():
@@ -247,10 +248,12 @@ def main():
                     pr = [ratio(x, b["runs"].get(r)) for r, x in o["runs"].items()]
                     pr = [x for x in pr if x is not None]
                     extra = (f" {fmt_ratio(ratio(o['median'], b['median']))} | "
-                             f"{fmt_ratio(min(pr) if pr else None)}–{fmt_ratio(max(pr) if pr else None)} |")
+                             f"{fmt_ratio(statistics.median(pr) if pr else None)} "
+                             f"({fmt_ratio(min(pr) if pr else None)}–{fmt_ratio(max(pr) if pr else None)}) |")
             L.append(f"| {w} | {m} ({s['unit']}, {'↑' if s['dir'] == 'hi' else '↓'}) | {label(v)} "
                      f"| {fmt(o['median'])} | {label(base)} | {fmt(summ[base]['median'])} "
-                     f"| **{fmt_ratio(o['ratio'])}** | {fmt_ratio(o['pair_min'])}–{fmt_ratio(o['pair_max'])} |" + extra)
+                     f"| **{fmt_ratio(o['ratio'])}** | {fmt_ratio(o['pair_med'])} "
+                     f"({fmt_ratio(o['pair_min'])}–{fmt_ratio(o['pair_max'])}) |" + extra)
             if o["ratio"] is not None:
                 name = w if len(workloads[w]) == 1 else f"{w} {m}"
                 if v != "vhx":
