@@ -45,16 +45,21 @@ done
 command -v gnuplot > /dev/null || die "no gnuplot (run: tools/install-deps.sh --bench)"
 
 # The run time, told before it starts: about SECS + WARM + 3 s per
-# measurement (6 per variant and pair, plus ~15 s for idle), and ~3 min
-# of testpmd and namespace set-up.
-est=$(( (PAIRS * 2 * (6 * (SECS + WARM + 3) + 15) + 180) / 60 + 1 ))
+# measurement (6 per variant and pair, plus ~15 s for idle), and ~1.5 min
+# of testpmd and namespace set-up per variant.
+nvar=$([ -n "${BENCH_VS:-}" ] && echo 3 || echo 2)
+est=$(( (PAIRS * nvar * (6 * (SECS + WARM + 3) + 15) + 90 * nvar) / 60 + 1 ))
 log "kernel $KVER, $PAIRS pairs x ${SECS}s (+${WARM}s warm-up), groups $GROUPS_SEL"
 log "expect roughly $est minutes (more on a busy host); progress follows"
 
+# Other TCG VMs on the host, by the tree their initramfs comes from.
 other_vms() {
-	local n
-	n=$(pgrep -c -x qemu-system-x86 2>/dev/null || pgrep -c qemu-system 2>/dev/null || true)
-	echo "${n:-0} qemu-system processes"
+	local l
+	l=$(ps -eo args= | awk '$1 ~ /qemu-system-x86_64$/ {
+		for (i = 1; i < NF; i++) if ($i == "-initrd") print $(i + 1) }' |
+		grep -v "^$OUTDIR/" | sed 's|/selftests/vm/out/.*||; s|/bench/out/.*||' |
+		sort | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }' || true)
+	echo "${l:-none}"
 }
 
 mkdir -p "$OUTDIR"
@@ -94,7 +99,7 @@ RESULT=$OUTDIR/latest/result.txt
 [ -s "$RESULT" ] || die "no results from the VM (see $OUTDIR/latest/console.log)"
 {
 	echo "load_end $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "other_vms $(sed -n 's/^other_vms_start //p' "$HOSTENV") at start, $(other_vms) at end (this one included while it ran)"
+	echo "other_vms at start: $(sed -n 's/^other_vms_start //p' "$HOSTENV"); at end: $(other_vms)"
 	echo "wall $(( (t1 - t0) / 60 )) min $(( (t1 - t0) % 60 )) s"
 	echo "kver $KVER"
 } >> "$HOSTENV"

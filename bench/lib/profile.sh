@@ -5,7 +5,9 @@
 #   prof_start NAME   snapshot of vhx's per-queue counters (debugfs); after
 #                     the warm-up, ftrace function_graph on the handlers
 #                     (vhx_net_handle_{tx,rx}, in-tree handle_{tx,rx}) to a
-#                     depth of 3 for BENCH_PROFILE_SECS (3)
+#                     depth of 3 for BENCH_PROFILE_SECS (2), instrumenting
+#                     only the data-path modules (vhx, vhost, tun) and a few
+#                     core helpers
 #   prof_stop NAME    time per handler run and per packet, and the share of
 #                     each callee (depth 2 and 3, inclusive); counter
 #                     deltas per 1000 packets (runs, kicks, calls, requeues)
@@ -15,7 +17,7 @@
 # reported.
 
 TRACING=/sys/kernel/tracing
-PROF_SECS=${BENCH_PROFILE_SECS:-3}
+PROF_SECS=${BENCH_PROFILE_SECS:-2}
 
 prof_on() { [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$RUN" = 0 ] && [ -w "$TRACING/current_tracer" ]; }
 
@@ -36,6 +38,17 @@ prof_start() {
 	local f
 	for f in vhx_net_handle_tx vhx_net_handle_rx handle_tx handle_rx; do
 		echo "$f" >> "$TRACING/set_graph_function" 2>/dev/null || true
+	done
+	# Instrument only the modules on the data path and a few core helpers:
+	# function_graph on every kernel function stalls both TCG vCPUs into
+	# soft lockups.  Time in anything else counts as its caller's own.
+	: > "$TRACING/set_ftrace_filter"
+	for f in :mod:vhx_net :mod:vhx_core :mod:vhxb_net :mod:vhxb_core \
+		 :mod:vhost_net :mod:vhost :mod:tun _copy_from_iter _copy_to_iter \
+		 copy_page_from_iter page_frag_alloc_align skb_copy_datagram_iter \
+		 netif_receive_skb_list_internal __napi_poll consume_skb \
+		 mutex_lock mutex_unlock eventfd_signal __wake_up; do
+		echo "$f" >> "$TRACING/set_ftrace_filter" 2>/dev/null || true
 	done
 	echo function_graph > "$TRACING/current_tracer"
 	echo > "$TRACING/trace"
@@ -85,6 +98,7 @@ prof_stop() {
 	wait "$PROF_PID" 2>/dev/null || true
 	cp "$TRACING/trace" "$f.trace"
 	echo nop > "$TRACING/current_tracer"
+	: > "$TRACING/set_ftrace_filter"
 	prof_counters > "$f.c1"
 	prof_graph "$f.trace" > "$f.graph"
 	# Packets in the traced window are not known exactly: per handler run.
