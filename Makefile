@@ -20,7 +20,7 @@ DEPMOD ?= /sbin/depmod
 PWD := $(shell pwd)
 W ?= 1
 
-.PHONY: all modules tools clean check deps style vm-shell demo fuzz fuzz-check soak install dkms-install kernels check-matrix
+.PHONY: all modules tools clean check deps style vm-shell demo fuzz fuzz-check soak install dkms-install kernels check-matrix bench
 
 all: modules tools
 
@@ -107,6 +107,19 @@ soak: deps
 	VHX_CMDLINE_EXTRA="VHX_SOAK=1 $(VHX_CMDLINE_EXTRA)" bash selftests/vm/run.sh \
 		$(VM_ARGS) $(if $(VHX_TESTS),,--tests "fault ioctlfuzz cve") \
 		--test-timeout 14400 --timeout 21600
+
+# vhx against the in-tree vhost_net, side by side in one boot of the lab VM:
+# bench/results/DATE-KERNEL.md + plots.  See bench/README.md.  Knobs:
+# BENCH_PAIRS (3), BENCH_SECS (10), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
+# BENCH_VS=REV (also vhx at git REV, loaded beside: before/after rows),
+# VMSLOT (a prefix for the VM command, e.g. /work/bin/vmslot).
+BENCH_PAIRS ?= 3
+BENCH_SECS ?= 10
+export BENCH_PAIRS BENCH_SECS BENCH_GROUPS BENCH_OUT BENCH_VS BENCH_PROFILE VMSLOT
+bench:
+	bash tools/install-deps.sh --bench
+	$(MAKE) all
+	KVER=$(KVER) bash bench/bench.sh
 
 vm-shell: all
 	bash selftests/vm/run.sh $(VM_ARGS) --shell

@@ -5,10 +5,15 @@
 # Idempotent: checks for every command/file first and is a fast no-op when
 # all are present; otherwise runs one non-interactive apt-get install (root,
 # no stdin needed).  Debian 12 (bookworm) is the reference host.
+# --bench: also what make bench needs on the host (gnuplot, python3).
 set -euo pipefail
 
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps)
+
+BENCH=0
+[ "${1:-}" = --bench ] && BENCH=1
+[ $BENCH = 1 ] && PKGS+=(gnuplot-nox python3)
 
 log() { echo "[+] deps: $*"; }
 
@@ -37,6 +42,10 @@ need_cmd  ip                                     iproute2
 need_cmd  ethtool                                ethtool
 need_cmd  sysctl                                 procps
 need_cmd  timeout                                coreutils
+if [ $BENCH = 1 ]; then
+	need_cmd  gnuplot                        gnuplot-nox
+	need_glob /usr/bin/python3               python3
+fi
 
 # busybox must be the static build: it runs as /init before any libc exists
 # (the dynamic "busybox" package also provides /bin/busybox).

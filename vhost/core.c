@@ -232,36 +232,40 @@ long vhx_dev_check_owner(struct vhx_dev *dev)
 }
 EXPORT_SYMBOL_GPL(vhx_dev_check_owner);
 
+/* The four per-vq arrays share one allocation, vq->iov first. */
 static void vhx_vq_free_iovecs(struct vhx_vq *vq)
 {
-	kfree(vq->indirect);
-	vq->indirect = NULL;
-	kfree(vq->log);
-	vq->log = NULL;
-	kfree(vq->heads);
-	vq->heads = NULL;
-	kfree(vq->iov);
+	kvfree(vq->iov);
 	vq->iov = NULL;
+	vq->indirect = NULL;
+	vq->log = NULL;
+	vq->heads = NULL;
 }
 
 static int vhx_dev_alloc_iovecs(struct vhx_dev *dev)
 {
+	/*
+	 * iov, indirect, log and heads in one block: for vhx_net (1088-entry
+	 * limit) 58.5 KiB in an order-4 allocation instead of four kmallocs
+	 * that round 17 + 16 + 17 + 8.5 KiB up to 96 KiB of pages.
+	 */
+	size_t n_iov = dev->iov_limit, n_ind = UIO_MAXIOV;
+	size_t size = (n_iov + n_ind) * sizeof(struct iovec) +
+		      n_iov * (sizeof(struct vhx_log) +
+			       sizeof(struct vring_used_elem));
 	int i;
 
 	for (i = 0; i < dev->nvqs; i++) {
 		struct vhx_vq *vq = dev->vqs[i];
+		void *p = kvmalloc(size, GFP_KERNEL_ACCOUNT);
 
-		vq->indirect = kmalloc_array(UIO_MAXIOV, sizeof(*vq->indirect),
-					     GFP_KERNEL_ACCOUNT);
-		vq->log = kmalloc_array(dev->iov_limit, sizeof(*vq->log),
-					GFP_KERNEL_ACCOUNT);
-		vq->heads = kmalloc_array(dev->iov_limit, sizeof(*vq->heads),
-					  GFP_KERNEL_ACCOUNT);
-		vq->iov = kmalloc_array(dev->iov_limit, sizeof(*vq->iov),
-					GFP_KERNEL_ACCOUNT);
-		vq->log_max = dev->iov_limit;
-		if (!vq->indirect || !vq->log || !vq->heads || !vq->iov)
+		if (!p)
 			goto err;
+		vq->iov = p;
+		vq->indirect = vq->iov + n_iov;
+		vq->log = (struct vhx_log *)(vq->indirect + n_ind);
+		vq->heads = (struct vring_used_elem *)(vq->log + n_iov);
+		vq->log_max = dev->iov_limit;
 	}
 	return 0;
 err:

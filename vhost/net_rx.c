@@ -5,6 +5,7 @@
 #include <linux/if_vlan.h>
 #include <linux/net.h>
 #include <linux/skb_array.h>
+#include <linux/uaccess.h>
 #include <linux/virtio_net.h>
 #include <net/sock.h>
 #include <net/xdp.h>
@@ -155,6 +156,25 @@ err:
 	return r;
 }
 
+/*
+ * Patch num_buffers, the last field of the guest's header, once the rest
+ * of it is written (by the tap, or by vhx when @vhost_hlen).  Usually it
+ * lies in the first buffer: then it is one store, not an iterator copy.
+ */
+static int vhx_rx_put_num_buffers(struct vhx_vq *vq, struct iov_iter *fixup,
+				  size_t vhost_hlen, int headcount)
+{
+	size_t off = sizeof(struct virtio_net_hdr);
+	__le16 nb = cpu_to_le16(headcount);
+
+	if (likely(!vhost_hlen && vq->iov[0].iov_len >= off + sizeof(nb)))
+		return put_user(nb, (__le16 __user *)
+				((char __user *)vq->iov[0].iov_base + off));
+	if (!vhost_hlen)
+		iov_iter_advance(fixup, off);
+	return copy_to_iter(&nb, sizeof(nb), fixup) == sizeof(nb) ? 0 : -EFAULT;
+}
+
 void vhx_net_handle_rx(struct vhx_net *n)
 {
 	struct vhx_net_vq *nvq = &n->vqs[VHX_NET_VQ_RX];
@@ -173,7 +193,6 @@ void vhx_net_handle_rx(struct vhx_net *n)
 	struct vhx_log *vq_log;
 	struct iov_iter fixup;
 	struct socket *sock;
-	__le16 num_buffers;
 
 	mutex_lock_nested(&vq->mutex, VHX_NET_VQ_RX);
 	sock = vhx_vq_get_backend(vq);
@@ -249,14 +268,9 @@ void vhx_net_handle_rx(struct vhx_net *n)
 				vhx_vq_err(vq, "unable to write vnet_hdr\n");
 				goto out;
 			}
-		} else {
-			/* The tap wrote the header; skip to num_buffers. */
-			iov_iter_advance(&fixup, sizeof(hdr));
 		}
-		num_buffers = cpu_to_le16(headcount);
 		if (likely(set_num_buffers) &&
-		    copy_to_iter(&num_buffers, sizeof(num_buffers), &fixup) !=
-		    sizeof(num_buffers)) {
+		    vhx_rx_put_num_buffers(vq, &fixup, vhost_hlen, headcount)) {
 			vhx_vq_err(vq, "failed num_buffers write\n");
 			vhx_discard_vq_desc(vq, headcount);
 			goto out;

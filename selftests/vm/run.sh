@@ -26,7 +26,8 @@ TARGET=vhx
 TESTS=
 SHELL_MODE=0
 HOST_RESULTS=		# host-side results to count (tools/host-check.sh)
-MODE="test"		# guest mode: test (guest-run.sh), demo (tools/demo-guest.sh)
+MODE="test"		# guest mode: test (guest-run.sh), demo (tools/demo-guest.sh),
+			# bench (bench/guest.sh: in-tree vhost_net and vhx side by side)
 TIMEOUT=${VHX_VM_TIMEOUT:-2400}		# whole VM, seconds
 TEST_TIMEOUT=${VHX_TEST_TIMEOUT:-300}	# each test program, seconds
 ACCEL=${VHX_ACCEL:-tcg}			# kvm is opt-in: it hangs on the lab machines
@@ -49,7 +50,7 @@ list_tests() {
 usage() {
 	cat <<EOF
 usage: $0 [--kver KVER] [--target vhx|intree] [--tests "LIST"] [--shell]
-          [--timeout SECS] [--test-timeout SECS] [--mode test|demo]
+          [--timeout SECS] [--test-timeout SECS] [--mode test|demo|bench]
           [--host-results FILE]
 
   --kver KVER       kernel to boot (default: newest /lib/modules/6.1.*)
@@ -63,6 +64,8 @@ usage: $0 [--kver KVER] [--target vhx|intree] [--tests "LIST"] [--shell]
   --test-timeout S  per test program timeout in the guest (default $TEST_TIMEOUT)
                     (a *_test.sh may ask for more: "# vhx-test-timeout: SECS")
   --mode demo       run tools/demo-guest.sh instead of the suite (make demo)
+  --mode bench      run bench/guest.sh (make bench): loads the in-tree vhost_net
+                    and vhx (devname=vhx-net) side by side; --target is ignored
   --host-results F  count F's "PASS|FAIL|SKIP name" lines (host-side checks,
                     tools/host-check.sh) in the final summary too
 
@@ -90,7 +93,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $TARGET in vhx | intree) ;; *) die "--target must be vhx or intree" ;; esac
-case $MODE in test | demo) ;; *) die "--mode must be test or demo" ;; esac
+case $MODE in test | demo | bench) ;; *) die "--mode must be test, demo or bench" ;; esac
 if [ -z "$KVER" ]; then
 	KVER=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
 	[ -n "$KVER" ] || die "no /lib/modules/6.1.* (run: make deps)"
@@ -134,7 +137,8 @@ bash "$HERE/mkinitramfs.sh" "$KVER" "$INITRD"
 CMDLINE="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1"
 CMDLINE+=" hung_task_panic=1 rdinit=/init loglevel=${VHX_LOGLEVEL:-5}"
 CMDLINE+=" VHX_ROOT=$VHX_ROOT VHX_TARGET=$TARGET VHX_TEST_TIMEOUT=$TEST_TIMEOUT"
-[ "$TARGET" = vhx ] && CMDLINE+=" module_blacklist=vhost_net,vhost"
+# make bench loads both implementations: nothing is blacklisted.
+[ "$TARGET" = vhx ] && [ "$MODE" != bench ] && CMDLINE+=" module_blacklist=vhost_net,vhost"
 if [ -n "$TESTS" ]; then
 	t=$(echo "$TESTS" | tr -s ' ,' ',' | sed 's/^,//; s/,$//')
 	CMDLINE+=" VHX_TESTS=$t"

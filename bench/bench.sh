@@ -1,0 +1,123 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bench.sh — make bench: vhx against the in-tree vhost_net, side by side.
+#
+#   host                                   lab VM (Debian 6.1, TCG, 1 boot)
+#   ----                                   --------------------------------
+#   selftests/vm/run.sh --mode bench --->  bench/guest.sh: vhost_net on
+#     (through $VMSLOT when set)             /dev/vhost-net, vhx on /dev/vhx-net;
+#                                            bench/workloads/*.sh, A B A B
+#   out/run-*/result.txt  <---- ttyS1 ---  "R|N|E|FAIL ..." lines
+#   bench/report.py ------------------->   bench/results/DATE-KERNEL.md + *.png
+#
+# Knobs (environment, or make variables of the same name):
+#   BENCH_PAIRS (3)  runs of each variant, alternating A B A B
+#   BENCH_SECS (10)  measured seconds per run (BENCH_WARM=2 before each)
+#   BENCH_GROUPS     idle,pmd,iperf,packed,blk (all, in this order)
+#   BENCH_OUT        report path (default bench/results/DATE-KERNEL.md)
+#   KVER             guest kernel (default: newest installed 6.1)
+#   BENCH_KO         directory with another vhx_core.ko/vhx_net.ko to measure
+#                    (must be visible in the VM: not under /tmp)
+#   BENCH_VS         a git revision: also measure vhx as of REV, loaded beside
+#                    (bench/mkbase.sh), as variant "vhx-base": before/after
+#                    rows from one boot
+#   VMSLOT           prefix for the VM command, e.g. /work/bin/vmslot
+# Exit status: 0 if every workload that could run was measured; 1 if any
+# run could not be measured (testpmd died, ...) or the VM failed.  Speed is
+# never judged.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd "$HERE/.." && pwd -P)
+PAIRS=${BENCH_PAIRS:-3}
+SECS=${BENCH_SECS:-10}
+WARM=${BENCH_WARM:-2}
+GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
+KVER=${KVER:-$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)}
+OUTDIR=$HERE/out
+log() { echo "[+] host: bench: $*"; }
+die() { echo "host: bench: error: $*" >&2; exit 2; }
+
+[ -n "$KVER" ] || die "no /lib/modules/6.1.* (run: make deps)"
+for f in vhost/vhx_core.ko vhost/vhx_net.ko tools/bench/idle_devs tools/bench/dev_features; do
+	[ -e "$ROOT/$f" ] || die "$f missing (run: make modules tools)"
+done
+command -v gnuplot > /dev/null || die "no gnuplot (run: tools/install-deps.sh --bench)"
+
+# The run time, told before it starts: about SECS + WARM + 3 s per
+# measurement (6 per variant and pair, plus ~15 s for idle), and ~1.5 min
+# of testpmd and namespace set-up per variant.
+nvar=$([ -n "${BENCH_VS:-}" ] && echo 3 || echo 2)
+est=$(( (PAIRS * nvar * (6 * (SECS + WARM + 3) + 15) + 90 * nvar) / 60 + 1 ))
+log "kernel $KVER, $PAIRS pairs x ${SECS}s (+${WARM}s warm-up), groups $GROUPS_SEL"
+log "expect roughly $est minutes (more on a busy host); progress follows"
+
+# Other TCG VMs on the host, by the tree their initramfs comes from.
+other_vms() {
+	local l
+	l=$(ps -eo args= | awk '$1 ~ /qemu-system-x86_64$/ {
+		for (i = 1; i < NF; i++) if ($i == "-initrd") print $(i + 1) }' |
+		grep -v "^$OUTDIR/" | sed 's|/selftests/vm/out/.*||; s|/bench/out/.*||' |
+		sort | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }' || true)
+	echo "${l:-none}"
+}
+
+mkdir -p "$OUTDIR"
+HOSTENV=$(mktemp "$OUTDIR/hostenv.XXXXXX")
+trap 'rm -f "$HOSTENV"' EXIT
+{
+	echo "date $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "host_cpu $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo) x $(nproc)"
+	echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+	echo "accel ${VHX_ACCEL:-tcg}"
+	echo "git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "load_start $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$HOSTENV"
+
+t0=$(date +%s)
+extra="BENCH_PAIRS=$PAIRS BENCH_SECS=$SECS BENCH_WARM=$WARM BENCH_GROUPS=$GROUPS_SEL"
+[ -n "${BENCH_TX_SIZES:-}" ] && extra+=" BENCH_TX_SIZES=${BENCH_TX_SIZES// /,}"
+[ -n "${BENCH_IDLE_DEVS:-}" ] && extra+=" BENCH_IDLE_DEVS=$BENCH_IDLE_DEVS"
+[ -n "${BENCH_PROFILE:-}" ] && extra+=" BENCH_PROFILE=$BENCH_PROFILE"
+[ -n "${BENCH_KO:-}" ] && extra+=" BENCH_KO=$BENCH_KO"
+if [ -n "${BENCH_VS:-}" ]; then
+	vs_ko=$(bash "$HERE/mkbase.sh" "$BENCH_VS" "$OUTDIR/base" "${KDIR:-/lib/modules/$KVER/build}")
+	extra+=" BENCH_VS_KO=$vs_ko"
+	log "vhx-base: vhx at $BENCH_VS ($vs_ko)"
+fi
+log "other VMs at start: $(other_vms)"
+echo "other_vms_start $(other_vms)" >> "$HOSTENV"
+set +e
+# shellcheck disable=SC2086  # VMSLOT is a command prefix
+VHX_VM_OUT=$OUTDIR VHX_CMDLINE_EXTRA="$extra ${VHX_CMDLINE_EXTRA:-}" \
+	${VMSLOT:-} bash "$ROOT/selftests/vm/run.sh" --mode bench --kver "$KVER" \
+	--timeout "${BENCH_TIMEOUT:-5400}"
+vmrc=$?
+set -e
+t1=$(date +%s)
+RESULT=$OUTDIR/latest/result.txt
+[ -s "$RESULT" ] || die "no results from the VM (see $OUTDIR/latest/console.log)"
+{
+	echo "load_end $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "other_vms at start: $(sed -n 's/^other_vms_start //p' "$HOSTENV"); at end: $(other_vms)"
+	echo "wall $(( (t1 - t0) / 60 )) min $(( (t1 - t0) % 60 )) s"
+	echo "kver $KVER"
+} >> "$HOSTENV"
+
+if [ -n "${BENCH_OUT:-}" ]; then
+	OUT=$BENCH_OUT
+else
+	mkdir -p "$HERE/results"
+	OUT=$HERE/results/$(date -u +%Y-%m-%d-%H%M)-$KVER.md
+fi
+cp "$RESULT" "${OUT%.md}.raw.txt"
+/usr/bin/python3 "$HERE/report.py" "$RESULT" "$HOSTENV" "$OUT"
+log "report: $OUT"
+sed -n '/^## Summary/,/^↑/p' "$OUT"
+if grep -q '^FAIL bench:' "$RESULT"; then
+	log "FAIL: some runs could not be measured:"
+	grep '^FAIL bench:' "$RESULT" | sed 's/^/    /'
+	exit 1
+fi
+[ "$vmrc" -eq 0 ] || { log "FAIL: the VM run failed (exit $vmrc), see $OUTDIR/latest/console.log"; exit 1; }
+log "done"
