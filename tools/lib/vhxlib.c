@@ -228,6 +228,18 @@ static void vq_free_local(struct vhx_vq *vq)
 	vq->buf = vq->ind = NULL;
 }
 
+void vhx_vq_free(struct vhx_vq *vq)
+{
+	if (vq->kick_fd >= 0)
+		close(vq->kick_fd);
+	if (vq->call_fd >= 0)
+		close(vq->call_fd);
+	if (vq->err_fd >= 0)
+		close(vq->err_fd);
+	vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+	vq_free_local(vq);
+}
+
 void vhx_dev_close(struct vhx_dev *d)
 {
 	int i;
@@ -235,18 +247,8 @@ void vhx_dev_close(struct vhx_dev *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
-	for (i = 0; i < VHX_NVQS; i++) {
-		struct vhx_vq *vq = &d->vq[i];
-
-		if (vq->kick_fd >= 0)
-			close(vq->kick_fd);
-		if (vq->call_fd >= 0)
-			close(vq->call_fd);
-		if (vq->err_fd >= 0)
-			close(vq->err_fd);
-		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
-		vq_free_local(vq);
-	}
+	for (i = 0; i < VHX_NVQS; i++)
+		vhx_vq_free(&d->vq[i]);
 }
 
 int vhx_dev_set_features(struct vhx_dev *d, uint64_t f)
@@ -343,7 +345,14 @@ static int vq_program(struct vhx_vq *vq)
 
 int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
 {
-	struct vhx_vq *vq = &d->vq[index];
+	if (index >= VHX_NVQS)
+		return -EINVAL;
+	return vhx_vq_setup_at(d, &d->vq[index], index, c);
+}
+
+int vhx_vq_setup_at(struct vhx_dev *d, struct vhx_vq *vq, unsigned index,
+		    const struct vhx_vq_cfg *c)
+{
 	struct vhost_vring_file f = { .index = index };
 	unsigned n = c->num, i;
 	int r;

@@ -153,6 +153,14 @@ struct vhx_vq_cfg {
 /* Allocate ring + buffers in guest memory and program the vq (NUM, BASE 0,
  * ADDR, KICK, CALL, ERR). */
 int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c);
+/* The same for a vq that lives outside d->vq[] (devices with more than two
+ * queues, e.g. /dev/vhost-blk: see vhxblk.h).  The caller sets vq->event_idx
+ * and frees the vq with vhx_vq_free(). */
+int vhx_vq_setup_at(struct vhx_dev *d, struct vhx_vq *vq, unsigned index,
+		    const struct vhx_vq_cfg *c);
+/* Close the eventfds and free the local state of a vq set up with
+ * vhx_vq_setup_at(). */
+void vhx_vq_free(struct vhx_vq *vq);
 /* Re-initialise the ring memory and local state and re-issue NUM/BASE/ADDR
  * (backend must be detached). */
 int vhx_vq_reset(struct vhx_vq *vq);
