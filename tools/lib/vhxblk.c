@@ -129,7 +129,7 @@ int vhxblk_open(struct vhxblk *b, const struct vhxblk_cfg *cfg)
 
 	/* three ring areas + per-slot header and data + indirect tables + slack */
 	per_q = 3 * align_up(16 * (size_t)b->cfg.num + 16, VHX_PAGE) +
-		(size_t)b->cfg.slots * (b->cfg.max_data + 64) +
+		(size_t)b->cfg.slots * (b->cfg.max_data + VHX_PAGE) +
 		align_up((size_t)b->cfg.num * 16 * 4, VHX_PAGE) + 2 * VHX_PAGE;
 	mem = per_q * b->nq + 16 * VHX_PAGE;
 	r = vhx_mem_init(&b->mem, mem, b->cfg.nregions ? b->cfg.nregions : 1,
