@@ -7,13 +7,13 @@
 # space, feature and ring negotiation, base sync at stop, reconnect, hostile
 # clients) in about a minute; the kernel data plane is tested in the VM.
 #
-#   usage: mock-test.sh [TEST...]      default: qemu_blk qemu_blkfault
+#   usage: mock-test.sh [TEST...]      default: blk_bridge qemu_blk qemu_blkfault
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 KVER=${VHX_KVER:-$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)}
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(qemu_blk qemu_blkfault)
+[ ${#tests[@]} -gt 0 ] || tests=(blk_bridge qemu_blk qemu_blkfault)
 export VHX_ROOT=$ROOT VHX_KVER=$KVER VHX_BLK_MOCK=1 QI_BOOT_TIMEOUT=${QI_BOOT_TIMEOUT:-240}
 export TMPDIR=${TMPDIR:-/tmp}
 rc=0
