@@ -135,14 +135,17 @@ load_target() {
 		modprobe vhost_net || { record FAIL module-load "(modprobe vhost_net)"; return 1; }
 		;;
 	vhx)
-		for ko in vhx_core vhx_net; do
+		VHX_MODS="vhx_core vhx_net"
+		# vhx_blk (/dev/vhost-blk) comes along when it is built.
+		[ -f "$VHX_ROOT/vhost/vhx_blk.ko" ] && VHX_MODS="$VHX_MODS vhx_blk"
+		for ko in $VHX_MODS; do
 			if [ ! -f "$VHX_ROOT/vhost/$ko.ko" ]; then
 				log "FAIL: $VHX_ROOT/vhost/$ko.ko missing (run: make modules)"
 				record FAIL module-load "($ko.ko missing: run make modules)"
 				return 1
 			fi
 		done
-		for ko in vhx_core vhx_net; do
+		for ko in $VHX_MODS; do
 			# Load non-vhx dependencies (tun, tap, vhost_iotlb, ...) first.
 			for dep in $(modinfo -F depends "$VHX_ROOT/vhost/$ko.ko" | tr ',' ' '); do
 				case $dep in vhx_*) continue ;; esac
@@ -177,7 +180,8 @@ unload_target() {
 	local mods
 	case $VHX_TARGET in
 	intree) mods="vhost_net vhost vhost_iotlb" ;;
-	*) mods="vhx_net vhx_core" ;;
+	*) mods="vhx_net vhx_core"
+	   lsmod | grep -q '^vhx_blk ' && mods="vhx_blk $mods" ;;
 	esac
 	log "rmmod $mods"
 	# shellcheck disable=SC2086

@@ -1,11 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * vhxblk.c - guest-driver side of /dev/vhost-blk (see vhxblk.h).
- */
-#define _GNU_SOURCE
-#include "vhxblk.h"
-
-#include <endian.h>
+/* vhxblk - guest-driver helpers for /dev/vhost-blk (see vhxblk.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,294 +8,303 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-const char *vhxblk_dev_path(void)
+#include "vhxblk.h"
+
+#define SLOT_SIZE 64		/* header at 0, status descriptor at 32 */
+#define SLOT_STATUS 32
+#define MAX_SEGS 1024
+
+const char *vhx_blk_dev_path(void)
 {
 	const char *p = getenv("VHX_BLK_DEV");
 
 	return p && *p ? p : "/dev/vhost-blk";
 }
 
-int vhxblk_get_info(int fd, int backend_fd, struct vhx_blk_info *info)
+const char *vhx_blk_skip_reason(void)
 {
-	memset(info, 0, sizeof(*info));
-	info->fd = backend_fd;
-	return ioctl(fd, VHX_BLK_GET_INFO, info) < 0 ? -errno : 0;
+	static char why[256];
+	int fd;
+
+	if (geteuid() != 0)
+		return "not root";
+	fd = open(vhx_blk_dev_path(), O_RDWR);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "cannot open %s: %s (vhx_blk not loaded?)",
+			 vhx_blk_dev_path(), strerror(errno));
+		return why;
+	}
+	close(fd);
+	return NULL;
 }
 
-uint64_t vhxblk_features(uint64_t offered, const struct vhx_blk_info *info, unsigned nq)
+uint64_t vhx_blk_alloc(struct vhx_blk *b, size_t size)
 {
-	uint64_t f = offered & (VHXBLK_CORE_FEATURES | VHX_BIT(VIRTIO_BLK_F_SEG_MAX) |
-				 VHX_BIT(VIRTIO_BLK_F_BLK_SIZE));
-
-	if (info->flags & VHX_BLK_INFO_F_FLUSH)
-		f |= offered & VHX_BIT(VIRTIO_BLK_F_FLUSH);
-	if (info->flags & VHX_BLK_INFO_F_RO)
-		f |= offered & VHX_BIT(VIRTIO_BLK_F_RO);
-	if ((info->flags & VHX_BLK_INFO_F_DISCARD) && !(info->flags & VHX_BLK_INFO_F_RO) &&
-	    info->max_discard_sectors && info->max_discard_seg)
-		f |= offered & VHX_BIT(VIRTIO_BLK_F_DISCARD);
-	if ((info->flags & VHX_BLK_INFO_F_WRITE_ZEROES) && !(info->flags & VHX_BLK_INFO_F_RO) &&
-	    info->max_write_zeroes_sectors && info->max_write_zeroes_seg)
-		f |= offered & VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
-	if (nq > 1)
-		f |= offered & VHX_BIT(VIRTIO_BLK_F_MQ);
-	if (!info->seg_max)
-		f &= ~VHX_BIT(VIRTIO_BLK_F_SEG_MAX);
-	if (!info->logical_block_size)
-		f &= ~VHX_BIT(VIRTIO_BLK_F_BLK_SIZE);
-	return f;
+	return vhx_mem_alloc(&b->mem, size ? size : 1, VHX_PAGE);
 }
 
-size_t vhxblk_config(struct virtio_blk_config *cfg, const struct vhx_blk_info *info,
-		     uint64_t f, unsigned nq)
+void *vhx_blk_ptr(struct vhx_blk *b, uint64_t gpa, size_t len)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->capacity = htole64(info->capacity);
-	if (f & VHX_BIT(VIRTIO_BLK_F_SEG_MAX))
-		cfg->seg_max = htole32(info->seg_max);
-	if (f & VHX_BIT(VIRTIO_BLK_F_BLK_SIZE))
-		cfg->blk_size = htole32(info->logical_block_size);
-	if (f & VHX_BIT(VIRTIO_BLK_F_MQ))
-		cfg->num_queues = htole16((uint16_t)nq);
-	if (f & VHX_BIT(VIRTIO_BLK_F_DISCARD)) {
-		cfg->max_discard_sectors = htole32(info->max_discard_sectors);
-		cfg->max_discard_seg = htole32(info->max_discard_seg);
-		cfg->discard_sector_alignment = htole32(info->discard_sector_alignment);
-	}
-	if (f & VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES)) {
-		cfg->max_write_zeroes_sectors = htole32(info->max_write_zeroes_sectors);
-		cfg->max_write_zeroes_seg = htole32(info->max_write_zeroes_seg);
-		cfg->write_zeroes_may_unmap = info->write_zeroes_may_unmap;
-	}
-	return sizeof(*cfg);
+	return vhx_gpa(&b->mem, gpa, len ? len : 1);
 }
 
-const char *vhxblk_info_str(const struct vhx_blk_info *i, char *buf, size_t len)
-{
-	snprintf(buf, len,
-		 "capacity=%llu sectors (%llu MiB) lbs=%u pbs=%u queues=%u seg_max=%u%s%s%s%s%s%s%s "
-		 "discard=%u/%u/%u write_zeroes=%u/%u/unmap%u",
-		 (unsigned long long)i->capacity, (unsigned long long)(i->capacity >> 11),
-		 i->logical_block_size, i->physical_block_size, i->num_queues, i->seg_max,
-		 i->flags & VHX_BLK_INFO_F_RO ? " ro" : "",
-		 i->flags & VHX_BLK_INFO_F_FLUSH ? " flush" : "",
-		 i->flags & VHX_BLK_INFO_F_DISCARD ? " discard" : "",
-		 i->flags & VHX_BLK_INFO_F_WRITE_ZEROES ? " write_zeroes" : "",
-		 i->flags & VHX_BLK_INFO_F_DISCARD_ZEROES ? " discard_zeroes" : "",
-		 i->flags & VHX_BLK_INFO_F_BDEV ? " bdev" : " file",
-		 i->flags & VHX_BLK_INFO_F_DIRECT ? " direct" : "",
-		 i->max_discard_sectors, i->max_discard_seg, i->discard_sector_alignment,
-		 i->max_write_zeroes_sectors, i->max_write_zeroes_seg, i->write_zeroes_may_unmap);
-	return buf;
-}
-
-/* ============================================================ driver */
-
-static size_t align_up(size_t v, size_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
-
-int vhxblk_open(struct vhxblk *b, const struct vhxblk_cfg *cfg)
-{
-	struct vhx_vq_cfg vc = { 0 };
-	size_t mem, per_q;
-	unsigned q, s;
-	int r;
-
-	memset(b, 0, sizeof(*b));
-	b->dev.fd = -1;
-	b->cfg = *cfg;
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++)
-		b->vq[q].kick_fd = b->vq[q].call_fd = b->vq[q].err_fd = -1;
-	if (!b->cfg.nq)
-		b->cfg.nq = 1;
-	if (!b->cfg.num)
-		b->cfg.num = 256;
-	if (!b->cfg.slots || b->cfg.slots > b->cfg.num)
-		b->cfg.slots = b->cfg.num;
-	if (!b->cfg.max_data)
-		b->cfg.max_data = 65536;
-	if (b->cfg.nq > VHXBLK_MAX_QUEUES || b->cfg.max_data > (1u << 30))
-		return -EINVAL;
-	b->cfg.max_data = align_up(b->cfg.max_data, VHX_PAGE);
-	b->nq = b->cfg.nq;
-
-	/* three ring areas + per-slot header and data + indirect tables + slack */
-	per_q = 3 * align_up(16 * (size_t)b->cfg.num + 16, VHX_PAGE) +
-		(size_t)b->cfg.slots * (b->cfg.max_data + VHX_PAGE) +
-		align_up((size_t)b->cfg.num * 16 * 4, VHX_PAGE) + 2 * VHX_PAGE;
-	mem = per_q * b->nq + 16 * VHX_PAGE;
-	r = vhx_mem_init(&b->mem, mem, b->cfg.nregions ? b->cfg.nregions : 1,
-			 b->cfg.identity, VHX_GPA_BASE);
-	if (r)
-		return r;
-
-	r = open(vhxblk_dev_path(), O_RDWR | O_CLOEXEC);
-	if (r < 0) {
-		r = -errno;
-		goto fail;
-	}
-	b->dev.fd = r;
-	b->dev.mem = &b->mem;
-	r = vhx_ioctl(b->dev.fd, VHOST_SET_OWNER, NULL);
-	if (r)
-		goto fail;
-	r = vhx_ioctl(b->dev.fd, VHOST_GET_FEATURES, &b->offered);
-	if (r)
-		goto fail;
-	if (b->cfg.backend_fd >= 0) {
-		r = vhxblk_get_info(b->dev.fd, b->cfg.backend_fd, &b->info);
-		if (r)
-			goto fail;
-	}
-	if (!b->cfg.features) {
-		b->cfg.features = (b->offered & VHXBLK_CORE_FEATURES & ~VHX_BIT(VHOST_F_LOG_ALL)) |
-				  (b->cfg.backend_fd >= 0 ?
-				   vhxblk_features(b->offered, &b->info, b->nq) : 0);
-		if (b->cfg.no_event_idx)
-			b->cfg.features &= ~VHX_BIT(VIRTIO_RING_F_EVENT_IDX);
-	}
-	r = vhx_ioctl(b->dev.fd, VHOST_SET_FEATURES, &b->cfg.features);
-	if (r)
-		goto fail;
-	b->dev.features = b->cfg.features;
-	r = vhx_dev_set_mem(&b->dev);
-	if (r)
-		goto fail;
-
-	vc.num = b->cfg.num;
-	vc.ind_max = b->cfg.indirect ? 4 : 0;
-	for (q = 0; q < b->nq; q++) {
-		struct vhx_vq *vq = &b->vq[q];
-
-		vq->event_idx = !!(b->cfg.features & VHX_BIT(VIRTIO_RING_F_EVENT_IDX));
-		r = vhx_vq_setup_at(&b->dev, vq, q, &vc);
-		if (r)
-			goto fail;
-		b->slot[q] = calloc(b->cfg.slots, sizeof(*b->slot[q]));
-		if (!b->slot[q]) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		for (s = 0; s < b->cfg.slots; s++) {
-			struct vhxblk_slot *sl = &b->slot[q][s];
-
-			sl->hdr_gpa = vhx_mem_alloc(&b->mem, 64, 64);
-			sl->data_gpa = vhx_mem_alloc(&b->mem, b->cfg.max_data, VHX_PAGE);
-			if (!sl->hdr_gpa || !sl->data_gpa) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			sl->hdr = vhx_gpa(&b->mem, sl->hdr_gpa, 17);
-			sl->status = (uint8_t *)sl->hdr + 16;
-			sl->data = vhx_gpa(&b->mem, sl->data_gpa, b->cfg.max_data);
-		}
-	}
-	return 0;
-fail:
-	vhxblk_close(b);
-	return r;
-}
-
-void vhxblk_close(struct vhxblk *b)
-{
-	unsigned q;
-
-	if (b->dev.fd >= 0)
-		close(b->dev.fd);	/* drains what is in flight */
-	b->dev.fd = -1;
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++) {
-		vhx_vq_free(&b->vq[q]);
-		free(b->slot[q]);
-		b->slot[q] = NULL;
-	}
-	vhx_mem_fini(&b->mem);
-}
-
-int vhxblk_attach_queue(struct vhxblk *b, unsigned q, int fd)
+int vhx_blk_set_backend(struct vhx_blk *b, unsigned q, int fd)
 {
 	struct vhost_vring_file f = { .index = q, .fd = fd };
 
 	return vhx_ioctl(b->dev.fd, VHX_BLK_SET_BACKEND, &f);
 }
 
-int vhxblk_attach(struct vhxblk *b, int fd)
+int vhx_blk_attach_all(struct vhx_blk *b, int fd)
 {
 	unsigned q;
 	int r;
 
-	for (q = 0; q < b->nq; q++) {
-		r = vhxblk_attach_queue(b, q, fd);
+	for (q = 0; q < b->cfg.nqueues; q++) {
+		r = vhx_blk_set_backend(b, q, fd);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-int vhxblk_post(struct vhxblk *b, unsigned q, unsigned s, uint32_t type,
-		uint64_t sector, uint32_t len)
+static int setup_slots(struct vhx_blk *b, unsigned q)
 {
-	struct vhxblk_slot *sl;
-	struct vhx_sg sg[3];
-	unsigned n = 0;
-	bool dev_writes;
+	unsigned n = b->cfg.num, i;
+
+	b->slot[q] = calloc(n, sizeof(*b->slot[q]));
+	b->status_gpa[q] = calloc(n, sizeof(*b->status_gpa[q]));
+	b->slot_free[q] = calloc(n, sizeof(*b->slot_free[q]));
+	if (!b->slot[q] || !b->status_gpa[q] || !b->slot_free[q])
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		b->slot[q][i] = vhx_mem_alloc(&b->mem, SLOT_SIZE, SLOT_SIZE);
+		if (!b->slot[q][i])
+			return -ENOMEM;
+		b->slot_free[q][i] = n - 1 - i;
+	}
+	b->nfree[q] = n;
+	return 0;
+}
+
+int vhx_blk_setup(struct vhx_blk *b, const struct vhx_blk_cfg *c, int backend_fd)
+{
+	struct vhx_vq_cfg qc = { 0 };
+	size_t ring, mem;
+	unsigned q;
 	int r;
 
-	if (q >= b->nq || s >= b->cfg.slots)
+	memset(b, 0, sizeof(*b));
+	b->dev.fd = -1;
+	b->cfg = *c;
+	if (!b->cfg.num)
+		b->cfg.num = 128;
+	if (!b->cfg.nqueues)
+		b->cfg.nqueues = 1;
+	if (!b->cfg.ind_max)
+		b->cfg.ind_max = 8;
+	if (!b->cfg.data_size)
+		b->cfg.data_size = 8 << 20;
+	if (!b->cfg.nregions)
+		b->cfg.nregions = 1;
+	if (b->cfg.nqueues > VHX_MAX_VQS)
 		return -EINVAL;
-	sl = &b->slot[q][s];
-	if (sl->busy)
-		return -EBUSY;
-	if (len > b->cfg.max_data)
-		return -EMSGSIZE;
-	sl->hdr->type = htole32(type);
-	sl->hdr->ioprio = 0;
-	sl->hdr->sector = htole64(sector);
-	*sl->status = 0xff;	/* the device must overwrite it */
-	sl->len = len;
-	sl->type = type;
-	dev_writes = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
-	sg[n++] = (struct vhx_sg){ .gpa = sl->hdr_gpa, .len = 16 };
-	if (len)
-		sg[n++] = (struct vhx_sg){ .gpa = sl->data_gpa, .len = len, .write = dev_writes };
-	sg[n++] = (struct vhx_sg){ .gpa = sl->hdr_gpa + 16, .len = 1, .write = true };
-	r = vhx_vq_add(&b->vq[q], sg, n, b->cfg.indirect, sl);
-	if (r >= 0)
-		sl->busy = true;
+	if (!b->cfg.features) {
+		b->cfg.features = VHX_BLK_DEFAULT_FEATURES;
+		if (b->cfg.nqueues > 1)
+			b->cfg.features |= VHX_BIT(VIRTIO_BLK_F_MQ);
+		if (b->cfg.event_idx)
+			b->cfg.features |= VHX_BIT(VIRTIO_RING_F_EVENT_IDX);
+	}
+	b->backend_fd = backend_fd;
+	ring = (16 + 2 + 8 + 16 * b->cfg.ind_max + SLOT_SIZE) * (size_t)b->cfg.num +
+	       4 * VHX_PAGE;
+	mem = b->cfg.data_size + ring * b->cfg.nqueues + 16 * VHX_PAGE;
+	r = vhx_mem_init(&b->mem, mem, b->cfg.nregions, b->cfg.identity,
+			 VHX_GPA_BASE);
+	if (r)
+		return r;
+	r = vhx_dev_open_path(&b->dev, &b->mem, vhx_blk_dev_path());
+	if (r)
+		goto err;
+	b->info.fd = backend_fd;
+	r = vhx_ioctl(b->dev.fd, VHX_BLK_GET_INFO, &b->info);
+	if (r)
+		goto err;
+	r = vhx_dev_set_features(&b->dev, b->cfg.features);
+	if (r)
+		goto err;
+	r = vhx_dev_set_mem(&b->dev);
+	if (r)
+		goto err;
+	qc.num = b->cfg.num;
+	qc.ind_max = b->cfg.ind_max;
+	for (q = 0; q < b->cfg.nqueues; q++) {
+		b->dev.vq[q].event_idx = b->cfg.event_idx;
+		r = vhx_vq_setup(&b->dev, q, &qc);
+		if (!r)
+			r = setup_slots(b, q);
+		if (r)
+			goto err;
+	}
+	if (!b->cfg.no_backend) {
+		r = vhx_blk_attach_all(b, backend_fd);
+		if (r)
+			goto err;
+	}
+	return 0;
+err:
+	vhx_blk_teardown(b);
 	return r;
 }
 
-int vhxblk_reap(struct vhxblk *b, unsigned q, uint32_t *used_len)
+void vhx_blk_teardown(struct vhx_blk *b)
 {
-	void *cookie = NULL;
-	struct vhxblk_slot *sl;
-	int r;
+	unsigned q;
 
-	r = vhx_vq_get_used(&b->vq[q], used_len, &cookie);
-	if (r < 0)
-		return r;
-	sl = cookie;
-	if (!sl || sl < b->slot[q] || sl >= b->slot[q] + b->cfg.slots || !sl->busy)
-		return -EPROTO;
-	sl->busy = false;
-	return (int)(sl - b->slot[q]);
+	vhx_dev_close(&b->dev);
+	for (q = 0; q < VHX_MAX_VQS; q++) {
+		free(b->slot[q]);
+		free(b->status_gpa[q]);
+		free(b->slot_free[q]);
+		b->slot[q] = b->status_gpa[q] = NULL;
+		b->slot_free[q] = NULL;
+	}
+	vhx_mem_fini(&b->mem);
 }
 
-int vhxblk_rw_sync(struct vhxblk *b, unsigned q, uint32_t type, uint64_t sector,
-		   uint32_t len, int timeout_ms)
+static bool default_writable(uint32_t type)
 {
+	return type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
+}
+
+int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io)
+{
+	struct vhx_vq *vq = &b->dev.vq[q];
+	bool wr = io->write_data || default_writable(io->type);
+	unsigned dsegs = io->data_segs ? io->data_segs : 1;
+	unsigned slen = io->status_len ? io->status_len : 1;
+	static __thread struct vhx_sg sg[MAX_SEGS];
+	struct virtio_blk_outhdr *hdr;
+	unsigned n = 0, i, id;
+	uint64_t slot, status;
+	uint8_t *sp;
+	int head;
+
+	if (q >= b->cfg.nqueues || !b->nfree[q])
+		return -ENOSPC;
+	if (slen > SLOT_SIZE - SLOT_STATUS || dsegs + 4 > MAX_SEGS ||
+	    (io->len && dsegs > io->len) || (io->hdr_with_data && wr) ||
+	    (io->status_with_data && (!wr || !io->len)))
+		return -EINVAL;
+	id = b->slot_free[q][b->nfree[q] - 1];
+	slot = b->slot[q][id];
+
+	/* header */
+	if (io->hdr_with_data)
+		hdr = vhx_blk_ptr(b, io->data - sizeof(*hdr), sizeof(*hdr));
+	else
+		hdr = vhx_blk_ptr(b, slot, sizeof(*hdr));
+	if (!hdr)
+		return -EFAULT;
+	hdr->type = io->type;
+	hdr->ioprio = io->ioprio;
+	hdr->sector = io->sector;
+	if (io->hdr_with_data) {
+		sg[n++] = (struct vhx_sg){ io->data - sizeof(*hdr),
+					   sizeof(*hdr) + io->len, false };
+	} else if (io->hdr_split) {
+		sg[n++] = (struct vhx_sg){ slot, 8, false };
+		sg[n++] = (struct vhx_sg){ slot + 8, 8, false };
+	} else {
+		sg[n++] = (struct vhx_sg){ slot, sizeof(*hdr), false };
+	}
+	/* data */
+	if (io->len && !io->hdr_with_data) {
+		uint32_t per = io->len / dsegs, off = 0;
+
+		for (i = 0; i < dsegs; i++) {
+			uint32_t l = i + 1 < dsegs ? per : io->len - off;
+
+			sg[n++] = (struct vhx_sg){ io->data + off, l, wr };
+			off += l;
+		}
+	}
+	/* status */
+	if (io->status_with_data) {
+		sg[n - 1].len++;
+		status = io->data + io->len;
+	} else {
+		sg[n++] = (struct vhx_sg){ slot + SLOT_STATUS, slen, true };
+		status = slot + SLOT_STATUS + slen - 1;
+	}
+	sp = vhx_blk_ptr(b, status, 1);
+	if (!sp)
+		return -EFAULT;
+	*sp = VHX_BLK_STATUS_UNSET;
+	b->status_gpa[q][id] = status;
+	head = vhx_vq_add(vq, sg, n, io->indirect, (void *)(uintptr_t)(id + 1));
+	if (head < 0)
+		return head;
+	b->nfree[q]--;
+	return id;
+}
+
+void vhx_blk_kick(struct vhx_blk *b, unsigned q)
+{
+	vhx_vq_kick(&b->dev.vq[q]);
+}
+
+int vhx_blk_reap(struct vhx_blk *b, unsigned q, int timeout_ms,
+		 uint8_t *status, uint32_t *used_len)
+{
+	struct vhx_vq *vq = &b->dev.vq[q];
+	void *cookie = NULL;
+	uint32_t len;
+	uint8_t *sp;
+	unsigned id;
 	int r;
 
-	r = vhxblk_post(b, q, 0, type, sector, len);
-	if (r < 0)
-		return r;
-	vhx_vq_kick(&b->vq[q]);
-	r = vhx_vq_wait_used(&b->vq[q], timeout_ms);
+	r = vhx_vq_wait_used(vq, timeout_ms);
 	if (r)
 		return r;
-	r = vhxblk_reap(b, q, NULL);
+	r = vhx_vq_get_used(vq, &len, &cookie);
 	if (r < 0)
 		return r;
-	return *b->slot[q][r].status;
+	id = (unsigned)(uintptr_t)cookie;
+	if (!id || id > b->cfg.num)
+		return -EPROTO;
+	id--;
+	sp = vhx_blk_ptr(b, b->status_gpa[q][id], 1);
+	if (status)
+		*status = sp ? *sp : VHX_BLK_STATUS_UNSET;
+	if (used_len)
+		*used_len = len;
+	b->slot_free[q][b->nfree[q]++] = id;
+	return id;
+}
+
+int vhx_blk_do(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io,
+	       uint8_t *status, uint32_t *used_len)
+{
+	int r = vhx_blk_post(b, q, io);
+
+	if (r < 0)
+		return r;
+	vhx_blk_kick(b, q);
+	r = vhx_blk_reap(b, q, 10000, status, used_len);
+	return r < 0 ? r : 0;
+}
+
+int vhx_blk_rw(struct vhx_blk *b, unsigned q, bool write, uint64_t sector,
+	       uint64_t data, uint32_t len, uint8_t *status)
+{
+	struct vhx_blk_io io = {
+		.type = write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+		.sector = sector,
+		.data = data,
+		.len = len,
+	};
+
+	return vhx_blk_do(b, q, &io, status, NULL);
 }

@@ -1,133 +1,117 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vhxblk - the userspace "guest driver" side of /dev/vhost-blk, built on
- * vhxlib's memory and split-ring code.  Shared by tools/vhx-blk-bench, the
- * blk selftests and tools/vhx-blk-bridge (which only uses the feature and
- * config helpers at the bottom).
+ * vhxblk - the userspace "guest driver" side of /dev/vhost-blk, on top of
+ * vhxlib's guest memory and virtqueues.  Shared by the vhx-blk selftests and
+ * tools (the block benchmark driver).
  *
- * Model: one guest memory mapping (vhx_mem), one /dev/vhost-blk fd, 1..N
- * split virtqueues.  Every head ("slot") of every queue owns a request
- * buffer in guest memory: a 16-byte virtio_blk_outhdr, a status byte and
- * max_data bytes of data (page aligned, so O_DIRECT backends take it).  A
- * request is posted on a slot the caller chose (a slot is busy from post to
- * reap) as header / data / status descriptors, or one indirect descriptor.
- *
- * All functions returning int return 0 (or a non-negative value) on success
- * and -errno on failure unless stated otherwise.
+ * A request is a chain: header (16 bytes, device-readable), data, status
+ * (1 byte, device-writable, the last byte of the chain).  The header and
+ * status live in a per-request slot in guest memory; the data buffer is the
+ * caller's (vhx_blk_alloc()).  Layout knobs let tests split the header,
+ * share descriptors between header and data or data and status, and use
+ * indirect tables.
  */
 #ifndef VHXBLK_H
 #define VHXBLK_H
 
-#include "vhxlib.h"
-#include "../../uapi/linux/vhx_blk.h"
+#include <stdbool.h>
+#include <stdint.h>
 #include <linux/virtio_blk.h>
+#include <linux/vhx_blk.h>
 
-#define VHXBLK_MAX_QUEUES 64
+#include "vhxlib.h"
 
-/* The vhost-blk feature bits the device may offer (virtio-blk + vhost core). */
-#define VHXBLK_BLK_FEATURES (VHX_BIT(VIRTIO_BLK_F_SEG_MAX) | VHX_BIT(VIRTIO_BLK_F_BLK_SIZE) | \
-			     VHX_BIT(VIRTIO_BLK_F_FLUSH) | VHX_BIT(VIRTIO_BLK_F_MQ) |          \
-			     VHX_BIT(VIRTIO_BLK_F_DISCARD) | VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | \
-			     VHX_BIT(VIRTIO_BLK_F_RO))
-#define VHXBLK_CORE_FEATURES (VHX_BIT(VIRTIO_F_VERSION_1) | VHX_BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
-			      VHX_BIT(VIRTIO_RING_F_EVENT_IDX) | VHX_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) |  \
-			      VHX_BIT(VHOST_F_LOG_ALL))
+#define VHX_BLK_STATUS_UNSET 0xee	/* what the status byte holds before */
 
 /* Device path: $VHX_BLK_DEV or /dev/vhost-blk. */
-const char *vhxblk_dev_path(void);
+const char *vhx_blk_dev_path(void);
+/* NULL if /dev/vhost-blk can be used, else a reason to SKIP. */
+const char *vhx_blk_skip_reason(void);
 
-/* VHX_BLK_GET_INFO on @fd for @backend_fd (-1: the attached file). */
-int vhxblk_get_info(int fd, int backend_fd, struct vhx_blk_info *info);
+/* The feature set the helpers negotiate by default. */
+#define VHX_BLK_DEFAULT_FEATURES (VHX_BIT(VIRTIO_F_VERSION_1) | \
+				  VHX_BIT(VIRTIO_BLK_F_SEG_MAX) | \
+				  VHX_BIT(VIRTIO_BLK_F_BLK_SIZE) | \
+				  VHX_BIT(VIRTIO_BLK_F_FLUSH) | \
+				  VHX_BIT(VIRTIO_BLK_F_DISCARD) | \
+				  VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES))
 
-/*
- * The virtio-blk features to present for a backend: the blk bits of
- * @offered (VHOST_GET_FEATURES) that @info supports (FLUSH only if
- * VHX_BLK_INFO_F_FLUSH, DISCARD/WRITE_ZEROES only if supported, RO iff
- * read-only, MQ only with @nq > 1), plus the core bits of @offered.
- */
-uint64_t vhxblk_features(uint64_t offered, const struct vhx_blk_info *info, unsigned nq);
-
-/*
- * Fill the little-endian virtio_blk_config a guest sees for @info with
- * @features (from vhxblk_features()) and @nq queues.  Fields whose feature
- * is absent stay 0.  Returns the number of bytes of the structure.
- */
-size_t vhxblk_config(struct virtio_blk_config *cfg, const struct vhx_blk_info *info,
-		     uint64_t features, unsigned nq);
-
-/* One-line human description of @info ("capacity=... lbs=... flags=...") into @buf. */
-const char *vhxblk_info_str(const struct vhx_blk_info *info, char *buf, size_t len);
-
-/* ------------------------------------------------------- guest driver */
-
-struct vhxblk_slot {
-	uint64_t hdr_gpa;	/* virtio_blk_outhdr, then the status byte at +16 */
-	uint64_t data_gpa;	/* max_data bytes, page aligned */
-	struct virtio_blk_outhdr *hdr;
-	uint8_t *status;
-	void *data;
-	uint32_t len;		/* data bytes of the posted request */
-	uint32_t type;
-	bool busy;
-	uint64_t t_submit;	/* for the caller (e.g. ns timestamp) */
+struct vhx_blk_cfg {
+	uint64_t features;	/* 0: VHX_BLK_DEFAULT_FEATURES (+MQ if nqueues > 1) */
+	unsigned num;		/* ring size (0: 128) */
+	unsigned nqueues;	/* 0: 1 */
+	unsigned ind_max;	/* indirect table entries per head (0: 8) */
+	size_t data_size;	/* guest memory for data buffers (0: 8 MiB) */
+	unsigned nregions;	/* 0: 1 */
+	bool identity;		/* gpa == hva (false: GPA base VHX_GPA_BASE) */
+	bool no_backend;	/* do not attach the backend */
+	bool event_idx;		/* negotiate VIRTIO_RING_F_EVENT_IDX */
 };
 
-struct vhxblk_cfg {
-	unsigned nq;		/* queues (default 1) */
-	unsigned num;		/* ring size (default 256) */
-	unsigned slots;		/* request slots per queue (default num) */
-	size_t max_data;	/* data bytes per slot (default 65536) */
-	bool indirect;		/* one indirect descriptor per request */
-	uint64_t features;	/* 0: the core bits offered (minus LOG_ALL) + blk bits
-				 * vhxblk_features() gives for the backend */
-	bool no_event_idx;	/* drop EVENT_IDX from the default features */
-	bool identity;		/* GPA == HVA (default: GPA base VHX_GPA_BASE) */
-	unsigned nregions;	/* memory regions (default 1) */
-	int backend_fd;		/* for the default features: GET_INFO candidate (-1: none) */
-};
-
-struct vhxblk {
+struct vhx_blk {
 	struct vhx_mem mem;
-	struct vhx_dev dev;	/* fd, mem, features (dev.vq[] unused) */
-	struct vhx_blk_info info;	/* GET_INFO of cfg.backend_fd (if >= 0) */
-	uint64_t offered;	/* VHOST_GET_FEATURES */
-	struct vhxblk_cfg cfg;
-	unsigned nq;
-	struct vhx_vq vq[VHXBLK_MAX_QUEUES];
-	struct vhxblk_slot *slot[VHXBLK_MAX_QUEUES];
+	struct vhx_dev dev;
+	struct vhx_blk_cfg cfg;
+	struct vhx_blk_info info;	/* VHX_BLK_GET_INFO of the backend */
+	int backend_fd;
+	/* per queue: request slots (header, status, spare bytes) */
+	uint64_t *slot[VHX_MAX_VQS];
+	uint64_t *status_gpa[VHX_MAX_VQS];
+	uint16_t *slot_free[VHX_MAX_VQS];
+	unsigned nfree[VHX_MAX_VQS];
 };
 
 /*
- * Open the device, SET_OWNER, GET_INFO (if cfg->backend_fd >= 0),
- * GET/SET_FEATURES, map guest memory, SET_MEM_TABLE, set up every queue
- * (NUM, BASE 0, ADDR, KICK, CALL, ERR).  No backend is attached.
+ * Open /dev/vhost-blk, SET_OWNER, GET_INFO on @backend_fd, features, memory,
+ * the queues, and (unless cfg->no_backend) attach @backend_fd to every queue.
+ * Returns 0 or -errno; on error everything is torn down.
  */
-int vhxblk_open(struct vhxblk *b, const struct vhxblk_cfg *cfg);
-void vhxblk_close(struct vhxblk *b);
-/* VHX_BLK_SET_BACKEND on every queue (@fd -1 detaches, draining). */
-int vhxblk_attach(struct vhxblk *b, int fd);
-int vhxblk_attach_queue(struct vhxblk *b, unsigned q, int fd);
+int vhx_blk_setup(struct vhx_blk *b, const struct vhx_blk_cfg *c, int backend_fd);
+void vhx_blk_teardown(struct vhx_blk *b);
+/* VHX_BLK_SET_BACKEND on queue @q (@fd -1 detaches). */
+int vhx_blk_set_backend(struct vhx_blk *b, unsigned q, int fd);
+/* Attach @fd to (or, with -1, detach every queue). */
+int vhx_blk_attach_all(struct vhx_blk *b, int fd);
 
+/* Guest memory for data: page-aligned, zeroed.  0 when exhausted. */
+uint64_t vhx_blk_alloc(struct vhx_blk *b, size_t size);
+void *vhx_blk_ptr(struct vhx_blk *b, uint64_t gpa, size_t len);
+
+struct vhx_blk_io {
+	uint32_t type;		/* VIRTIO_BLK_T_* */
+	uint32_t ioprio;
+	uint64_t sector;
+	uint64_t data;		/* GPA of the data buffer (may be 0 with len 0) */
+	uint32_t len;		/* data bytes */
+	unsigned data_segs;	/* data in this many descriptors (0: 1) */
+	bool hdr_split;		/* header in two descriptors (8 + 8 bytes) */
+	/* header and data in one descriptor: the header is written at
+	 * data - 16, which the caller reserves */
+	bool hdr_with_data;
+	/* status in the last data descriptor: at data + len (reserved) */
+	bool status_with_data;
+	bool write_data;	/* data is device-writable (default by type) */
+	bool indirect;
+	unsigned status_len;	/* size of the status descriptor (0: 1) */
+};
+
+/* Post one request on queue @q (no kick).  Returns a request id >= 0. */
+int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io);
+/* Kick queue @q (subject to notification suppression). */
+void vhx_blk_kick(struct vhx_blk *b, unsigned q);
 /*
- * Post request @type (VIRTIO_BLK_T_*) at @sector with @len data bytes of
- * slot @s (0 for FLUSH; for DISCARD/WRITE_ZEROES the data is the segment
- * array the caller wrote) on queue @q.  Does not kick.  Returns the head,
- * -EBUSY (slot busy), -ENOSPC (ring full), -EMSGSIZE (len > max_data).
+ * Reap one completed request of queue @q, waiting up to @timeout_ms.
+ * Returns its id, -ETIMEDOUT, or -EPROTO for a used entry that does not
+ * match a posted request.
  */
-int vhxblk_post(struct vhxblk *b, unsigned q, unsigned s, uint32_t type,
-		uint64_t sector, uint32_t len);
-/* Reap one completion of queue @q: returns the slot (>= 0), -EAGAIN if none,
- * -EPROTO on a used entry that matches no posted request.  *used_len gets
- * used.len, the status byte is in b->slot[q][slot].status. */
-int vhxblk_reap(struct vhxblk *b, unsigned q, uint32_t *used_len);
-/* Post one request on slot 0 of queue @q, kick, wait up to @timeout_ms and
- * reap it.  Returns the status byte (>= 0), or -errno. */
-int vhxblk_rw_sync(struct vhxblk *b, unsigned q, uint32_t type, uint64_t sector,
-		   uint32_t len, int timeout_ms);
+int vhx_blk_reap(struct vhx_blk *b, unsigned q, int timeout_ms,
+		 uint8_t *status, uint32_t *used_len);
+/* Post, kick, reap: one synchronous request.  Returns 0 or -errno. */
+int vhx_blk_do(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io,
+	       uint8_t *status, uint32_t *used_len);
 
-static inline struct vhxblk_slot *vhxblk_slot(struct vhxblk *b, unsigned q, unsigned s)
-{
-	return &b->slot[q][s];
-}
+/* Shorthands for one synchronous read or write of @len bytes at @sector. */
+int vhx_blk_rw(struct vhx_blk *b, unsigned q, bool write, uint64_t sector,
+	       uint64_t data, uint32_t len, uint8_t *status);
 
 #endif /* VHXBLK_H */

@@ -194,18 +194,23 @@ int vhx_open(void)
 
 int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m)
 {
+	return vhx_dev_open_path(d, m, vhx_dev_path());
+}
+
+int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path)
+{
 	int i, r;
 
 	memset(d, 0, sizeof(*d));
-	for (i = 0; i < VHX_NVQS; i++) {
+	for (i = 0; i < VHX_MAX_VQS; i++) {
 		d->vq[i].kick_fd = d->vq[i].call_fd = d->vq[i].err_fd = -1;
 		d->vq[i].dev = d;
 		d->vq[i].index = i;
 	}
 	d->mem = m;
-	d->fd = vhx_open();
+	d->fd = open(path, O_RDWR);
 	if (d->fd < 0)
-		return d->fd;
+		return -errno;
 	r = vhx_ioctl(d->fd, VHOST_SET_OWNER, NULL);
 	if (r) {
 		close(d->fd);
@@ -228,18 +233,6 @@ static void vq_free_local(struct vhx_vq *vq)
 	vq->buf = vq->ind = NULL;
 }
 
-void vhx_vq_free(struct vhx_vq *vq)
-{
-	if (vq->kick_fd >= 0)
-		close(vq->kick_fd);
-	if (vq->call_fd >= 0)
-		close(vq->call_fd);
-	if (vq->err_fd >= 0)
-		close(vq->err_fd);
-	vq->kick_fd = vq->call_fd = vq->err_fd = -1;
-	vq_free_local(vq);
-}
-
 void vhx_dev_close(struct vhx_dev *d)
 {
 	int i;
@@ -247,8 +240,18 @@ void vhx_dev_close(struct vhx_dev *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
-	for (i = 0; i < VHX_NVQS; i++)
-		vhx_vq_free(&d->vq[i]);
+	for (i = 0; i < VHX_MAX_VQS; i++) {
+		struct vhx_vq *vq = &d->vq[i];
+
+		if (vq->kick_fd >= 0)
+			close(vq->kick_fd);
+		if (vq->call_fd >= 0)
+			close(vq->call_fd);
+		if (vq->err_fd >= 0)
+			close(vq->err_fd);
+		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+		vq_free_local(vq);
+	}
 }
 
 int vhx_dev_set_features(struct vhx_dev *d, uint64_t f)
@@ -345,14 +348,7 @@ static int vq_program(struct vhx_vq *vq)
 
 int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
 {
-	if (index >= VHX_NVQS)
-		return -EINVAL;
-	return vhx_vq_setup_at(d, &d->vq[index], index, c);
-}
-
-int vhx_vq_setup_at(struct vhx_dev *d, struct vhx_vq *vq, unsigned index,
-		    const struct vhx_vq_cfg *c)
-{
+	struct vhx_vq *vq = &d->vq[index];
 	struct vhost_vring_file f = { .index = index };
 	unsigned n = c->num, i;
 	int r;

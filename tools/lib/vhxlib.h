@@ -36,6 +36,8 @@
 #define VHX_RX 0
 #define VHX_TX 1
 #define VHX_NVQS 2
+/* Queues a struct vhx_dev can hold (vhost-blk devices have more than 2). */
+#define VHX_MAX_VQS 16
 
 #define VHX_PAGE 4096ULL
 #define VHX_MAX_REGIONS 128	/* we may build tables larger than the device's limit */
@@ -124,7 +126,7 @@ struct vhx_dev {
 	size_t hdr_len;		/* virtio-net header size in guest buffers */
 	bool vhost_hdr;		/* VHOST_NET_F_VIRTIO_NET_HDR acked */
 	bool iotlb;		/* ACCESS_PLATFORM: ring addresses are IOVAs (= GPA) */
-	struct vhx_vq vq[VHX_NVQS];
+	struct vhx_vq vq[VHX_MAX_VQS];
 };
 
 /* Device path: $VHX_DEV or /dev/vhost-net. */
@@ -135,6 +137,8 @@ const char *vhx_skip_reason(void);
 /* open the device (no ioctls); returns fd or -errno */
 int vhx_open(void);
 int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m);	/* open + SET_OWNER */
+/* Same, on another device node (e.g. /dev/vhost-blk). */
+int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path);
 void vhx_dev_close(struct vhx_dev *d);
 int vhx_dev_set_features(struct vhx_dev *d, uint64_t features);
 int vhx_dev_set_mem(struct vhx_dev *d);
@@ -153,14 +157,6 @@ struct vhx_vq_cfg {
 /* Allocate ring + buffers in guest memory and program the vq (NUM, BASE 0,
  * ADDR, KICK, CALL, ERR). */
 int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c);
-/* The same for a vq that lives outside d->vq[] (devices with more than two
- * queues, e.g. /dev/vhost-blk: see vhxblk.h).  The caller sets vq->event_idx
- * and frees the vq with vhx_vq_free(). */
-int vhx_vq_setup_at(struct vhx_dev *d, struct vhx_vq *vq, unsigned index,
-		    const struct vhx_vq_cfg *c);
-/* Close the eventfds and free the local state of a vq set up with
- * vhx_vq_setup_at(). */
-void vhx_vq_free(struct vhx_vq *vq);
 /* Re-initialise the ring memory and local state and re-issue NUM/BASE/ADDR
  * (backend must be detached). */
 int vhx_vq_reset(struct vhx_vq *vq);

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "../lib/vhxblk.h"
+#include "../lib/vhxblk_cfg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@ struct opts {
 	bool quiet;
 	bool poll;
 	bool indirect;
+	bool no_event_idx;
 	unsigned ring;
 	uint64_t seed;
 };
@@ -137,11 +139,20 @@ static double hist_pct(const struct hist *h, double pct)
 static atomic_int phase;	/* 0 ramp, 1 measure, 2 stop */
 static atomic_int interrupted;
 
+/* One request buffer of a queue: data in guest memory, what was posted. */
+struct slot {
+	uint64_t data;		/* GPA, bs bytes */
+	uint64_t t_submit;
+	uint32_t type;
+};
+
 struct job {
 	pthread_t th;
 	const struct opts *o;
-	struct vhxblk *b;
+	struct vhx_blk *b;
 	unsigned q;
+	struct slot *slot;	/* iodepth of them */
+	int *of_id;		/* vhx_blk request id -> slot */
 	uint64_t rng;
 	uint64_t seq_next;	/* next offset (bytes, relative) for sequential modes */
 	uint64_t region_lo, region_len;	/* this queue's share for sequential modes */
@@ -201,22 +212,44 @@ static uint64_t next_offset(struct job *j)
 
 static int submit(struct job *j, unsigned s)
 {
-	struct vhxblk_slot *sl = vhxblk_slot(j->b, j->q, s);
-	bool rd = is_read_op(j);
-	int r;
+	struct slot *sl = &j->slot[s];
+	struct vhx_blk_io io = {
+		.type = is_read_op(j) ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT,
+		.sector = next_offset(j) >> 9,
+		.data = sl->data,
+		.len = j->o->bs,
+		.indirect = j->o->indirect,
+	};
+	int id;
 
-	r = vhxblk_post(j->b, j->q, s, rd ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT,
-			next_offset(j) >> 9, j->o->bs);
-	if (r < 0)
-		return r;
+	sl->type = io.type;
 	sl->t_submit = now_ns();
+	id = vhx_blk_post(j->b, j->q, &io);
+	if (id < 0)
+		return id;
+	j->of_id[id] = (int)s;
 	return 0;
+}
+
+/* Reap one completion if there is one: its slot, or -EAGAIN / -errno. */
+static int reap(struct job *j, uint8_t *status, uint32_t *len)
+{
+	int id;
+
+	if (!vhx_vq_pending_used(&j->b->dev.vq[j->q]))
+		return -EAGAIN;
+	id = vhx_blk_reap(j->b, j->q, 0, status, len);
+	if (id < 0)
+		return id;
+	if ((unsigned)id >= j->b->cfg.num || j->of_id[id] < 0)
+		return -EPROTO;
+	return j->of_id[id];
 }
 
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
-	struct vhx_vq *vq = &j->b->vq[j->q];
+	struct vhx_vq *vq = &j->b->dev.vq[j->q];
 	const unsigned qd = j->o->qd;
 	unsigned s, outstanding = 0;
 	int r, ph;
@@ -237,21 +270,22 @@ static void *job_run(void *arg)
 	j->kicks++;
 
 	for (;;) {
-		uint32_t len;
+		uint32_t len = 0;
+		uint8_t status = 0;
 		unsigned got = 0;
 
 		ph = atomic_load_explicit(&phase, memory_order_relaxed);
 		posted = false;
-		while ((r = vhxblk_reap(j->b, j->q, &len)) >= 0) {
-			struct vhxblk_slot *sl = vhxblk_slot(j->b, j->q, (unsigned)r);
+		while ((r = reap(j, &status, &len)) >= 0) {
+			struct slot *sl = &j->slot[r];
 			uint64_t lat = now_ns() - sl->t_submit;
-			uint32_t want = sl->type == VIRTIO_BLK_T_IN ? sl->len + 1 : 1;
+			uint32_t want = sl->type == VIRTIO_BLK_T_IN ? j->o->bs + 1 : 1;
 
 			got++;
 			outstanding--;
 			if (ph == 1) {
 				hist_add(&j->h, lat);
-				if (*sl->status != VIRTIO_BLK_S_OK)
+				if (status != VIRTIO_BLK_S_OK)
 					j->errors++;
 				else if (sl->type == VIRTIO_BLK_T_IN)
 					j->reads++;
@@ -259,9 +293,9 @@ static void *job_run(void *arg)
 					j->writes++;
 				if (len != want)
 					j->bad_len++;
-				j->bytes += sl->len;
+				j->bytes += j->o->bs;
 			}
-			if (*sl->status != VIRTIO_BLK_S_OK && !j->fail) {
+			if (status != VIRTIO_BLK_S_OK && !j->fail) {
 				j->fail = -EIO;
 				j->fail_what = "request status";
 			}
@@ -320,7 +354,7 @@ drain:
 	if (outstanding)
 		vhx_vq_kick_force(vq);
 	while (outstanding && vhx_vq_wait_used(vq, 10000) == 0) {
-		while (vhxblk_reap(j->b, j->q, NULL) >= 0)
+		while (reap(j, NULL, NULL) >= 0)
 			outstanding--;
 	}
 	return NULL;
@@ -366,6 +400,7 @@ static void usage(FILE *f)
 "  -d, --direct          open the backend O_DIRECT\n"
 "      --poll            poll the used ring instead of sleeping on the call eventfd\n"
 "      --indirect        one indirect descriptor per request\n"
+"      --no-event-idx    do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 "      --ring N          ring size (auto: >= 3 x iodepth, at least 256)\n"
 "      --device PATH     vhost-blk node ($VHX_BLK_DEV or /dev/vhost-blk)\n"
 "      --seed N          random seed (1)\n"
@@ -392,14 +427,14 @@ int main(int argc, char **argv)
 		{ "bs", 1, NULL, 'b' }, { "iodepth", 1, NULL, 'q' }, { "queues", 1, NULL, 'j' },
 		{ "time", 1, NULL, 't' }, { "ramp", 1, NULL, 'r' }, { "size", 1, NULL, 's' },
 		{ "offset", 1, NULL, 'o' }, { "direct", 0, NULL, 'd' }, { "poll", 0, NULL, 'P' },
-		{ "indirect", 0, NULL, 'I' }, { "ring", 1, NULL, 'R' }, { "device", 1, NULL, 'D' },
+		{ "indirect", 0, NULL, 'I' }, { "no-event-idx", 0, NULL, 'E' }, { "ring", 1, NULL, 'R' }, { "device", 1, NULL, 'D' },
 		{ "seed", 1, NULL, 'S' }, { "json", 0, NULL, 'J' }, { "quiet", 0, NULL, 'Q' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	struct opts o = { .rw = RW_RANDREAD, .mix = 50, .bs = 4096, .qd = 1, .queues = 1,
 			  .time_s = 10, .ramp_s = 1, .seed = 1 };
-	struct vhxblk_cfg cfg = { 0 };
-	struct vhxblk b;
+	struct vhx_blk_cfg cfg = { 0 };
+	struct vhx_blk b;
 	struct job *jobs;
 	struct hist all = { 0 };
 	uint64_t reads = 0, writes = 0, errors = 0, bad_len = 0, bytes = 0, filesz, t0, t1;
@@ -433,6 +468,7 @@ int main(int argc, char **argv)
 		case 'd': o.direct = true; break;
 		case 'P': o.poll = true; break;
 		case 'I': o.indirect = true; break;
+		case 'E': o.no_event_idx = true; break;
 		case 'R': o.ring = (unsigned)atoi(optarg); break;
 		case 'D': setenv("VHX_BLK_DEV", optarg, 1); o.device = optarg; break;
 		case 'S': o.seed = strtoull(optarg, NULL, 0); break;
@@ -447,13 +483,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!o.bs || o.bs % 512 || o.bs > (64u << 20) || !o.qd || o.qd > 4096 ||
-	    !o.queues || o.queues > VHXBLK_MAX_QUEUES || o.mix > 100 || o.time_s <= 0 ||
+	    !o.queues || o.queues > VHX_MAX_VQS || o.mix > 100 || o.time_s <= 0 ||
 	    o.ramp_s < 0 || o.offset % 512) {
 		fprintf(stderr, "vhx-blk-bench: bad parameters (bs multiple of 512, 1 <= iodepth <= 4096, "
-			"1 <= queues <= %d, 0 <= rwmixread <= 100, time > 0)\n", VHXBLK_MAX_QUEUES);
+			"1 <= queues <= %d, 0 <= rwmixread <= 100, time > 0)\n", VHX_MAX_VQS);
 		return 2;
 	}
-	o.device = vhxblk_dev_path();
+	o.device = vhx_blk_dev_path();
 
 	fd = open(o.file, (o.rw == RW_READ || o.rw == RW_RANDREAD ? O_RDONLY : O_RDWR) |
 		  (o.direct ? O_DIRECT : 0) | O_CLOEXEC);
@@ -476,8 +512,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	cfg.nq = o.queues;
-	cfg.slots = o.qd;
+	cfg.nqueues = o.queues;
+	cfg.event_idx = !o.no_event_idx;
 	cfg.num = o.ring;
 	if (!cfg.num) {
 		cfg.num = 256;
@@ -493,30 +529,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vhx-blk-bench: --ring smaller than --iodepth\n");
 		return 2;
 	}
-	cfg.max_data = o.bs;
-	cfg.indirect = o.indirect;
-	cfg.backend_fd = fd;
-	r = vhxblk_open(&b, &cfg);
+	cfg.data_size = (size_t)o.queues * o.qd * ((o.bs + VHX_PAGE - 1) & ~(VHX_PAGE - 1)) +
+			VHX_PAGE;
+	r = vhx_blk_setup(&b, &cfg, fd);
 	if (r) {
 		fprintf(stderr, "vhx-blk-bench: %s: setup failed: %s\n", o.device, strerror(-r));
 		return 1;
 	}
 	if (b.info.num_queues && o.queues > b.info.num_queues) {
 		fprintf(stderr, "vhx-blk-bench: the device has %u queues\n", b.info.num_queues);
-		vhxblk_close(&b);
+		vhx_blk_teardown(&b);
 		return 2;
-	}
-	r = vhxblk_attach(&b, fd);
-	if (r) {
-		fprintf(stderr, "vhx-blk-bench: VHX_BLK_SET_BACKEND: %s\n", strerror(-r));
-		vhxblk_close(&b);
-		return 1;
 	}
 	if (!o.quiet && !o.json)
 		printf("vhx-blk-bench: %s on %s (%s): features 0x%llx, %s\n", o.device, o.file,
 		       S_ISBLK(st.st_mode) ? "block device" : "file",
 		       (unsigned long long)b.dev.features,
-		       vhxblk_info_str(&b.info, infostr, sizeof(infostr)));
+		       vhx_blk_info_str(&b.info, infostr, sizeof(infostr)));
 
 	jobs = calloc(o.queues, sizeof(*jobs));
 	if (!jobs)
@@ -534,10 +563,22 @@ int main(int argc, char **argv)
 		j->rng = (o.seed + 1) * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull;
 		j->region_len = (o.size / o.queues) / o.bs * o.bs;
 		j->region_lo = i * j->region_len;
+		j->slot = calloc(o.qd, sizeof(*j->slot));
+		j->of_id = malloc(cfg.num * sizeof(*j->of_id));
+		if (!j->slot || !j->of_id)
+			return 1;
+		for (s = 0; s < cfg.num; s++)
+			j->of_id[s] = -1;
 		for (s = 0; s < o.qd; s++) {
-			uint64_t *d = vhxblk_slot(&b, i, s)->data;
+			uint64_t *d;
 			size_t w;
 
+			j->slot[s].data = vhx_blk_alloc(&b, o.bs);
+			d = vhx_blk_ptr(&b, j->slot[s].data, o.bs);
+			if (!j->slot[s].data || !d) {
+				fprintf(stderr, "vhx-blk-bench: out of guest memory\n");
+				return 1;
+			}
 			for (w = 0; w < o.bs / 8; w++)
 				d[w] = rnd(j);
 		}
@@ -622,8 +663,12 @@ int main(int argc, char **argv)
 		       hist_pct(&all, 50) / 1e3, hist_pct(&all, 99) / 1e3,
 		       hist_pct(&all, 99.9) / 1e3, (double)all.max / 1e3, errors);
 	}
-	vhxblk_close(&b);
+	vhx_blk_teardown(&b);
 	close(fd);
+	for (i = 0; i < o.queues; i++) {
+		free(jobs[i].slot);
+		free(jobs[i].of_id);
+	}
 	free(jobs);
 	if (errors)
 		rc = 1;

@@ -30,7 +30,7 @@
  * SET_LOG_BASE, SET_VRING_ADDR) first stops the queues in the kernel.
  */
 #define _GNU_SOURCE
-#include "../lib/vhxblk.h"
+#include "../lib/vhxblk_cfg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +55,9 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_vhost.h>
+
+#define BIT(n) (1ULL << (n))
+#define MAX_QUEUES 64		/* the kernel's GET_INFO num_queues bounds it too */
 
 /* ---------------------------------------------------------------- vhost-user */
 
@@ -166,7 +169,7 @@ static struct conn {
 	uint64_t features;	/* negotiated (incl. protocol bit) */
 	unsigned nvr;		/* vrings the client configured */
 	unsigned long devices;	/* new_device count on this connection */
-	struct bq q[VHXBLK_MAX_QUEUES];
+	struct bq q[MAX_QUEUES];
 } C = { .vid = -1, .kfd = -1 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -311,7 +314,7 @@ static void dev_stop(const char *why)
 
 	if (!C.started && C.kfd < 0)
 		return;
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++) {
+	for (q = 0; q < MAX_QUEUES; q++) {
 		queue_stop(q);
 		C.q[q].quiesced = false;
 	}
@@ -425,7 +428,7 @@ static void quiesce(const char *why)
 {
 	unsigned q, n = 0;
 
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++) {
+	for (q = 0; q < MAX_QUEUES; q++) {
 		if (!C.q[q].running)
 			continue;
 		queue_stop(q);
@@ -441,7 +444,7 @@ static int resume(void)
 	unsigned q;
 	int r = 0;
 
-	for (q = 0; q < VHXBLK_MAX_QUEUES && !r; q++) {
+	for (q = 0; q < MAX_QUEUES && !r; q++) {
 		if (!C.q[q].quiesced)
 			continue;
 		C.q[q].quiesced = false;
@@ -455,7 +458,7 @@ static bool any_quiesced(void)
 {
 	unsigned q;
 
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++)
+	for (q = 0; q < MAX_QUEUES; q++)
 		if (C.q[q].quiesced)
 			return true;
 	return false;
@@ -492,7 +495,7 @@ static int cb_vring_state_changed(int vid, uint16_t q, int enable)
 	int r = 0;
 
 	pthread_mutex_lock(&lock);
-	if (vid != C.vid || q >= VHXBLK_MAX_QUEUES) {
+	if (vid != C.vid || q >= MAX_QUEUES) {
 		pthread_mutex_unlock(&lock);
 		return 0;
 	}
@@ -515,7 +518,7 @@ static int cb_features_changed(int vid, uint64_t features)
 	pthread_mutex_lock(&lock);
 	if (vid == C.vid && C.started) {
 		DBG("features changed to 0x%" PRIx64 " (dirty log %s)", features,
-		    features & VHX_BIT(VHOST_F_LOG_ALL) ? "on" : "off");
+		    features & BIT(VHOST_F_LOG_ALL) ? "on" : "off");
 		if (set_kernel_features(features))
 			C.broken = true;
 		C.features = features;
@@ -677,7 +680,7 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 		break;
 	case VU_SET_FEATURES:
 		if (m->size == sizeof(uint64_t) &&
-		    (m->payload.u64 & ~(g.features | VHX_BIT(VU_F_PROTOCOL_FEATURES))))
+		    (m->payload.u64 & ~(g.features | BIT(VU_F_PROTOCOL_FEATURES))))
 			res = reject(m, "features not offered");
 		break;
 	case VU_GET_FEATURES:
@@ -749,7 +752,7 @@ static int cb_new_connection(int vid)
 	memset(&C, 0, sizeof(C));
 	C.vid = vid;
 	C.kfd = -1;
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++)
+	for (q = 0; q < MAX_QUEUES; q++)
 		C.q[q].err_fd = -1;
 	n_conns++;
 	pthread_mutex_unlock(&lock);
@@ -772,7 +775,7 @@ static void cb_destroy_connection(int vid)
 		return;
 	}
 	dev_stop("client gone");
-	for (q = 0; q < VHXBLK_MAX_QUEUES; q++)
+	for (q = 0; q < MAX_QUEUES; q++)
 		if (C.q[q].err_fd >= 0)
 			close(C.q[q].err_fd);
 	LOG("client disconnected (vid %d, %lu device start%s)", vid, C.devices,
@@ -821,6 +824,13 @@ static void usage(FILE *f)
 "again; one client at a time.  SIGINT/SIGTERM stop it cleanly.\n");
 }
 
+static int get_info(int fd, int backend_fd, struct vhx_blk_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->fd = backend_fd;
+	return ioctl(fd, VHX_BLK_GET_INFO, info) < 0 ? -errno : 0;
+}
+
 static int probe_kernel(void)
 {
 	char buf[512];
@@ -836,10 +846,10 @@ static int probe_kernel(void)
 		close(fd);
 		return -1;
 	}
-	r = vhxblk_get_info(fd, g.backend_fd, &g.info);
+	r = get_info(fd, g.backend_fd, &g.info);
 	if (r == -EPERM) {	/* the device may want an owner first */
 		if (ioctl(fd, VHOST_SET_OWNER) == 0)
-			r = vhxblk_get_info(fd, g.backend_fd, &g.info);
+			r = get_info(fd, g.backend_fd, &g.info);
 	}
 	close(fd);
 	if (r) {
@@ -850,16 +860,16 @@ static int probe_kernel(void)
 		g.info.num_queues = 1;
 	if (!g.queues)
 		g.queues = g.info.num_queues;
-	if (g.queues > g.info.num_queues || g.queues > VHXBLK_MAX_QUEUES) {
+	if (g.queues > g.info.num_queues || g.queues > MAX_QUEUES) {
 		LOG("--queues %u: the device has %u queues", g.queues, g.info.num_queues);
 		return -1;
 	}
 	if (g.info.capacity == 0)
 		LOG("warning: %s has capacity 0", g.backend);
-	g.features = vhxblk_features(g.kfeatures, &g.info, g.queues);
-	vhxblk_config(&g.cfg, &g.info, g.features, g.queues);
+	g.features = vhx_blk_guest_features(g.kfeatures, &g.info, g.queues);
+	vhx_blk_guest_config(&g.cfg, &g.info, g.features, g.queues);
 	LOG("kernel %s: features 0x%" PRIx64 "; backend %s: %s", g.device, g.kfeatures, g.backend,
-	    vhxblk_info_str(&g.info, buf, sizeof(buf)));
+	    vhx_blk_info_str(&g.info, buf, sizeof(buf)));
 	LOG("offering %u queue%s, virtio features 0x%" PRIx64, g.queues, g.queues == 1 ? "" : "s",
 	    g.features);
 	return 0;
@@ -936,8 +946,8 @@ int main(int argc, char **argv)
 		{ "device", 1, NULL, 'D' }, { "once", 0, NULL, '1' }, { "verbose", 0, NULL, 'v' },
 		{ "eal", 1, NULL, 'E' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	uint64_t pf = VHX_BIT(VU_PF_MQ) | VHX_BIT(VU_PF_LOG_SHMFD) | VHX_BIT(VU_PF_REPLY_ACK) |
-		      VHX_BIT(VU_PF_CONFIG);
+	uint64_t pf = BIT(VU_PF_MQ) | BIT(VU_PF_LOG_SHMFD) | BIT(VU_PF_REPLY_ACK) |
+		      BIT(VU_PF_CONFIG);
 	struct stat st;
 	sigset_t set;
 	int c, sig;
@@ -959,8 +969,8 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			g.queues = (unsigned)atoi(optarg);
-			if (!g.queues || g.queues > VHXBLK_MAX_QUEUES) {
-				fprintf(stderr, "vhx-blk-bridge: --queues: 1..%d\n", VHXBLK_MAX_QUEUES);
+			if (!g.queues || g.queues > MAX_QUEUES) {
+				fprintf(stderr, "vhx-blk-bridge: --queues: 1..%d\n", MAX_QUEUES);
 				return 2;
 			}
 			break;
@@ -999,7 +1009,7 @@ int main(int argc, char **argv)
 		unlink(g.socket);	/* stale, from a bridge that died */
 	}
 	if (rte_vhost_driver_register(g.socket, 0) ||
-	    rte_vhost_driver_set_features(g.socket, g.features | VHX_BIT(VU_F_PROTOCOL_FEATURES)) ||
+	    rte_vhost_driver_set_features(g.socket, g.features | BIT(VU_F_PROTOCOL_FEATURES)) ||
 	    rte_vhost_driver_set_protocol_features(g.socket, pf) ||
 	    rte_vhost_driver_callback_register(g.socket, &dev_ops) ||
 	    rte_vhost_driver_start(g.socket)) {

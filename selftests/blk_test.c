@@ -1,0 +1,1337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blk_test - /dev/vhost-blk played as the guest driver through the UAPI:
+ * every request type, byte-exact reads after writes, boundaries, request
+ * layouts, a 4 MiB request, flush, discard and write-zeroes, read-only
+ * backends, unsupported types, drain on detach and on GET_VRING_BASE,
+ * multiqueue in parallel, dirty logging, and the ioctl errors.
+ *
+ * Each data test runs over three backends: a regular file (tmpfs,
+ * buffered), a loop device over a tmpfs file (block device, buffered) and
+ * a brd RAM disk opened O_DIRECT (block device, asynchronous direct I/O).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+
+#include "harness.h"
+#include "vhxblk.h"
+
+#define DISK_BYTES (16ULL << 20)
+#define DISK_SECTORS (DISK_BYTES / 512)
+
+enum backend { BK_FILE, BK_LOOP, BK_RAM_DIRECT, BK_NULL_SLOW };
+
+/* A backend for one test: the fd given to the device and one to check. */
+struct disk {
+	enum backend kind;
+	int fd;			/* handed to VHX_BLK_SET_BACKEND */
+	int check;		/* read-back fd (backing file for loop) */
+	int loop_nr;
+	uint64_t sectors;	/* capacity */
+	char path[64];
+	char loop_path[32];
+};
+
+static int sys(const char *cmd)
+{
+	int r = system(cmd);
+
+	return r == -1 ? -errno : WEXITSTATUS(r);
+}
+
+static int tmpfile16(struct disk *d)
+{
+	snprintf(d->path, sizeof(d->path), "/tmp/vhxblk.XXXXXX");
+	d->check = mkstemp(d->path);
+	if (d->check < 0)
+		return -errno;
+	unlink(d->path);
+	if (ftruncate(d->check, DISK_BYTES))
+		return -errno;
+	return 0;
+}
+
+/* Returns 0, or a reason to skip in @why. */
+static int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
+		     size_t whylen)
+{
+	int r, ctl;
+
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	d->fd = d->check = d->loop_nr = -1;
+	d->sectors = DISK_SECTORS;
+	switch (kind) {
+	case BK_FILE:
+		r = tmpfile16(d);
+		if (r)
+			return r;
+		snprintf(d->path, sizeof(d->path), "/proc/self/fd/%d", d->check);
+		d->fd = open(d->path, ro ? O_RDONLY : O_RDWR);
+		return d->fd < 0 ? -errno : 0;
+	case BK_LOOP:
+		r = tmpfile16(d);
+		if (r)
+			return r;
+		sys("modprobe loop 2>/dev/null");
+		ctl = open("/dev/loop-control", O_RDWR);
+		if (ctl < 0) {
+			snprintf(why, whylen, "no /dev/loop-control: %s", strerror(errno));
+			return 1;
+		}
+		d->loop_nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		close(ctl);
+		if (d->loop_nr < 0)
+			return -errno;
+		snprintf(d->loop_path, sizeof(d->loop_path), "/dev/loop%d", d->loop_nr);
+		d->fd = open(d->loop_path, O_RDWR);
+		if (d->fd < 0)
+			return -errno;
+		if (ioctl(d->fd, LOOP_SET_FD, d->check))
+			return -errno;
+		if (ro) {
+			close(d->fd);
+			d->fd = open(d->loop_path, O_RDONLY);
+			if (d->fd < 0)
+				return -errno;
+		}
+		return 0;
+	case BK_RAM_DIRECT:
+		if (access("/dev/ram0", F_OK))
+			sys("modprobe brd rd_nr=1 rd_size=16384 2>/dev/null");
+		d->fd = open("/dev/ram0", (ro ? O_RDONLY : O_RDWR) | O_DIRECT);
+		if (d->fd < 0) {
+			snprintf(why, whylen, "no brd RAM disk /dev/ram0: %s",
+				 strerror(errno));
+			return 1;
+		}
+		d->check = open("/dev/ram0", O_RDWR | O_DIRECT);
+		if (d->check < 0)
+			return -errno;
+		/* Start from zeros: brd keeps data between tests. */
+		r = sys("dd if=/dev/zero of=/dev/ram0 bs=1M count=16 oflag=direct status=none");
+		return r ? -EIO : 0;
+	case BK_NULL_SLOW:
+		/*
+		 * null_blk, memory-backed, completing each request after 5 ms
+		 * from a timer, 64 tags: requests really are in flight.
+		 */
+		if (access("/dev/nullb0", F_OK))
+			sys("modprobe null_blk nr_devices=1 gb=1 bs=512 memory_backed=1 "
+			    "discard=1 irqmode=2 completion_nsec=5000000 "
+			    "hw_queue_depth=64 2>/dev/null");
+		d->fd = open("/dev/nullb0", (ro ? O_RDONLY : O_RDWR) | O_DIRECT);
+		if (d->fd < 0) {
+			snprintf(why, whylen, "no null_blk /dev/nullb0: %s",
+				 strerror(errno));
+			return 1;
+		}
+		d->check = open("/dev/nullb0", O_RDWR | O_DIRECT);
+		if (d->check < 0 || ioctl(d->check, BLKGETSIZE64, &d->sectors))
+			return -errno;
+		d->sectors /= 512;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void disk_close(struct disk *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->loop_nr >= 0) {
+		int fd = open(d->loop_path, O_RDWR);
+
+		if (fd >= 0) {
+			ioctl(fd, LOOP_CLR_FD, 0);
+			close(fd);
+		}
+	}
+	if (d->check >= 0)
+		close(d->check);
+	d->fd = d->check = d->loop_nr = -1;
+}
+
+/* Read what the backend holds at @off (bypassing vhost-blk). */
+static int disk_pread(struct disk *d, void *buf, size_t len, off_t off)
+{
+	void *b;
+	int r;
+
+	if (posix_memalign(&b, 4096, len))
+		return -ENOMEM;
+	r = pread(d->check, b, len, off) == (ssize_t)len ? 0 : -EIO;
+	memcpy(buf, b, len);
+	free(b);
+	return r;
+}
+
+static void pattern(void *buf, size_t len, uint32_t seed)
+{
+	uint32_t *p = buf, x = seed * 2654435761u + 1;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = x;
+	}
+}
+
+FIXTURE(blk)
+{
+	struct vhx_blk b;
+	struct disk d;
+	bool up;
+};
+
+FIXTURE_VARIANT(blk)
+{
+	enum backend kind;
+	bool event_idx;
+};
+
+FIXTURE_VARIANT_ADD(blk, file) { .kind = BK_FILE };
+FIXTURE_VARIANT_ADD(blk, loop) { .kind = BK_LOOP, .event_idx = true };
+FIXTURE_VARIANT_ADD(blk, ram_direct) { .kind = BK_RAM_DIRECT };
+FIXTURE_VARIANT_ADD(blk, null_slow) { .kind = BK_NULL_SLOW, .event_idx = true };
+
+FIXTURE_SETUP(blk)
+{
+	struct vhx_blk_cfg c = {
+		.num = 256, .ind_max = 64, .data_size = 24 << 20,
+		.event_idx = variant->event_idx,
+	};
+	const char *why = vhx_blk_skip_reason();
+	char reason[128] = "";
+	int r;
+
+	self->d.fd = self->d.check = self->d.loop_nr = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	r = disk_open(&self->d, variant->kind, false, reason, sizeof(reason));
+	if (r > 0)
+		SKIP(return, "%s", reason);
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, vhx_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+}
+
+FIXTURE_TEARDOWN(blk)
+{
+	if (self->up)
+		vhx_blk_teardown(&self->b);
+	disk_close(&self->d);
+}
+
+/* One request, expecting @status and (if >= 0) @used_len. */
+static void do_io(struct __test_metadata *_metadata, struct vhx_blk *b,
+		  const struct vhx_blk_io *io, uint8_t status, int64_t used_len)
+{
+	uint32_t len = 0;
+	uint8_t st = 0;
+
+	ASSERT_EQ(0, vhx_blk_do(b, 0, io, &st, &len));
+	EXPECT_EQ(status, st);
+	if (used_len >= 0)
+		EXPECT_EQ((uint32_t)used_len, len);
+}
+
+TEST_F(blk, info)
+{
+	struct vhx_blk_info *i = &self->b.info;
+	uint64_t f = 0;
+
+	TH_LOG("capacity %llu sectors, lbs %u, flags 0x%x, queues %u, seg_max %u, discard %u/%u wz %u/%u",
+	       (unsigned long long)i->capacity, i->logical_block_size, i->flags,
+	       i->num_queues, i->seg_max, i->max_discard_sectors, i->max_discard_seg,
+	       i->max_write_zeroes_sectors, i->max_write_zeroes_seg);
+	EXPECT_EQ(self->d.sectors, i->capacity);
+	EXPECT_EQ(0u, i->flags & VHX_BLK_INFO_F_RO);
+	EXPECT_TRUE(i->flags & VHX_BLK_INFO_F_FLUSH);
+	EXPECT_EQ(variant->kind != BK_FILE, !!(i->flags & VHX_BLK_INFO_F_BDEV));
+	EXPECT_EQ(variant->kind >= BK_RAM_DIRECT, !!(i->flags & VHX_BLK_INFO_F_DIRECT));
+	EXPECT_GE(i->num_queues, 1u);
+	EXPECT_GE(i->seg_max, 1u);
+	EXPECT_EQ(512u, i->logical_block_size);
+	/* The same view for the attached backend (fd -1). */
+	struct vhx_blk_info j = { .fd = -1 };
+
+	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &j));
+	EXPECT_EQ(i->capacity, j.capacity);
+	EXPECT_EQ(i->flags, j.flags);
+	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_GET_FEATURES, &f));
+	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_FLUSH));
+	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_MQ));
+	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_DISCARD));
+	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+	EXPECT_TRUE(f & VHX_BIT(VIRTIO_F_VERSION_1));
+}
+
+/* Write a pattern, read it back through the device and from the backend. */
+static void rt(struct __test_metadata *_metadata, struct vhx_blk *b,
+	       struct disk *disk, uint64_t sector, uint32_t len, uint32_t seed,
+	       const struct vhx_blk_io *layout)
+{
+	uint64_t w = vhx_blk_alloc(b, len + 4096), r = vhx_blk_alloc(b, len + 4096);
+	struct vhx_blk_io io = layout ? *layout : (struct vhx_blk_io){ 0 };
+	uint8_t *wp, *rp, *chk;
+
+	ASSERT_NE(0u, w);
+	ASSERT_NE(0u, r);
+	/* room for a header in front of the data (hdr_with_data) */
+	w += 16;
+	wp = vhx_blk_ptr(b, w, len);
+	rp = vhx_blk_ptr(b, r, len);
+	pattern(wp, len, seed);
+	memset(rp, 0x5a, len);
+	io.type = VIRTIO_BLK_T_OUT;
+	io.sector = sector;
+	io.data = w;
+	io.len = len;
+	io.status_with_data = false;
+	do_io(_metadata, b, &io, VIRTIO_BLK_S_OK, 1);
+	io = layout ? *layout : (struct vhx_blk_io){ 0 };
+	io.type = VIRTIO_BLK_T_IN;
+	io.sector = sector;
+	io.data = r;
+	io.len = len;
+	io.hdr_with_data = false;
+	io.status_len = 0;	/* IN: the extra bytes would count as data */
+	do_io(_metadata, b, &io, VIRTIO_BLK_S_OK, len + 1);
+	ASSERT_EQ(0, memcmp(wp, rp, len));
+	chk = malloc(len);
+	ASSERT_NONNULL(chk);
+	if (disk->kind == BK_LOOP) {
+		/* the check fd is the backing file: write back the loop
+		 * device's page cache first */
+		struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+
+		do_io(_metadata, b, &fl, VIRTIO_BLK_S_OK, 1);
+	}
+	ASSERT_EQ(0, disk_pread(disk, chk, len, sector * 512));
+	EXPECT_EQ(0, memcmp(wp, chk, len));
+	free(chk);
+}
+
+/* Any fixture with a struct vhx_blk b and a struct disk d. */
+#define roundtrip(m, self, ...) rt(m, &(self)->b, &(self)->d, __VA_ARGS__)
+
+TEST_F(blk, read_after_write)
+{
+	static const uint32_t sizes[] = { 512, 4096, 65536, 1 << 20 };
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		roundtrip(_metadata, self, 8 + i * 2048, sizes[i], i + 1, NULL);
+	/* the first and the last sector of the disk */
+	roundtrip(_metadata, self, 0, 4096, 7, NULL);
+	roundtrip(_metadata, self, self->d.sectors - 8, 4096, 8, NULL);
+	roundtrip(_metadata, self, self->d.sectors - 1, 512, 9, NULL);
+}
+
+TEST_F(blk, boundaries)
+{
+	uint64_t buf = vhx_blk_alloc(&self->b, 8192);
+	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .data = buf };
+	const uint64_t end = self->d.sectors;
+	const uint64_t bad[] = { end, end + 1, UINT64_MAX, UINT64_MAX - 7,
+				 1ULL << 55 };
+	unsigned i;
+
+	io.len = 512;
+	io.sector = end - 1;
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 513);
+	for (i = 0; i < 5; i++) {
+		io.sector = bad[i];
+		io.type = VIRTIO_BLK_T_IN;
+		do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_IOERR, 1);
+		io.type = VIRTIO_BLK_T_OUT;
+		do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_IOERR, 1);
+	}
+	/* straddling the end */
+	io.type = VIRTIO_BLK_T_IN;
+	io.sector = end - 1;
+	io.len = 1024;
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_IOERR, 1);
+	/* not a multiple of 512 bytes */
+	io.sector = 0;
+	io.len = 100;
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_IOERR, 1);
+}
+
+TEST_F(blk, layouts)
+{
+	struct vhx_blk_io l;
+
+	l = (struct vhx_blk_io){ .hdr_split = true };
+	roundtrip(_metadata, self, 100, 8192, 11, &l);
+	l = (struct vhx_blk_io){ .hdr_with_data = true };
+	roundtrip(_metadata, self, 200, 8192, 12, &l);
+	l = (struct vhx_blk_io){ .status_with_data = true };
+	roundtrip(_metadata, self, 300, 8192, 13, &l);
+	l = (struct vhx_blk_io){ .data_segs = 16 };
+	roundtrip(_metadata, self, 400, 65536, 14, &l);
+	l = (struct vhx_blk_io){ .data_segs = 7, .indirect = true, .hdr_split = true };
+	roundtrip(_metadata, self, 500, 3584, 15, &l);
+	/* a 4-byte status descriptor on a write: the status is its last byte */
+	l = (struct vhx_blk_io){ .status_len = 4 };
+	roundtrip(_metadata, self, 600, 4096, 16, &l);
+	/* on a read, the 3 extra bytes are data: 4099 bytes is not sectors */
+	uint64_t buf = vhx_blk_alloc(&self->b, 8192);
+	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 600,
+				 .data = buf, .len = 4096, .status_len = 4 };
+
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_IOERR, 1);
+	/* odd segment sizes (not multiples of 512 each) */
+	l = (struct vhx_blk_io){ .data_segs = 5 };
+	roundtrip(_metadata, self, 700, 4096, 17, &l);
+}
+
+TEST_F(blk, zero_length)
+{
+	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 10 };
+
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 1);
+	io.type = VIRTIO_BLK_T_OUT;
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 1);
+}
+
+TEST_F(blk, four_mib)
+{
+	struct vhx_blk_io l = { .data_segs = 64 };
+
+	roundtrip(_metadata, self, 4096, 4 << 20, 21, NULL);
+	roundtrip(_metadata, self, 16384, 4 << 20, 22, &l);
+}
+
+TEST_F(blk, get_id)
+{
+	struct vhx_blk_serial s = { .id = "vhx-serial-01234567" };
+	uint64_t buf = vhx_blk_alloc(&self->b, 64);
+	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_GET_ID, .data = buf, .len = 20 };
+	uint8_t *p = vhx_blk_ptr(&self->b, buf, 20);
+
+	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHX_BLK_SET_SERIAL, &s));
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 21);
+	EXPECT_EQ(0, memcmp(p, s.id, 20));
+	/* a short buffer gets what fits */
+	memset(p, 0, 20);
+	io.len = 8;
+	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 9);
+	EXPECT_EQ(0, memcmp(p, s.id, 8));
+	EXPECT_EQ(0, p[8]);
+	s.reserved = 1;
+	EXPECT_EQ(-EINVAL, vhx_ioctl(self->b.dev.fd, VHX_BLK_SET_SERIAL, &s));
+}
+
+TEST_F(blk, flush)
+{
+	uint64_t buf = vhx_blk_alloc(&self->b, 65536);
+	uint8_t *p = vhx_blk_ptr(&self->b, buf, 65536), *chk = malloc(65536);
+	struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+	uint8_t st;
+
+	ASSERT_NONNULL(chk);
+	pattern(p, 65536, 31);
+	ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, true, 2048, buf, 65536, &st));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+	do_io(_metadata, &self->b, &fl, VIRTIO_BLK_S_OK, 1);
+	/*
+	 * For the loop device the check fd is the backing file: before the
+	 * flush the data may still sit in the loop device's page cache; after
+	 * it, it must be in the file.
+	 */
+	ASSERT_EQ(0, disk_pread(&self->d, chk, 65536, 2048 * 512));
+	EXPECT_EQ(0, memcmp(p, chk, 65536));
+	/* FLUSH with a nonzero sector is still a flush */
+	fl.sector = 1234;
+	do_io(_metadata, &self->b, &fl, VIRTIO_BLK_S_OK, 1);
+	free(chk);
+}
+
+/* One DISCARD / WRITE_ZEROES request with @n segments from @segs. */
+static void dwz(struct __test_metadata *_metadata, FIXTURE_DATA(blk) *self,
+		uint32_t type, const struct virtio_blk_discard_write_zeroes *segs,
+		unsigned n, size_t bytes, uint8_t status)
+{
+	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
+	struct vhx_blk_io io = { .type = type, .data = buf, .len = bytes };
+
+	memcpy(vhx_blk_ptr(&self->b, buf, n * sizeof(*segs)), segs, n * sizeof(*segs));
+	do_io(_metadata, &self->b, &io, status, 1);
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* Fill sectors [s, s + n) with a pattern through the device. */
+static void fill(struct __test_metadata *_metadata, FIXTURE_DATA(blk) *self,
+		 uint64_t s, uint32_t n, uint32_t seed)
+{
+	uint64_t buf = vhx_blk_alloc(&self->b, n * 512);
+	uint8_t st;
+
+	pattern(vhx_blk_ptr(&self->b, buf, n * 512), n * 512, seed);
+	ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, true, s, buf, n * 512, &st));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+}
+
+/* Read sectors [s, s + n) through the device; true if all zero. */
+static bool reads_zero(FIXTURE_DATA(blk) *self, uint64_t s, uint32_t n)
+{
+	uint64_t buf = vhx_blk_alloc(&self->b, n * 512);
+	uint8_t st = 0;
+
+	if (vhx_blk_rw(&self->b, 0, false, s, buf, n * 512, &st) || st)
+		return false;
+	return all_zero(vhx_blk_ptr(&self->b, buf, n * 512), n * 512);
+}
+
+TEST_F(blk, discard)
+{
+	struct virtio_blk_discard_write_zeroes s[40] = { 0 };
+	uint32_t al = self->b.info.discard_sector_alignment;
+	unsigned i;
+
+	s[0].sector = 4096;
+	s[0].num_sectors = 256;
+	if (!(self->b.info.flags & VHX_BLK_INFO_F_DISCARD)) {
+		TH_LOG("backend cannot discard: DISCARD must be UNSUPP");
+		dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 1, 16,
+		    VIRTIO_BLK_S_UNSUPP);
+		return;
+	}
+	fill(_metadata, self, 4096, 256, 41);
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 1, 16, VIRTIO_BLK_S_OK);
+	if (self->b.info.flags & VHX_BLK_INFO_F_DISCARD_ZEROES)
+		EXPECT_TRUE(reads_zero(self, 4096, 256));
+	else
+		TH_LOG("backend does not promise zeros after discard: not checked");
+	/* two segments at once */
+	s[0].sector = 6000 / al * al;
+	s[0].num_sectors = al * 2;
+	s[1].sector = 7000 / al * al;
+	s[1].num_sectors = al;
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 2, 32, VIRTIO_BLK_S_OK);
+	/* UNMAP is meaningless for DISCARD: UNSUPP */
+	s[0].flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 1, 16, VIRTIO_BLK_S_UNSUPP);
+	s[0].flags = 0;
+	/* past the end, a ragged payload, too many segments */
+	s[0].sector = self->d.sectors - al;
+	s[0].num_sectors = 2 * al;
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 1, 16, VIRTIO_BLK_S_IOERR);
+	s[0].sector = 0;
+	s[0].num_sectors = al;
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 1, 15, VIRTIO_BLK_S_IOERR);
+	for (i = 0; i < 40; i++)
+		s[i] = s[0];
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 40, 40 * 16, VIRTIO_BLK_S_IOERR);
+}
+
+TEST_F(blk, write_zeroes)
+{
+	struct virtio_blk_discard_write_zeroes s[2] = { 0 };
+
+	ASSERT_TRUE(self->b.info.flags & VHX_BLK_INFO_F_WRITE_ZEROES);
+	fill(_metadata, self, 8192, 128, 51);
+	s[0].sector = 8192;
+	s[0].num_sectors = 64;
+	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16, VIRTIO_BLK_S_OK);
+	EXPECT_TRUE(reads_zero(self, 8192, 64));
+	EXPECT_FALSE(reads_zero(self, 8192 + 64, 64));
+	s[0].sector = 8192 + 64;
+	s[0].flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16, VIRTIO_BLK_S_OK);
+	EXPECT_TRUE(reads_zero(self, 8192, 128));
+	/* an unknown flag bit: UNSUPP */
+	s[0].flags = 2;
+	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16, VIRTIO_BLK_S_UNSUPP);
+}
+
+TEST_F(blk, unsupported_types)
+{
+	static const uint32_t types[] = { 2, 3, 10, 14, 15, 16, 24, 0xff,
+					  0x80000000u, 0x80000001u };
+	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
+	struct vhx_blk_io io = { .data = buf, .len = 512, .write_data = true };
+	unsigned i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		io.type = types[i];
+		do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_UNSUPP, 1);
+	}
+}
+
+TEST_F(blk, readonly)
+{
+	struct virtio_blk_discard_write_zeroes s = { .sector = 0, .num_sectors = 8 };
+	struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+	char why[128];
+	struct vhx_blk_info info;
+	struct disk ro;
+	uint64_t buf;
+	uint8_t st;
+
+	/* Re-attach the same disk read-only. */
+	ASSERT_EQ(0, vhx_blk_attach_all(&self->b, -1));
+	if (self->d.kind == BK_LOOP)
+		ro.fd = open(self->d.loop_path, O_RDONLY);
+	else if (self->d.kind == BK_FILE)
+		ro.fd = open(self->d.path, O_RDONLY);
+	else
+		ro.fd = open("/dev/ram0", O_RDONLY | O_DIRECT);
+	(void)why;
+	ASSERT_GE(ro.fd, 0);
+	info.fd = ro.fd;
+	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &info));
+	EXPECT_TRUE(info.flags & VHX_BLK_INFO_F_RO);
+	EXPECT_FALSE(info.flags & (VHX_BLK_INFO_F_DISCARD | VHX_BLK_INFO_F_WRITE_ZEROES));
+	ASSERT_EQ(0, vhx_blk_attach_all(&self->b, ro.fd));
+	buf = vhx_blk_alloc(&self->b, 4096);
+	EXPECT_EQ(0, vhx_blk_rw(&self->b, 0, false, 0, buf, 4096, &st));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, st);
+	EXPECT_EQ(0, vhx_blk_rw(&self->b, 0, true, 0, buf, 4096, &st));
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
+	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, &s, 1, 16, VIRTIO_BLK_S_IOERR);
+	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1, 16, VIRTIO_BLK_S_IOERR);
+	do_io(_metadata, &self->b, &fl, VIRTIO_BLK_S_OK, 1);
+	ASSERT_EQ(0, vhx_blk_attach_all(&self->b, -1));
+	close(ro.fd);
+}
+
+/* Post @n writes of @len bytes on queue @q and kick; returns how many. */
+static unsigned post_writes(struct vhx_blk *b, unsigned q, unsigned n,
+			    uint32_t len, uint64_t sector0)
+{
+	uint64_t buf = vhx_blk_alloc(b, len);
+	unsigned i;
+
+	pattern(vhx_blk_ptr(b, buf, len), len, 77);
+	for (i = 0; i < n; i++) {
+		struct vhx_blk_io io = {
+			.type = VIRTIO_BLK_T_OUT, .data = buf, .len = len,
+			.indirect = true,
+			.sector = (sector0 + (uint64_t)i * (len / 512)) % (DISK_SECTORS - len / 512),
+		};
+
+		if (vhx_blk_post(b, q, &io) < 0)
+			break;
+	}
+	vhx_blk_kick(b, q);
+	return i;
+}
+
+static long long vq_counter(pid_t owner, unsigned q, const char *key);
+
+/* Wait until @n used entries are pending on @vq (up to @ms); returns them. */
+static unsigned wait_pending(struct vhx_vq *vq, unsigned n, int ms)
+{
+	while (vhx_vq_pending_used(vq) < n && ms-- > 0)
+		usleep(1000);
+	return vhx_vq_pending_used(vq);
+}
+
+static unsigned last_avail(struct vhx_blk *b, unsigned q)
+{
+	struct vhost_vring_state s = { .index = q };
+
+	return vhx_ioctl(b->dev.fd, VHOST_GET_VRING_BASE, &s) ? ~0u : s.num;
+}
+
+/*
+ * SET_BACKEND(-1) returns only once every request the device took is
+ * complete and published; what it did not take stays in the ring for the
+ * next backend.  Detach after 0..9 ms of a 200-request burst.
+ */
+TEST_F_TIMEOUT(blk, drain_on_detach, 120)
+{
+	struct vhx_vq *vq = &self->b.dev.vq[0];
+	unsigned round, fetched, total = 0, i, mid = 0, busy = 0;
+	long long inflight;
+	uint8_t st;
+
+	for (round = 0; round < 10; round++) {
+		ASSERT_EQ(200u, post_writes(&self->b, 0, 200, 65536, 0));
+		usleep(round * 1000);
+		inflight = vq_counter(getpid(), 0, "inflight");
+		busy += inflight > 0;
+		ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, -1));
+		fetched = last_avail(&self->b, 0) - total;
+		/* everything taken is complete: nothing arrives later */
+		ASSERT_EQ(fetched, vhx_vq_pending_used(vq));
+		usleep(20 * 1000);
+		ASSERT_EQ(fetched, vhx_vq_pending_used(vq));
+		mid += fetched > 0 && fetched < 200;
+		/* the rest is served by the next backend */
+		ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, self->d.fd));
+		ASSERT_EQ(200u, wait_pending(vq, 200, 10000));
+		for (i = 0; i < 200; i++) {
+			ASSERT_GE(vhx_blk_reap(&self->b, 0, 0, &st, NULL), 0);
+			ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+		}
+		total += 200;
+		TH_LOG("round %u: %u of 200 taken before the detach, %lld in flight just before",
+		       round, fetched, inflight);
+	}
+	TH_LOG("%u of 10 detaches came in the middle of the burst, %u with requests in flight",
+	       mid, busy);
+	/* with 5 ms per request, some detach must have had work to wait for */
+	if (variant->kind == BK_NULL_SLOW)
+		EXPECT_GT(busy, 0u);
+	roundtrip(_metadata, self, 64, 4096, 61, NULL);
+}
+
+/* GET_VRING_BASE on a running queue stops it and drains it. */
+TEST_F(blk, get_vring_base_drains)
+{
+	struct vhx_vq *vq = &self->b.dev.vq[0];
+	unsigned fetched, i;
+	uint8_t st;
+
+	ASSERT_EQ(150u, post_writes(&self->b, 0, 150, 32768, 0));
+	ASSERT_EQ(0, vhx_vq_wait_used(vq, 5000));
+	fetched = last_avail(&self->b, 0);
+	TH_LOG("GET_VRING_BASE: last_avail %u, %u complete", fetched,
+	       vhx_vq_pending_used(vq));
+	ASSERT_GE(fetched, 1u);
+	ASSERT_LE(fetched, 150u);
+	EXPECT_EQ(fetched, vhx_vq_pending_used(vq));
+	/* Stopped: kicks are not served... */
+	ASSERT_EQ(1u, post_writes(&self->b, 0, 1, 4096, 0));
+	usleep(200 * 1000);
+	EXPECT_EQ(fetched, vhx_vq_pending_used(vq));
+	EXPECT_EQ(fetched, last_avail(&self->b, 0));
+	/* ...until the backend is set again. */
+	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, -1));
+	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, self->d.fd));
+	EXPECT_EQ(151u, wait_pending(vq, 151, 10000));
+	for (i = 0; i < 151; i++) {
+		ASSERT_GE(vhx_blk_reap(&self->b, 0, 0, &st, NULL), 0);
+		EXPECT_EQ(VIRTIO_BLK_S_OK, st);
+	}
+}
+
+TEST_F(blk, ring_full)
+{
+	unsigned n = self->b.cfg.num, i;
+	uint8_t st;
+
+	/* As many requests as ring entries, all at once, two rounds. */
+	for (int round = 0; round < 2; round++) {
+		ASSERT_EQ(n, post_writes(&self->b, 0, n, 4096, 1000));
+		for (i = 0; i < n; i++) {
+			ASSERT_GE(vhx_blk_reap(&self->b, 0, 10000, &st, NULL), 0);
+			ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+		}
+	}
+}
+
+struct mq_arg {
+	struct vhx_blk *b;
+	unsigned q;
+	uint64_t wbuf[16], rbuf[16];
+	unsigned rounds;
+	int errors;
+	unsigned done;
+};
+
+#define MQ_DEPTH 16
+#define MQ_IO 16384
+
+/* One queue's load: rounds of MQ_DEPTH writes then MQ_DEPTH reads back. */
+static void *mq_thread(void *p)
+{
+	struct mq_arg *a = p;
+	uint64_t base = 2048 + a->q * 8192ULL;	/* 4 MiB per queue */
+	unsigned r, i;
+	uint8_t st;
+
+	for (r = 0; r < a->rounds; r++) {
+		for (i = 0; i < MQ_DEPTH; i++) {
+			struct vhx_blk_io io = {
+				.type = VIRTIO_BLK_T_OUT, .data = a->wbuf[i],
+				.len = MQ_IO, .sector = base + i * (MQ_IO / 512),
+			};
+
+			pattern(vhx_blk_ptr(a->b, a->wbuf[i], MQ_IO), MQ_IO,
+				a->q * 100000 + r * 100 + i);
+			if (vhx_blk_post(a->b, a->q, &io) < 0)
+				a->errors++;
+		}
+		vhx_blk_kick(a->b, a->q);
+		for (i = 0; i < MQ_DEPTH; i++)
+			if (vhx_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
+				a->errors++;
+		for (i = 0; i < MQ_DEPTH; i++) {
+			struct vhx_blk_io io = {
+				.type = VIRTIO_BLK_T_IN, .data = a->rbuf[i],
+				.len = MQ_IO, .sector = base + i * (MQ_IO / 512),
+			};
+
+			memset(vhx_blk_ptr(a->b, a->rbuf[i], MQ_IO), 0, MQ_IO);
+			if (vhx_blk_post(a->b, a->q, &io) < 0)
+				a->errors++;
+		}
+		vhx_blk_kick(a->b, a->q);
+		for (i = 0; i < MQ_DEPTH; i++)
+			if (vhx_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
+				a->errors++;
+		for (i = 0; i < MQ_DEPTH; i++)
+			if (memcmp(vhx_blk_ptr(a->b, a->wbuf[i], MQ_IO),
+				   vhx_blk_ptr(a->b, a->rbuf[i], MQ_IO), MQ_IO))
+				a->errors++;
+		a->done += 2 * MQ_DEPTH;
+	}
+	return NULL;
+}
+
+FIXTURE(mq)
+{
+	struct vhx_blk b;
+	struct disk d;
+	bool up;
+};
+
+FIXTURE_SETUP(mq)
+{
+	struct vhx_blk_cfg c = { .num = 64, .nqueues = 4, .data_size = 20 << 20 };
+	const char *why = vhx_blk_skip_reason();
+	char reason[128];
+	int r;
+
+	self->d.fd = self->d.check = self->d.loop_nr = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	r = disk_open(&self->d, BK_RAM_DIRECT, false, reason, sizeof(reason));
+	if (r > 0)
+		r = disk_open(&self->d, BK_FILE, false, reason, sizeof(reason));
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, vhx_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+}
+
+FIXTURE_TEARDOWN(mq)
+{
+	if (self->up)
+		vhx_blk_teardown(&self->b);
+	disk_close(&self->d);
+}
+
+/* Parse the worker= of each attached vq of the blk device owned by @owner. */
+static int vq_workers(pid_t owner, int *pids, int max)
+{
+	FILE *f = fopen("/sys/kernel/debug/vhx/devices", "r");
+	char line[1024];
+	int n = 0, mine = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		char *w;
+		int dev, o;
+
+		if (sscanf(line, "dev id=%d kind=blk owner=%d", &dev, &o) == 2) {
+			mine = o == owner;
+			continue;
+		}
+		if (!strncmp(line, "dev ", 4))
+			mine = 0;
+		if (!mine || strncmp(line, "vq ", 3) || strstr(line, "backend=- "))
+			continue;
+		w = strstr(line, " worker=");
+		if (w)
+			pids[n++] = atoi(w + 8);
+	}
+	fclose(f);
+	return n;
+}
+
+/* Counter @key of queue @q of the blk device owned by @owner, or -1. */
+static long long vq_counter(pid_t owner, unsigned q, const char *key)
+{
+	FILE *f = fopen("/sys/kernel/debug/vhx/devices", "r");
+	char line[1024], pat[64], want[32];
+	long long v = -1;
+	int mine = 0;
+
+	if (!f)
+		return -1;
+	snprintf(pat, sizeof(pat), " %s=", key);
+	snprintf(want, sizeof(want), " idx=%u ", q);
+	while (fgets(line, sizeof(line), f)) {
+		int dev, o;
+		char *p;
+
+		if (sscanf(line, "dev id=%d kind=blk owner=%d", &dev, &o) == 2) {
+			mine = o == owner;
+			continue;
+		}
+		if (!strncmp(line, "dev ", 4))
+			mine = 0;
+		if (mine && !strncmp(line, "vq ", 3) && strstr(line, want) &&
+		    (p = strstr(line, pat)))
+			v = atoll(p + strlen(pat));
+	}
+	fclose(f);
+	return v;
+}
+
+TEST_F_TIMEOUT(mq, queues_in_parallel, 120)
+{
+	struct mq_arg a[4];
+	pthread_t t[4];
+	int pids[16], n, i, j;
+
+	for (i = 0; i < 4; i++) {
+		a[i] = (struct mq_arg){ .b = &self->b, .q = i, .rounds = 20 };
+		for (j = 0; j < MQ_DEPTH; j++) {
+			a[i].wbuf[j] = vhx_blk_alloc(&self->b, MQ_IO);
+			a[i].rbuf[j] = vhx_blk_alloc(&self->b, MQ_IO);
+			ASSERT_NE(0u, a[i].wbuf[j]);
+			ASSERT_NE(0u, a[i].rbuf[j]);
+		}
+	}
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, mq_thread, &a[i]));
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 4; i++) {
+		TH_LOG("queue %d: %u requests, %d errors, counter packets=%lld",
+		       i, a[i].done, a[i].errors, vq_counter(getpid(), i, "packets"));
+		EXPECT_EQ(0, a[i].errors);
+		EXPECT_EQ(a[i].done, (unsigned)vq_counter(getpid(), i, "packets"));
+	}
+	/* Each queue has a worker of its own, so they run on several CPUs. */
+	n = vq_workers(getpid(), pids, 16);
+	ASSERT_EQ(4, n);
+	TH_LOG("workers of the 4 queues: %d %d %d %d", pids[0], pids[1], pids[2], pids[3]);
+	for (i = 0; i < 4; i++)
+		for (j = i + 1; j < 4; j++)
+			EXPECT_NE(pids[i], pids[j]);
+}
+
+/* A slow queue (its requests wait for a FLUSH of a dirty page cache) does
+ * not hold up another queue. */
+TEST_F(mq, independent_queues)
+{
+	uint8_t st;
+	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
+	unsigned i;
+
+	/* Queue 0 stopped (GET_VRING_BASE): queue 1 still serves. */
+	struct vhost_vring_state s = { .index = 0 };
+
+	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_GET_VRING_BASE, &s));
+	ASSERT_EQ(1u, post_writes(&self->b, 0, 1, 4096, 0));
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, vhx_blk_rw(&self->b, 1, false, i * 8, buf, 4096, &st));
+		ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+	}
+	EXPECT_EQ(0u, vhx_vq_pending_used(&self->b.dev.vq[0]));
+}
+
+/* ---------------------------------------------------------------- hostile */
+
+FIXTURE(hb)
+{
+	struct vhx_blk b;
+	struct disk d;
+	bool up;
+};
+
+FIXTURE_SETUP(hb)
+{
+	struct vhx_blk_cfg c = { .num = 64, .ind_max = 8, .data_size = 4 << 20 };
+	const char *why = vhx_blk_skip_reason();
+	char reason[128];
+
+	self->d.fd = self->d.check = self->d.loop_nr = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, disk_open(&self->d, BK_FILE, false, reason, sizeof(reason)));
+	ASSERT_EQ(0, vhx_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+}
+
+FIXTURE_TEARDOWN(hb)
+{
+	if (self->up)
+		vhx_blk_teardown(&self->b);
+	disk_close(&self->d);
+}
+
+struct rawd {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+FIXTURE_VARIANT(hb)
+{
+	const char *what;
+	int n;
+	struct rawd d[6];
+	int head;		/* avail entry (default 0) */
+	int idx_jump;		/* add to avail idx beyond the chain */
+	bool indirect_tbl;	/* d[1..] go into an indirect table at d[0] */
+};
+
+#define R VRING_DESC_F_NEXT
+#define W VRING_DESC_F_WRITE
+/* Addresses: H = header slot, S = status, D = data (set at run time). */
+#define H 1
+#define S 2
+#define D 3
+
+FIXTURE_VARIANT_ADD(hb, short_header) {
+	.what = "8-byte header", .n = 2, .d = { { H, 8, R, 1 }, { S, 1, W, 0 } } };
+FIXTURE_VARIANT_ADD(hb, no_status) {
+	.what = "no writable byte", .n = 1, .d = { { H, 16, 0, 0 } } };
+FIXTURE_VARIANT_ADD(hb, status_only) {
+	.what = "no header", .n = 1, .d = { { S, 1, W, 0 } } };
+FIXTURE_VARIANT_ADD(hb, out_after_in) {
+	.what = "readable after writable", .n = 3,
+	.d = { { H, 16, R, 1 }, { S, 1, W | R, 2 }, { D, 512, 0, 0 } } };
+FIXTURE_VARIANT_ADD(hb, head_out_of_range) {
+	.what = "head >= num", .n = 2, .head = 64 + 3,
+	.d = { { H, 16, R, 1 }, { S, 1, W, 0 } } };
+FIXTURE_VARIANT_ADD(hb, avail_idx_jump) {
+	.what = "avail idx + num + 1", .n = 2, .idx_jump = 64,
+	.d = { { H, 16, R, 1 }, { S, 1, W, 0 } } };
+FIXTURE_VARIANT_ADD(hb, loop) {
+	.what = "descriptor loop", .n = 3,
+	.d = { { H, 16, R, 1 }, { D, 512, R, 2 }, { D, 512, R, 1 } } };
+FIXTURE_VARIANT_ADD(hb, next_out_of_range) {
+	.what = "next >= num", .n = 1, .d = { { H, 16, R, 200 } } };
+FIXTURE_VARIANT_ADD(hb, outside_memory) {
+	.what = "header outside guest memory", .n = 2,
+	.d = { { 0xdead00000000ULL, 16, R, 1 }, { S, 1, W, 0 } } };
+FIXTURE_VARIANT_ADD(hb, length_overflow) {
+	.what = "data length wraps the address", .n = 3,
+	.d = { { H, 16, R, 1 }, { 0xfffffffffffff000ULL, 0x2000, W | R, 2 }, { S, 1, W, 0 } } };
+FIXTURE_VARIANT_ADD(hb, nested_indirect) {
+	.what = "indirect inside indirect", .n = 3, .indirect_tbl = true,
+	.d = { { 0, 0, VRING_DESC_F_INDIRECT, 0 },
+	       { H, 16, R, 1 }, { 0, 16, VRING_DESC_F_INDIRECT, 0 } } };
+FIXTURE_VARIANT_ADD(hb, indirect_bad_len) {
+	.what = "indirect table of 17 bytes", .n = 1,
+	.d = { { D, 17, VRING_DESC_F_INDIRECT, 0 } } };
+FIXTURE_VARIANT_ADD(hb, indirect_with_next) {
+	.what = "INDIRECT together with NEXT", .n = 2,
+	.d = { { D, 32, VRING_DESC_F_INDIRECT | R, 1 }, { S, 1, W, 0 } } };
+
+static uint64_t resolve(uint64_t a, uint64_t h, uint64_t s, uint64_t d)
+{
+	return a == H ? h : a == S ? s : a == D ? d : a;
+}
+
+TEST_F(hb, rejected_then_recovers)
+{
+	struct vhx_vq *vq = &self->b.dev.vq[0];
+	uint64_t h = vhx_blk_alloc(&self->b, 4096), d = vhx_blk_alloc(&self->b, 4096);
+	uint64_t s = h + 64, tbl = vhx_blk_alloc(&self->b, 4096);
+	struct virtio_blk_outhdr *hdr = vhx_blk_ptr(&self->b, h, 16);
+	struct vring_desc *t = vhx_blk_ptr(&self->b, tbl, 4096);
+	int i, first = 0;
+
+	hdr->type = VIRTIO_BLK_T_IN;
+	hdr->sector = 0;
+	vhx_eventfd_read(vq->err_fd);
+	if (variant->indirect_tbl) {
+		/* d[0] is the ring descriptor pointing at d[1..n-1] */
+		for (i = 1; i < variant->n; i++) {
+			t[i - 1].addr = resolve(variant->d[i].addr, h, s, tbl);
+			t[i - 1].len = variant->d[i].len;
+			t[i - 1].flags = variant->d[i].flags;
+			t[i - 1].next = variant->d[i].next - 1;
+		}
+		vq->desc[0].addr = tbl;
+		vq->desc[0].len = 16 * (variant->n - 1);
+		vq->desc[0].flags = VRING_DESC_F_INDIRECT;
+		vq->desc[0].next = 0;
+	} else {
+		for (i = 0; i < variant->n; i++) {
+			vq->desc[i].addr = resolve(variant->d[i].addr, h, s, d);
+			vq->desc[i].len = variant->d[i].len;
+			vq->desc[i].flags = variant->d[i].flags;
+			vq->desc[i].next = variant->d[i].next;
+		}
+	}
+	vhx_vq_publish_head(vq, variant->head ? variant->head : first);
+	if (variant->idx_jump)
+		*(volatile uint16_t *)&vq->avail->idx = vq->avail_idx + variant->idx_jump;
+	vhx_vq_kick_force(vq);
+	TH_LOG("%s", variant->what);
+	ASSERT_GT(vhx_eventfd_wait(vq->err_fd, 3000), 0u);
+	EXPECT_EQ(1, vq_counter(getpid(), 0, "errors"));
+	EXPECT_EQ(0u, vhx_vq_pending_used(vq));
+	/* reset the queue: detach, re-program the ring, attach */
+	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, -1));
+	vq->base = 0;
+	ASSERT_EQ(0, vhx_vq_reset(vq));
+	self->b.nfree[0] = 0;
+	for (i = 0; i < (int)self->b.cfg.num; i++)
+		self->b.slot_free[0][self->b.nfree[0]++] = i;
+	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, self->d.fd));
+	roundtrip(_metadata, self, 0, 4096, 99, NULL);
+}
+
+/* ------------------------------------------------------------ ioctls */
+
+TEST(ioctl_errors)
+{
+	struct vhost_vring_file f = { .index = 0 };
+	struct vhx_blk_info info = { .fd = -1 };
+	struct vhx_blk_serial ser = { .id = "x" };
+	const char *why = vhx_blk_skip_reason();
+	struct disk a, b2;
+	struct vhx_blk b;
+	uint64_t feat = 1ULL << 63;
+	char reason[128];
+	int fd, pfd[2], efd;
+	pid_t pid;
+	int st;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open(vhx_blk_dev_path(), O_RDWR);
+	ASSERT_GE(fd, 0);
+	/* unowned */
+	EXPECT_EQ(-EPERM, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	EXPECT_EQ(-EPERM, vhx_ioctl(fd, VHX_BLK_SET_SERIAL, &ser));
+	EXPECT_EQ(0, vhx_ioctl(fd, VHOST_GET_FEATURES, &feat));
+	EXPECT_EQ(-ENXIO, vhx_ioctl(fd, VHX_BLK_GET_INFO, &info));
+	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_OWNER, NULL));
+	EXPECT_EQ(-EBUSY, vhx_ioctl(fd, VHOST_SET_OWNER, NULL));
+	feat = 1ULL << 63;
+	EXPECT_EQ(-EOPNOTSUPP, vhx_ioctl(fd, VHOST_SET_FEATURES, &feat));
+	feat = 1;
+	EXPECT_EQ(-EOPNOTSUPP, vhx_ioctl(fd, VHOST_SET_BACKEND_FEATURES, &feat));
+	/* backends that are not files or block devices */
+	ASSERT_EQ(0, pipe(pfd));
+	efd = eventfd(0, 0);
+	f.fd = pfd[0];
+	EXPECT_EQ(-ENOTBLK, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	f.fd = efd;
+	EXPECT_EQ(-ENOTBLK, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	f.fd = fd;	/* itself */
+	EXPECT_EQ(-ENOTBLK, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	f.fd = 9999;
+	EXPECT_EQ(-EBADF, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	info.fd = pfd[1];
+	EXPECT_EQ(-ENOTBLK, vhx_ioctl(fd, VHX_BLK_GET_INFO, &info));
+	/* a queue index past the device's */
+	f.index = 64;
+	f.fd = -1;
+	EXPECT_EQ(-ENOBUFS, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	f.index = 0;
+	/* a write-only file cannot be read */
+	ASSERT_EQ(0, disk_open(&a, BK_FILE, false, reason, sizeof(reason)));
+	f.fd = open(a.path, O_WRONLY);
+	ASSERT_GE(f.fd, 0);
+	EXPECT_EQ(-EBADF, vhx_ioctl(fd, VHX_BLK_SET_BACKEND, &f));
+	close(f.fd);
+	close(fd);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(efd);
+
+	/* all queues share one file; another is EBUSY */
+	struct vhx_blk_cfg c = { .num = 32, .nqueues = 2, .no_backend = true };
+
+	ASSERT_EQ(0, disk_open(&b2, BK_FILE, false, reason, sizeof(reason)));
+	ASSERT_EQ(0, vhx_blk_setup(&b, &c, a.fd));
+	EXPECT_EQ(0, vhx_blk_set_backend(&b, 0, a.fd));
+	EXPECT_EQ(-EBUSY, vhx_blk_set_backend(&b, 1, b2.fd));
+	EXPECT_EQ(0, vhx_blk_set_backend(&b, 1, a.fd));
+	/* another process (another mm) is not the owner */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(vhx_blk_set_backend(&b, 0, -1) == -EPERM ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	EXPECT_EQ(0, vhx_blk_attach_all(&b, -1));
+	/* with every queue detached, another file is fine */
+	EXPECT_EQ(0, vhx_blk_set_backend(&b, 1, b2.fd));
+	vhx_blk_teardown(&b);
+	disk_close(&a);
+	disk_close(&b2);
+}
+
+/* ----------------------------------------------------------- dirty log */
+
+TEST(dirty_log)
+{
+	const char *why = vhx_blk_skip_reason();
+	struct vhx_blk_cfg c = { .num = 32, .data_size = 2 << 20 };
+	uint64_t data, id, log_base, f, pages, page;
+	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 8 };
+	char reason[128];
+	struct vhx_blk b;
+	struct disk d;
+	uint8_t *bm, st;
+	uint32_t len;
+	unsigned set = 0;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, disk_open(&d, BK_FILE, false, reason, sizeof(reason)));
+	ASSERT_EQ(0, vhx_blk_setup(&b, &c, d.fd));
+	pages = (VHX_GPA_BASE + b.mem.size) / 4096 + 1;
+	bm = calloc(pages / 8 + 1, 1);
+	ASSERT_NONNULL(bm);
+	log_base = (uint64_t)(uintptr_t)bm;
+	ASSERT_EQ(0, vhx_ioctl(b.dev.fd, VHOST_SET_LOG_BASE, &log_base));
+	f = b.cfg.features | VHX_BIT(VHOST_F_LOG_ALL);
+	ASSERT_EQ(0, vhx_dev_set_features(&b.dev, f));
+	data = vhx_blk_alloc(&b, 3 * 4096);
+	id = vhx_blk_alloc(&b, 4096);
+	/* an IN of 2 pages, then a GET_ID into its own page */
+	io.data = data;
+	io.len = 8192;
+	ASSERT_EQ(0, vhx_blk_do(&b, 0, &io, &st, &len));
+	ASSERT_EQ(0, st);
+	io = (struct vhx_blk_io){ .type = VIRTIO_BLK_T_GET_ID, .data = id, .len = 20 };
+	ASSERT_EQ(0, vhx_blk_do(&b, 0, &io, &st, &len));
+	ASSERT_EQ(0, st);
+#define BIT_SET(gpa) (bm[(gpa) / 4096 / 8] & (1 << ((gpa) / 4096 % 8)))
+	EXPECT_TRUE(BIT_SET(data));
+	EXPECT_TRUE(BIT_SET(data + 4096));
+	EXPECT_FALSE(BIT_SET(data + 8192));	/* not written */
+	EXPECT_TRUE(BIT_SET(id));
+	/* and the status bytes' page (the request slots) */
+	EXPECT_TRUE(BIT_SET(b.status_gpa[0][0]));
+	for (page = 0; page < pages; page++)
+		set += !!(bm[page / 8] & (1 << (page % 8)));
+	TH_LOG("%u page bits set", set);
+	EXPECT_LE(set, 8u);
+	vhx_blk_teardown(&b);
+	disk_close(&d);
+	free(bm);
+}
+
+/* ------------------------------------------------------------ owner death */
+
+static int count_threads_named(const char *name)
+{
+	DIR *p = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!p)
+		return -1;
+	while ((e = readdir(p))) {
+		char path[300], comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, strlen(name)) &&
+		    comm[strlen(name)] == '\n')
+			n++;
+		fclose(f);
+	}
+	closedir(p);
+	return n;
+}
+
+static int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/vhx_blk/refcnt", "r");
+	int n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* A child owns a device with requests in flight and is SIGKILLed. */
+static void owner_child(int ready)
+{
+	struct vhx_blk_cfg c = { .num = 128, .nqueues = 2, .data_size = 8 << 20 };
+	char reason[128];
+	struct vhx_blk b;
+	struct disk d;
+
+	/* null_blk's 5 ms completions: requests are in flight at the kill */
+	if (disk_open(&d, BK_NULL_SLOW, false, reason, sizeof(reason)) &&
+	    disk_open(&d, BK_RAM_DIRECT, false, reason, sizeof(reason)) &&
+	    disk_open(&d, BK_FILE, false, reason, sizeof(reason)))
+		_exit(2);
+	if (vhx_blk_setup(&b, &c, d.fd))
+		_exit(3);
+	post_writes(&b, 0, 128, 65536, 0);
+	post_writes(&b, 1, 128, 65536, 8192);
+	if (write(ready, "x", 1) != 1)
+		_exit(4);
+	for (;;)
+		post_writes(&b, 0, 8, 4096, 0);
+}
+
+TEST_F_TIMEOUT(blk, killed_owner, 120)
+{
+	int round, i, p[2], n = -1, ref = -1, st;
+	char name[32], x;
+	pid_t pid;
+
+	if (variant->kind != BK_FILE)
+		SKIP(return, "one backend is enough");
+	if (module_refcnt() < 0)
+		SKIP(return, "no /sys/module/vhx_blk/refcnt (vhx_blk built in?)");
+	/* our own fixture holds the module once */
+	for (round = 0; round < 5; round++) {
+		ASSERT_EQ(0, pipe(p));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			close(p[0]);
+			owner_child(p[1]);
+		}
+		close(p[1]);
+		ASSERT_EQ(1, read(p[0], &x, 1));
+		close(p[0]);
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFSIGNALED(st));
+		snprintf(name, sizeof(name), "vhost-%d", pid);
+		for (i = 0; i < 100; i++) {
+			n = count_threads_named(name);
+			ref = module_refcnt();
+			if (!n && ref == 1)
+				break;
+			usleep(50 * 1000);
+		}
+		EXPECT_EQ(0, n);
+		EXPECT_EQ(1, ref);
+	}
+	TH_LOG("5 owners killed with 256 requests in flight: no worker left, refcount back to 1");
+	/* the fixture's device still works */
+	roundtrip(_metadata, self, 16, 4096, 5, NULL);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vhx_blk internals shared by the device and its request path. */
+#ifndef _VHX_BLK_H
+#define _VHX_BLK_H
+
+#include <linux/fs.h>
+#include <linux/llist.h>
+#include <linux/sizes.h>
+#include <linux/virtio_blk.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/vhx_blk.h>
+
+#include "core.h"
+
+/* Virtqueues per fd (module parameter max_queues bounds it). */
+#define VHX_BLK_MAX_QUEUES 64
+/* Segments per request: the chain may hold header + data + status. */
+#define VHX_BLK_IOV_LIMIT UIO_MAXIOV
+#define VHX_BLK_SEG_MAX (VHX_BLK_IOV_LIMIT - 2)
+/*
+ * Max requests handled in one run of a queue before requeueing it, and
+ * max data bytes: keeps one virtqueue from starving the others on a
+ * shared worker and bounds the time a run holds the vq mutex.
+ */
+#define VHX_BLK_WEIGHT 256
+#define VHX_BLK_BYTE_WEIGHT SZ_8M
+/*
+ * Data bytes a queue may have in flight.  Direct I/O pins the guest pages
+ * of a request until it completes; this bounds what one queue can pin
+ * (a lone request larger than the budget still runs, alone).
+ */
+#define VHX_BLK_INFLIGHT_BYTES SZ_64M
+/* Discard / write-zeroes segments per request, and their size limits. */
+#define VHX_BLK_MAX_DWZ_SEG 32
+#define VHX_BLK_FILE_MAX_DWZ_SECTORS BIT(22)
+/* Write-zeroes emulated by writing zeros: at most this much per segment. */
+#define VHX_BLK_EMUL_WZ_SECTORS BIT(16)
+/*
+ * Direct I/O needs buffers aligned to the logical block size; a guest
+ * request that is not is copied through bounce pages, this much at once.
+ */
+#define VHX_BLK_BOUNCE_PAGES 64
+/* Blocking request parts running at once, machine-wide (vhx_blk_wq). */
+#define VHX_BLK_WQ_ACTIVE 64
+/* Iovecs kept inside each request slot; more are allocated. */
+#define VHX_BLK_INLINE_IOVS 4
+
+struct vhx_blk_vq;
+
+/* What vhx does with a backend file (VHX_BLK_GET_INFO reports it). */
+struct vhx_blk_props {
+	u64 capacity;		/* 512-byte sectors */
+	u32 flags;		/* VHX_BLK_INFO_F_* */
+	u32 lbs;		/* logical block size, bytes */
+	u32 pbs;
+	u32 max_discard_sectors;
+	u32 discard_alignment;	/* sectors */
+	u32 max_wz_sectors;
+	bool wz_emulated;	/* write-zeroes writes zeros by hand */
+	bool nowait;		/* IOCB_NOWAIT is honoured by the file */
+};
+
+/* One request in flight.  Slots live in vhx_blk_vq.reqs[]. */
+struct vhx_blk_req {
+	struct kiocb iocb;
+	struct work_struct work;	/* blocking part, on vhx_blk_wq */
+	struct llist_node node;		/* on bvq->done_list when finished */
+	struct vhx_blk_vq *bvq;
+	struct iov_iter iter;
+	struct iovec *iov;		/* data segments (user VAs) */
+	struct iovec inline_iov[VHX_BLK_INLINE_IOVS];
+	unsigned int nr_iov;
+	size_t len;			/* data bytes */
+	size_t done;			/* bytes already moved (partial NOWAIT) */
+	struct vhx_log *log;		/* dirty log of the writable part */
+	unsigned int log_num;
+	u8 __user *status;
+	struct virtio_blk_discard_write_zeroes *segs;
+	unsigned int nsegs;
+	u64 sector;
+	u32 type;
+	u32 used_len;			/* set when finished */
+	u16 head;
+	u8 result;			/* VIRTIO_BLK_S_* when finished */
+	bool sb_write;			/* holds the fs's freeze protection */
+	bool bounce;			/* misaligned for direct I/O: copy */
+	bool nowait;			/* issued with IOCB_NOWAIT */
+	long ret;
+};
+
+struct vhx_blk_vq {
+	struct vhx_vq vq;
+	/*
+	 * Request slots, allocated when the backend is attached (one per
+	 * ring entry, so in-flight work is bounded by the ring size) and
+	 * freed after the queue is drained.  vq->mutex protects the free
+	 * stack, inflight_bytes and the flags.
+	 */
+	struct vhx_blk_req *reqs;
+	u16 *free;
+	unsigned int nfree;
+	unsigned int nreqs;
+	u64 inflight_bytes;
+	bool starved;		/* stopped fetching: no slot or byte budget */
+	bool stopped;		/* VHOST_GET_VRING_BASE: fetch nothing more */
+	struct vhx_blk_props props;
+	/* Requests in the I/O stack; the drainer waits for zero. */
+	atomic_t inflight;
+	wait_queue_head_t drain_wq;
+	/* Finished requests, reaped by done_work on the vq's worker. */
+	struct llist_head done_list;
+	struct vhx_work done_work;
+};
+
+struct vhx_blk {
+	struct vhx_dev dev;
+	int nvqs;
+	struct vhx_blk_vq *vqs;
+	struct vhx_vq **vqp;
+	u8 serial[VHX_BLK_SERIAL_BYTES];	/* under dev.mutex */
+};
+
+static inline struct vhx_blk_vq *vhx_blk_vq(struct vhx_vq *vq)
+{
+	return container_of(vq, struct vhx_blk_vq, vq);
+}
+
+static inline struct vhx_blk *vhx_blk_from_vq(struct vhx_vq *vq)
+{
+	return container_of(vq->dev, struct vhx_blk, dev);
+}
+
+extern struct workqueue_struct *vhx_blk_wq;
+
+/* blk_req.c */
+void vhx_blk_handle_kick(struct vhx_work *work);
+void vhx_blk_done_work(struct vhx_work *work);
+void vhx_blk_reap(struct vhx_blk_vq *bvq, bool guest);
+int vhx_blk_alloc_reqs(struct vhx_blk_vq *bvq);
+void vhx_blk_free_reqs(struct vhx_blk_vq *bvq);
+
+/* blk_backend.c */
+int vhx_blk_probe_file(struct file *file, struct vhx_blk_props *props);
+int vhx_blk_flush(struct file *file);
+int vhx_blk_discard(struct vhx_blk_req *req, struct file *file);
+int vhx_blk_write_zeroes(struct vhx_blk_req *req, struct file *file);
+
+#endif /* _VHX_BLK_H */

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhx_blk backends: what a regular file or a block device can do, and the
+ * blocking operations on it (flush, discard, write zeroes).
+ *
+ * The operations here may sleep for a long time; they run on vhx_blk_wq,
+ * never on a queue's worker, so a slow flush does not stall any queue.
+ */
+
+#include <linux/blkdev.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/uio.h>
+
+#include "blk.h"
+
+/* The block device under a block-device file. */
+static struct block_device *vhx_blk_file_bdev(struct file *file)
+{
+#ifdef VHX_HAVE_FILE_BDEV
+	return file_bdev(file);
+#else
+	return I_BDEV(file->f_mapping->host);
+#endif
+}
+
+static void vhx_blk_probe_bdev(struct file *file, struct vhx_blk_props *p)
+{
+	struct block_device *bdev = vhx_blk_file_bdev(file);
+	u32 gran;
+
+	p->flags |= VHX_BLK_INFO_F_BDEV;
+	p->capacity = bdev_nr_sectors(bdev);
+	p->lbs = bdev_logical_block_size(bdev);
+	p->pbs = bdev_physical_block_size(bdev);
+	p->max_discard_sectors = min_t(u64, bdev_max_discard_sectors(bdev),
+				       U32_MAX);
+	if (p->max_discard_sectors) {
+		p->flags |= VHX_BLK_INFO_F_DISCARD;
+		gran = bdev_discard_granularity(bdev) >> SECTOR_SHIFT;
+		p->discard_alignment = max_t(u32, gran, 1);
+	}
+	/*
+	 * Without hardware support, write-zeroes is carried out by writing
+	 * zeros (blkdev_issue_zeroout falls back by itself), in bounded
+	 * pieces.
+	 */
+	p->max_wz_sectors = bdev_write_zeroes_sectors(bdev);
+	if (!p->max_wz_sectors)
+		p->max_wz_sectors = VHX_BLK_EMUL_WZ_SECTORS;
+	p->flags |= VHX_BLK_INFO_F_WRITE_ZEROES;
+}
+
+static void vhx_blk_probe_reg(struct file *file, struct vhx_blk_props *p)
+{
+	struct inode *inode = file_inode(file);
+	struct super_block *sb = inode->i_sb;
+
+	p->capacity = i_size_read(inode) >> SECTOR_SHIFT;
+	/*
+	 * Direct I/O on a file must be aligned to the file system's device;
+	 * buffered I/O takes anything.
+	 */
+	p->lbs = SECTOR_SIZE;
+	if ((file->f_flags & O_DIRECT) && sb->s_bdev)
+		p->lbs = bdev_logical_block_size(sb->s_bdev);
+	p->pbs = max_t(u32, sb->s_blocksize, p->lbs);
+	/* Punching a hole reads back as zeros; a no-op where unsupported. */
+	if (file->f_op->fallocate) {
+		p->flags |= VHX_BLK_INFO_F_DISCARD |
+			    VHX_BLK_INFO_F_DISCARD_ZEROES;
+		p->max_discard_sectors = VHX_BLK_FILE_MAX_DWZ_SECTORS;
+		p->discard_alignment = max_t(u32, sb->s_blocksize >> SECTOR_SHIFT,
+					     1);
+	}
+	/* ZERO_RANGE, else zeros written by hand. */
+	p->flags |= VHX_BLK_INFO_F_WRITE_ZEROES;
+	p->max_wz_sectors = VHX_BLK_FILE_MAX_DWZ_SECTORS;
+}
+
+/*
+ * Fill @props for @file, or fail: ENOTBLK if it is neither a regular file
+ * nor a block device, EBADF if it cannot be read.
+ */
+int vhx_blk_probe_file(struct file *file, struct vhx_blk_props *props)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	memset(props, 0, sizeof(*props));
+	if (!S_ISREG(mode) && !S_ISBLK(mode))
+		return -ENOTBLK;
+	if (!(file->f_mode & FMODE_READ) || !file->f_op->read_iter)
+		return -EBADF;
+	if (S_ISBLK(mode))
+		vhx_blk_probe_bdev(file, props);
+	else
+		vhx_blk_probe_reg(file, props);
+	props->flags |= VHX_BLK_INFO_F_FLUSH;
+	if (file->f_flags & O_DIRECT)
+		props->flags |= VHX_BLK_INFO_F_DIRECT;
+	if (!(file->f_mode & FMODE_WRITE) || !file->f_op->write_iter) {
+		props->flags |= VHX_BLK_INFO_F_RO;
+		props->flags &= ~(VHX_BLK_INFO_F_DISCARD |
+				  VHX_BLK_INFO_F_DISCARD_ZEROES |
+				  VHX_BLK_INFO_F_WRITE_ZEROES);
+	}
+	props->nowait = !!(file->f_mode & FMODE_NOWAIT);
+	return 0;
+}
+
+int vhx_blk_flush(struct file *file)
+{
+	return vfs_fsync(file, 0);
+}
+
+/* Write zeros to [pos, pos + len) through the file (the last resort). */
+static int vhx_blk_write_zero_pages(struct file *file, loff_t pos, u64 len)
+{
+	struct bio_vec bv[16];
+	struct iov_iter it;
+	struct kiocb kiocb;
+	bool reg = S_ISREG(file_inode(file)->i_mode);
+	unsigned int i;
+	ssize_t r = 0;
+
+	for (i = 0; i < ARRAY_SIZE(bv); i++) {
+		bv[i].bv_page = ZERO_PAGE(0);
+		bv[i].bv_len = PAGE_SIZE;
+		bv[i].bv_offset = 0;
+	}
+	if (reg)
+		sb_start_write(file_inode(file)->i_sb);
+	while (len) {
+		size_t n = min_t(u64, len, ARRAY_SIZE(bv) * PAGE_SIZE);
+
+		iov_iter_bvec(&it, ITER_SOURCE, bv, DIV_ROUND_UP(n, PAGE_SIZE), n);
+		init_sync_kiocb(&kiocb, file);
+		kiocb.ki_pos = pos;
+		r = vfs_iocb_iter_write(file, &kiocb, &it);
+		if (r <= 0)
+			break;
+		pos += r;
+		len -= r;
+		r = 0;
+		cond_resched();
+	}
+	if (reg)
+		sb_end_write(file_inode(file)->i_sb);
+	return r < 0 ? r : (len ? -EIO : 0);
+}
+
+static bool vhx_blk_is_bdev(struct file *file)
+{
+	return S_ISBLK(file_inode(file)->i_mode);
+}
+
+/*
+ * Discard on a block device, as BLKDISCARD does it: drop the cached pages
+ * of the range (their contents become undefined anyway), then discard.
+ */
+static int vhx_blk_bdev_discard(struct file *file, loff_t pos, u64 len)
+{
+	struct address_space *mapping = file->f_mapping;
+	int r;
+
+	filemap_invalidate_lock(mapping);
+	truncate_inode_pages_range(mapping, pos, pos + len - 1);
+	r = blkdev_issue_discard(vhx_blk_file_bdev(file), pos >> SECTOR_SHIFT,
+				 len >> SECTOR_SHIFT, GFP_KERNEL);
+	filemap_invalidate_unlock(mapping);
+	return r;
+}
+
+static int vhx_blk_discard_one(struct file *file, loff_t pos, u64 len)
+{
+	int r;
+
+	if (vhx_blk_is_bdev(file))
+		r = vhx_blk_bdev_discard(file, pos, len);
+	else
+		r = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
+				  FALLOC_FL_KEEP_SIZE, pos, len);
+	/* Discard is a hint: where the backend cannot, nothing happens. */
+	if (r == -EOPNOTSUPP)
+		r = 0;
+	return r;
+}
+
+static int vhx_blk_zero_one(struct file *file, loff_t pos, u64 len,
+			    bool unmap)
+{
+	int r = -EOPNOTSUPP;
+
+	/* UNMAP: deallocate and read back zeros (hole or NOFALLBACK). */
+	if (unmap)
+		r = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
+				  FALLOC_FL_KEEP_SIZE, pos, len);
+	if (r == -EOPNOTSUPP)
+		r = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE |
+				  FALLOC_FL_KEEP_SIZE, pos, len);
+	if (r == -EOPNOTSUPP)
+		r = vhx_blk_write_zero_pages(file, pos, len);
+	return r;
+}
+
+/* Segments were validated against the capacity and limits already. */
+int vhx_blk_discard(struct vhx_blk_req *req, struct file *file)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < req->nsegs; i++) {
+		u64 sector = le64_to_cpu(req->segs[i].sector);
+		u32 num = le32_to_cpu(req->segs[i].num_sectors);
+
+		r = vhx_blk_discard_one(file, sector << SECTOR_SHIFT,
+					(u64)num << SECTOR_SHIFT);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vhx_blk_write_zeroes(struct vhx_blk_req *req, struct file *file)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < req->nsegs; i++) {
+		u64 sector = le64_to_cpu(req->segs[i].sector);
+		u32 num = le32_to_cpu(req->segs[i].num_sectors);
+		u32 flags = le32_to_cpu(req->segs[i].flags);
+
+		r = vhx_blk_zero_one(file, sector << SECTOR_SHIFT,
+				     (u64)num << SECTOR_SHIFT,
+				     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+		if (r)
+			return r;
+	}
+	return 0;
+}

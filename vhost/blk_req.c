@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhx_blk requests: parse a chain, submit it, complete it.
+ *
+ * A queue's worker (the vq's own) pulls chains, validates the header and
+ * the layout (no assumption about descriptor boundaries), and submits reads
+ * and writes asynchronously: a kiocb with IOCB_NOWAIT where the file
+ * honours it (direct I/O completes through ->ki_complete; page-cache hits
+ * complete at once).  What would block -- a page-cache miss, a file that
+ * cannot do NOWAIT, FLUSH, DISCARD, WRITE_ZEROES -- goes to vhx_blk_wq,
+ * whose work adopts the owner's mm for the guest buffers.  Either way a
+ * finished request lands on bvq->done_list; done_work, on the vq's worker,
+ * writes the status bytes and the used entries and signals the guest once
+ * per batch.
+ *
+ * Locking: vq->mutex covers the ring, the slot stack, inflight_bytes and
+ * the flags; it is never taken by completion contexts (which may be in
+ * interrupt context), which only push to the llist, queue done_work and
+ * drop bvq->inflight.
+ */
+
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include "blk.h"
+
+struct workqueue_struct *vhx_blk_wq;
+
+int vhx_blk_alloc_reqs(struct vhx_blk_vq *bvq)
+{
+	unsigned int i, num = bvq->vq.num;
+
+	if (bvq->reqs && bvq->nreqs == num)
+		return 0;
+	vhx_blk_free_reqs(bvq);
+	bvq->reqs = kvcalloc(num, sizeof(*bvq->reqs), GFP_KERNEL_ACCOUNT);
+	bvq->free = kvcalloc(num, sizeof(*bvq->free), GFP_KERNEL_ACCOUNT);
+	if (!bvq->reqs || !bvq->free) {
+		vhx_blk_free_reqs(bvq);
+		return -ENOMEM;
+	}
+	for (i = 0; i < num; i++) {
+		bvq->reqs[i].bvq = bvq;
+		bvq->free[i] = num - 1 - i;
+	}
+	bvq->nreqs = num;
+	bvq->nfree = num;
+	bvq->inflight_bytes = 0;
+	return 0;
+}
+
+/* Only once drained: no slot is in use. */
+void vhx_blk_free_reqs(struct vhx_blk_vq *bvq)
+{
+	kvfree(bvq->reqs);
+	kvfree(bvq->free);
+	bvq->reqs = NULL;
+	bvq->free = NULL;
+	bvq->nreqs = 0;
+	bvq->nfree = 0;
+}
+
+static void vhx_blk_put_slot(struct vhx_blk_vq *bvq, struct vhx_blk_req *req)
+{
+	if (req->iov != req->inline_iov)
+		kfree(req->iov);
+	kfree(req->log);
+	kfree(req->segs);
+	req->iov = NULL;
+	req->log = NULL;
+	req->segs = NULL;
+	bvq->inflight_bytes -= req->len;
+	bvq->free[bvq->nfree++] = req - bvq->reqs;
+}
+
+/*
+ * The request is finished (@ret: bytes or -errno).  Any context, the
+ * vq mutex may or may not be held.  Everything it touches after the
+ * inflight drop is bvq, which outlives the drain (freed after an RCU
+ * grace period).
+ */
+static void vhx_blk_req_done(struct vhx_blk_req *req, long ret)
+{
+	struct vhx_blk_vq *bvq = req->bvq;
+
+	req->ret = ret;
+	rcu_read_lock();
+	llist_add(&req->node, &bvq->done_list);
+	vhx_vq_work_queue(&bvq->vq, &bvq->done_work);
+	if (atomic_dec_and_test(&bvq->inflight))
+		wake_up_all(&bvq->drain_wq);
+	rcu_read_unlock();
+}
+
+static void vhx_blk_end_write(struct vhx_blk_req *req)
+{
+	struct inode *inode = file_inode(req->iocb.ki_filp);
+
+	if (!req->sb_write)
+		return;
+	/* Freeze protection was taken by another context (lockdep only). */
+	__sb_writers_acquired(inode->i_sb, SB_FREEZE_WRITE);
+	sb_end_write(inode->i_sb);
+	req->sb_write = false;
+}
+
+static void vhx_blk_punt(struct vhx_blk_req *req);
+
+/* ->ki_complete: direct I/O finished; maybe in interrupt context. */
+static void vhx_blk_ki_complete(struct kiocb *iocb, long ret)
+{
+	struct vhx_blk_req *req = container_of(iocb, struct vhx_blk_req, iocb);
+
+	vhx_blk_end_write(req);
+	/*
+	 * A NOWAIT submission may fail later, when the device had no tag
+	 * free: do it again where blocking is fine.
+	 */
+	if (ret == -EAGAIN && req->nowait) {
+		req->nowait = false;
+		vhx_blk_punt(req);
+		return;
+	}
+	if (ret >= 0)
+		ret += req->done;
+	vhx_blk_req_done(req, ret);
+}
+
+/*
+ * Issue the rest of a read or write.  @nowait: must not block (worker);
+ * returns -EAGAIN then, with nothing left in flight.  Returns
+ * -EIOCBQUEUED when ->ki_complete will finish it.
+ */
+static long vhx_blk_rw(struct vhx_blk_req *req, bool nowait)
+{
+	struct file *file = req->iocb.ki_filp;
+	bool write = req->type == VIRTIO_BLK_T_OUT;
+	struct inode *inode = file_inode(file);
+	long r;
+
+	for (;;) {
+		init_sync_kiocb(&req->iocb, file);
+		req->iocb.ki_complete = vhx_blk_ki_complete;
+		req->iocb.ki_pos = (req->sector << SECTOR_SHIFT) + req->done;
+		/* Positions are the guest's, even on an O_APPEND file. */
+		req->iocb.ki_flags &= ~IOCB_APPEND;
+		if (nowait)
+			req->iocb.ki_flags |= IOCB_NOWAIT;
+		req->nowait = nowait;
+		iov_iter_init(&req->iter, write ? ITER_SOURCE : ITER_DEST,
+			      req->iov, req->nr_iov, req->len);
+		iov_iter_advance(&req->iter, req->done);
+
+		if (write && S_ISREG(inode->i_mode)) {
+			if (nowait) {
+				if (!sb_start_write_trylock(inode->i_sb))
+					return -EAGAIN;
+			} else {
+				sb_start_write(inode->i_sb);
+			}
+			__sb_writers_release(inode->i_sb, SB_FREEZE_WRITE);
+			req->sb_write = true;
+		}
+		if (write)
+			r = vfs_iocb_iter_write(file, &req->iocb, &req->iter);
+		else
+			r = vfs_iocb_iter_read(file, &req->iocb, &req->iter);
+		if (r == -EIOCBQUEUED)
+			return r;
+		vhx_blk_end_write(req);
+		/* Some paths refuse NOWAIT outright (buffered writes). */
+		if (nowait && (r == -EAGAIN || r == -EOPNOTSUPP))
+			return -EAGAIN;
+		if (r <= 0 || req->done + r >= req->len)
+			return r < 0 ? r : req->done + r;
+		/* Short: a partial page-cache hit, or the end of the file. */
+		req->done += r;
+		if (nowait)
+			return -EAGAIN;
+		if (req->sector * SECTOR_SIZE + req->done >= i_size_read(inode) &&
+		    !S_ISBLK(inode->i_mode))
+			return req->done;
+	}
+}
+
+/*
+ * A read or write whose buffers are not aligned for direct I/O: move it
+ * through kernel pages, VHX_BLK_BOUNCE_PAGES at a time, synchronously.
+ * Runs on vhx_blk_wq in the owner's mm.  Returns bytes or -errno.
+ */
+static long vhx_blk_rw_bounce(struct vhx_blk_req *req)
+{
+	struct file *file = req->iocb.ki_filp;
+	bool write = req->type == VIRTIO_BLK_T_OUT;
+	struct bio_vec bv[VHX_BLK_BOUNCE_PAGES] = {};
+	struct iov_iter guest, it;
+	struct kiocb kiocb;
+	unsigned int i, n;
+	long r = 0;
+
+	for (i = 0; i < ARRAY_SIZE(bv); i++) {
+		bv[i].bv_page = alloc_page(GFP_KERNEL_ACCOUNT);
+		if (!bv[i].bv_page) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	iov_iter_init(&guest, write ? ITER_SOURCE : ITER_DEST, req->iov,
+		      req->nr_iov, req->len);
+	iov_iter_advance(&guest, req->done);
+	while (req->done < req->len) {
+		size_t chunk = min_t(size_t, req->len - req->done,
+				     ARRAY_SIZE(bv) * PAGE_SIZE);
+
+		n = DIV_ROUND_UP(chunk, PAGE_SIZE);
+		for (i = 0; i < n; i++)
+			bv[i].bv_len = min_t(size_t, PAGE_SIZE,
+					     chunk - i * PAGE_SIZE);
+		for (i = 0; write && i < n; i++) {
+			void *p = kmap_local_page(bv[i].bv_page);
+			size_t c = copy_from_iter(p, bv[i].bv_len, &guest);
+
+			kunmap_local(p);
+			if (c != bv[i].bv_len) {
+				r = -EFAULT;
+				goto out;
+			}
+		}
+		iov_iter_bvec(&it, write ? ITER_SOURCE : ITER_DEST, bv, n, chunk);
+		init_sync_kiocb(&kiocb, file);
+		kiocb.ki_flags &= ~IOCB_APPEND;
+		kiocb.ki_pos = (req->sector << SECTOR_SHIFT) + req->done;
+		if (write) {
+			file_start_write(file);
+			r = vfs_iocb_iter_write(file, &kiocb, &it);
+			file_end_write(file);
+		} else {
+			r = vfs_iocb_iter_read(file, &kiocb, &it);
+		}
+		if (r <= 0)
+			break;
+		for (i = 0; !write && i * PAGE_SIZE < r; i++) {
+			size_t l = min_t(size_t, PAGE_SIZE, r - i * PAGE_SIZE);
+			void *p = kmap_local_page(bv[i].bv_page);
+			size_t c = copy_to_iter(p, l, &guest);
+
+			kunmap_local(p);
+			if (c != l) {
+				r = -EFAULT;
+				goto out;
+			}
+		}
+		/* A short transfer is the end of the backend: stop there. */
+		req->done += r;
+		if (r < chunk)
+			break;
+		r = 0;
+	}
+out:
+	for (i = 0; i < ARRAY_SIZE(bv) && bv[i].bv_page; i++)
+		__free_page(bv[i].bv_page);
+	return r < 0 ? r : req->done;
+}
+
+/* vhx_blk_wq: the blocking part of a request, in the owner's mm. */
+static void vhx_blk_work_fn(struct work_struct *work)
+{
+	struct vhx_blk_req *req = container_of(work, struct vhx_blk_req, work);
+	struct vhx_dev *dev = req->bvq->vq.dev;
+	struct file *file = req->iocb.ki_filp;
+	long r;
+
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		/* The guest's buffers are user addresses of the owner. */
+		kthread_use_mm(dev->mm);
+		if (req->bounce)
+			r = vhx_blk_rw_bounce(req);
+		else
+			r = vhx_blk_rw(req, false);
+		kthread_unuse_mm(dev->mm);
+		if (r == -EIOCBQUEUED)
+			return;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		r = vhx_blk_flush(file);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+		r = vhx_blk_discard(req, file);
+		break;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		r = vhx_blk_write_zeroes(req, file);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	vhx_blk_req_done(req, r);
+}
+
+static void vhx_blk_punt(struct vhx_blk_req *req)
+{
+	INIT_WORK(&req->work, vhx_blk_work_fn);
+	queue_work(vhx_blk_wq, &req->work);
+}
+
+/* Finish @req now with a status (no I/O). */
+static void vhx_blk_finish(struct vhx_blk_req *req, u8 status, u32 len)
+{
+	req->result = status;
+	req->used_len = len;
+	req->type = U32_MAX;	/* reaped as is */
+	vhx_blk_req_done(req, 0);
+}
+
+/* Copy @n iovecs starting at @iov into the request (they outlive vq->iov). */
+static int vhx_blk_take_iov(struct vhx_blk_req *req, const struct iovec *iov,
+			    unsigned int n, size_t len)
+{
+	req->iov = req->inline_iov;
+	if (n > VHX_BLK_INLINE_IOVS) {
+		req->iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL_ACCOUNT);
+		if (!req->iov) {
+			req->iov = req->inline_iov;
+			return -ENOMEM;
+		}
+	}
+	memcpy(req->iov, iov, n * sizeof(*iov));
+	req->nr_iov = n;
+	req->len = len;
+	return 0;
+}
+
+/*
+ * Split the writable iovecs: the status byte is the last byte of the
+ * chain; the data is everything before it.  Trims @iov in place.
+ */
+static u8 __user *vhx_blk_status_ptr(struct iovec *iov, unsigned int *n)
+{
+	while (*n && !iov[*n - 1].iov_len)
+		(*n)--;
+	if (!*n)
+		return NULL;
+	iov[*n - 1].iov_len--;
+	return (u8 __user *)iov[*n - 1].iov_base + iov[*n - 1].iov_len;
+}
+
+/* Can direct I/O take the request's buffers as they are? */
+static bool vhx_blk_dio_aligned(const struct vhx_blk_req *req, u32 lbs)
+{
+	unsigned long mask = lbs - 1;
+	unsigned int i;
+
+	for (i = 0; i < req->nr_iov; i++)
+		if (((unsigned long)req->iov[i].iov_base | req->iov[i].iov_len) &
+		    mask)
+			return false;
+	return true;
+}
+
+/* Is [sector, sector + bytes / 512) inside the disk? */
+static bool vhx_blk_range_ok(const struct vhx_blk_props *p, u64 sector,
+			     u64 bytes)
+{
+	u64 n = bytes >> SECTOR_SHIFT;
+
+	return sector <= p->capacity && n <= p->capacity - sector;
+}
+
+/* Read and check the DISCARD / WRITE_ZEROES segments; a status or 0. */
+static u8 vhx_blk_get_segs(struct vhx_blk_req *req, struct iov_iter *from,
+			   const struct vhx_blk_props *p)
+{
+	size_t len = iov_iter_count(from);
+	bool wz = req->type == VIRTIO_BLK_T_WRITE_ZEROES;
+	u32 max = wz ? p->max_wz_sectors : p->max_discard_sectors;
+	unsigned int i;
+
+	if (!len || len % sizeof(*req->segs) ||
+	    len / sizeof(*req->segs) > VHX_BLK_MAX_DWZ_SEG)
+		return VIRTIO_BLK_S_IOERR;
+	req->nsegs = len / sizeof(*req->segs);
+	req->segs = kmalloc(len, GFP_KERNEL_ACCOUNT);
+	if (!req->segs)
+		return VIRTIO_BLK_S_IOERR;
+	if (copy_from_iter(req->segs, len, from) != len)
+		return VIRTIO_BLK_S_IOERR;
+	for (i = 0; i < req->nsegs; i++) {
+		u64 sector = le64_to_cpu(req->segs[i].sector);
+		u32 num = le32_to_cpu(req->segs[i].num_sectors);
+		u32 flags = le32_to_cpu(req->segs[i].flags);
+
+		/* UNMAP means something only for WRITE_ZEROES. */
+		if (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP ||
+		    (!wz && flags))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (num > max ||
+		    !vhx_blk_range_ok(p, sector, (u64)num << SECTOR_SHIFT))
+			return VIRTIO_BLK_S_IOERR;
+		/* The backend works in logical blocks. */
+		if ((sector | num) & ((p->lbs >> SECTOR_SHIFT) - 1))
+			return VIRTIO_BLK_S_IOERR;
+	}
+	return 0;
+}
+
+/* GET_ID: copy the serial into the data buffers. */
+static void vhx_blk_get_id(struct vhx_blk_req *req, struct iovec *in,
+			   unsigned int nin, size_t len)
+{
+	struct vhx_blk *b = vhx_blk_from_vq(&req->bvq->vq);
+	size_t n = min_t(size_t, len, VHX_BLK_SERIAL_BYTES);
+	struct iov_iter to;
+
+	iov_iter_init(&to, ITER_DEST, in, nin, len);
+	if (copy_to_iter(b->serial, n, &to) != n) {
+		vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
+		return;
+	}
+	vhx_blk_finish(req, VIRTIO_BLK_S_OK, n + 1);
+}
+
+/*
+ * Turn the chain in vq->iov (@out readable, @in writable iovecs) into a
+ * request and start it.  Returns the data bytes started, or -errno if the
+ * chain is malformed (the vq has been failed).
+ */
+static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
+			   struct file *file, unsigned int out,
+			   unsigned int in)
+{
+	const struct vhx_blk_props *p = &bvq->props;
+	struct vhx_vq *vq = &bvq->vq;
+	struct iovec *iov = vq->iov;
+	struct virtio_blk_outhdr hdr;
+	struct iov_iter from;
+	size_t out_len = iov_length(iov, out), in_len;
+	bool ro = p->flags & VHX_BLK_INFO_F_RO;
+	u8 status;
+	long r;
+
+	if (out_len < sizeof(hdr)) {
+		vhx_vq_err(vq, "request without a header: %zu bytes\n", out_len);
+		return -EINVAL;
+	}
+	req->status = vhx_blk_status_ptr(iov + out, &in);
+	if (!req->status) {
+		vhx_vq_err(vq, "request without a status byte\n");
+		return -EINVAL;
+	}
+	in_len = iov_length(iov + out, in);
+	iov_iter_init(&from, ITER_SOURCE, iov, out, out_len);
+	if (copy_from_iter(&hdr, sizeof(hdr), &from) != sizeof(hdr)) {
+		vhx_vq_err(vq, "failed to read request header\n");
+		return -EFAULT;
+	}
+	req->type = le32_to_cpu((__force __le32)hdr.type);
+	req->sector = le64_to_cpu((__force __le64)hdr.sector);
+	req->iocb.ki_filp = file;
+	req->done = 0;
+	req->len = 0;
+	req->nsegs = 0;
+	req->sb_write = false;
+	req->bounce = false;
+	req->result = VIRTIO_BLK_S_OK;
+	req->used_len = 1;
+
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		if (req->type == VIRTIO_BLK_T_IN) {
+			r = vhx_blk_take_iov(req, iov + out, in, in_len);
+		} else {
+			/* The data follows the header in the readable part. */
+			struct iovec *d = iov;
+			size_t skip = sizeof(hdr);
+			unsigned int n = out;
+
+			while (n && skip >= d->iov_len) {
+				skip -= d->iov_len;
+				d++;
+				n--;
+			}
+			if (n) {
+				d->iov_base += skip;
+				d->iov_len -= skip;
+			}
+			r = vhx_blk_take_iov(req, d, n, out_len - sizeof(hdr));
+		}
+		if (r) {
+			vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
+			return 0;
+		}
+		if ((req->type == VIRTIO_BLK_T_OUT && ro) ||
+		    req->len & (SECTOR_SIZE - 1) ||
+		    !vhx_blk_range_ok(p, req->sector, req->len)) {
+			req->len = 0;
+			vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
+			return 0;
+		}
+		if (!req->len) {
+			vhx_blk_finish(req, VIRTIO_BLK_S_OK, 1);
+			return 0;
+		}
+		bvq->inflight_bytes += req->len;
+		req->bounce = (p->flags & VHX_BLK_INFO_F_DIRECT) &&
+			      !vhx_blk_dio_aligned(req, p->lbs);
+		if (p->nowait && !req->bounce) {
+			r = vhx_blk_rw(req, true);
+			if (r == -EIOCBQUEUED)
+				return req->len;
+			if (r != -EAGAIN) {
+				vhx_blk_req_done(req, r);
+				return req->len;
+			}
+		}
+		vhx_blk_punt(req);
+		return req->len;
+	case VIRTIO_BLK_T_FLUSH:
+		vhx_blk_punt(req);
+		return 0;
+	case VIRTIO_BLK_T_GET_ID:
+		vhx_blk_get_id(req, iov + out, in, in_len);
+		return 0;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (!(p->flags & (req->type == VIRTIO_BLK_T_DISCARD ?
+				  VHX_BLK_INFO_F_DISCARD :
+				  VHX_BLK_INFO_F_WRITE_ZEROES))) {
+			vhx_blk_finish(req, ro ? VIRTIO_BLK_S_IOERR :
+				       VIRTIO_BLK_S_UNSUPP, 1);
+			return 0;
+		}
+		status = vhx_blk_get_segs(req, &from, p);
+		if (status) {
+			vhx_blk_finish(req, status, 1);
+			return 0;
+		}
+		vhx_blk_punt(req);
+		return 0;
+	default:
+		vhx_blk_finish(req, VIRTIO_BLK_S_UNSUPP, 1);
+		return 0;
+	}
+}
+
+/* Status and used length of a finished request. */
+static void vhx_blk_result(struct vhx_blk_req *req)
+{
+	if (req->type == U32_MAX)
+		return;		/* finished by vhx_blk_finish() */
+	if (req->ret < 0) {
+		req->result = req->ret == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP :
+			      VIRTIO_BLK_S_IOERR;
+		req->used_len = 1;
+		return;
+	}
+	req->result = VIRTIO_BLK_S_OK;
+	req->used_len = 1;
+	if (req->type == VIRTIO_BLK_T_IN || req->type == VIRTIO_BLK_T_OUT) {
+		if (req->ret != req->len) {
+			/* Short transfer: the backend shrank under us. */
+			req->result = VIRTIO_BLK_S_IOERR;
+			return;
+		}
+		if (req->type == VIRTIO_BLK_T_IN)
+			req->used_len = req->len + 1;
+	}
+}
+
+/*
+ * Publish finished requests.  @guest: write status bytes and used entries
+ * (on the vq's worker, in the owner's mm); otherwise only free the slots
+ * (the worker is gone: its owner was killed).  Caller holds vq->mutex.
+ */
+void vhx_blk_reap(struct vhx_blk_vq *bvq, bool guest)
+{
+	struct vhx_vq *vq = &bvq->vq;
+	struct vhx_blk_req *req, *next;
+	struct llist_node *node;
+	unsigned int n = 0;
+	bool freed = false;
+
+	node = llist_del_all(&bvq->done_list);
+	if (!node)
+		return;
+	node = llist_reverse_order(node);
+	llist_for_each_entry_safe(req, next, node, node) {
+		vhx_blk_result(req);
+		if (guest && !vq->broken) {
+			if (put_user(req->result, req->status)) {
+				vhx_vq_err(vq, "failed to write status of request %u\n",
+					   req->head);
+			} else {
+				/*
+				 * Log every writable byte of the chain, not
+				 * only used_len: the status is its last byte,
+				 * and a failed read may have written some.
+				 */
+				if (req->log_num)
+					vhx_log_write(vq, req->log, req->log_num,
+						      U64_MAX, NULL, 0);
+				vq->heads[n].id = (__force __virtio32)cpu_to_le32(req->head);
+				vq->heads[n].len = (__force __virtio32)cpu_to_le32(req->used_len);
+				n++;
+			}
+			if (req->result == VIRTIO_BLK_S_OK) {
+				vq->stats.packets++;
+				vq->stats.bytes += req->len;
+			}
+		}
+		vhx_blk_put_slot(bvq, req);
+		freed = true;
+		if (n == vq->dev->iov_limit) {
+			vhx_add_used_and_signal_n(vq, vq->heads, n);
+			n = 0;
+		}
+	}
+	if (n)
+		vhx_add_used_and_signal_n(vq, vq->heads, n);
+	if (freed && bvq->starved && vhx_vq_get_backend(vq)) {
+		bvq->starved = false;
+		vhx_poll_queue(&vq->poll);
+	}
+}
+
+void vhx_blk_done_work(struct vhx_work *work)
+{
+	struct vhx_blk_vq *bvq = container_of(work, struct vhx_blk_vq,
+					      done_work);
+
+	mutex_lock(&bvq->vq.mutex);
+	vhx_blk_reap(bvq, true);
+	mutex_unlock(&bvq->vq.mutex);
+}
+
+/* Can another request start?  Slots and the in-flight byte budget. */
+static bool vhx_blk_can_start(struct vhx_blk_vq *bvq)
+{
+	if (!bvq->nfree)
+		return false;
+	return bvq->inflight_bytes < VHX_BLK_INFLIGHT_BYTES;
+}
+
+static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
+{
+	struct vhx_vq *vq = &bvq->vq;
+	struct vhx_log *log = vhx_has_feature(vq, VHOST_F_LOG_ALL) ? vq->log : NULL;
+	unsigned int out, in, log_num = 0;
+	int head, reqs = 0;
+	long total = 0, r;
+	struct file *file;
+
+	mutex_lock(&vq->mutex);
+	file = vhx_vq_get_backend(vq);
+	if (!file || vq->broken || bvq->stopped)
+		goto out;
+	vq->stats.runs++;
+	vhx_disable_notify(vq);
+	do {
+		struct vhx_blk_req *req;
+
+		if (!vhx_blk_can_start(bvq)) {
+			/* The next reap restarts us. */
+			bvq->starved = true;
+			break;
+		}
+		head = vhx_get_vq_desc(vq, vq->iov, vq->dev->iov_limit, &out,
+				       &in, log, &log_num);
+		if (head < 0)
+			break;
+		if (head == vq->num) {
+			if (unlikely(vhx_enable_notify(vq))) {
+				vhx_disable_notify(vq);
+				continue;
+			}
+			break;
+		}
+		req = &bvq->reqs[bvq->free[--bvq->nfree]];
+		req->head = head;
+		req->type = U32_MAX;
+		req->len = 0;
+		req->iov = NULL;
+		req->segs = NULL;
+		req->log_num = 0;
+		if (log && log_num) {
+			req->log = kmemdup(log, log_num * sizeof(*log),
+					   GFP_KERNEL_ACCOUNT);
+			if (req->log)
+				req->log_num = log_num;
+		}
+		atomic_inc(&bvq->inflight);
+		r = vhx_blk_submit(bvq, req, file, out, in);
+		if (r < 0) {
+			/* Malformed: the vq is failed; the slot goes back. */
+			vhx_blk_req_done(req, r);
+			break;
+		}
+		total += r;
+	} while (!vhx_exceeds_weight(vq, ++reqs, total));
+	/* Publish what finished at once, with one signal. */
+	vhx_blk_reap(bvq, true);
+out:
+	mutex_unlock(&vq->mutex);
+}
+
+void vhx_blk_handle_kick(struct vhx_work *work)
+{
+	struct vhx_vq *vq = container_of(work, struct vhx_vq, poll.work);
+
+	vq->stats.kicks++;
+	vhx_blk_handle_vq(vhx_blk_vq(vq));
+}
