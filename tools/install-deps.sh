@@ -8,7 +8,8 @@
 set -euo pipefail
 
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
-      kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps)
+      kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
+      pkg-config e2fsprogs fio jq)
 
 log() { echo "[+] deps: $*"; }
 
@@ -37,6 +38,11 @@ need_cmd  ip                                     iproute2
 need_cmd  ethtool                                ethtool
 need_cmd  sysctl                                 procps
 need_cmd  timeout                                coreutils
+need_cmd  pkg-config                             pkg-config   # the bridge: libdpdk flags
+need_glob '/usr/include/dpdk/rte_vhost.h'        dpdk-dev     # the bridge: librte_vhost
+need_glob '/usr/sbin/mkfs.ext4'                  e2fsprogs    # inner guest of qemu_blk, e2fsck
+need_cmd  fio                                    fio          # vhx-blk-fio.sh (vs the bench)
+need_cmd  jq                                     jq           # vhx-blk-fio.sh parses fio's JSON
 
 # busybox must be the static build: it runs as /init before any libc exists
 # (the dynamic "busybox" package also provides /bin/busybox).
