@@ -25,8 +25,9 @@
 #                    guest reads it back O_DIRECT on both vCPUs
 #   7 discard        fstrim on the fs, umount, blkdiscard of [56, 60) MiB: zeros
 #                    there in the backend file and in the guest
-#   8 counters       the kernel's per-queue counters moved on queue 0 and 1; the
-#                    bridge used (almost) no CPU while the guest did I/O
+#   8 counters       the kernel's per-queue counters moved on queue 0 and 1, a
+#                    kernel worker per queue; the bridge used (almost) no CPU
+#                    while the guest did I/O
 #   9 stop           QEMU quits: the kernel device is released, the bridge keeps
 #                    listening; e2fsck -fn of the backend file is clean
 #  10 leaks          bridge SIGTERM: exit 0; no worker thread, vhx_blk refcount
@@ -204,7 +205,14 @@ else
 		fi
 	done
 	qi_has_stats && grep -E "^(dev|vq) " "$QI_DEBUGFS" | grep -E "owner=$QB_BRIDGE_PID|kind=blk|^vq" |
-		head -n 6 | sed 's/^/#   vhx| /'
+		head -n 4 | sed 's/^/#   vhx| /'
+	# one kernel worker per queue: the bridge's device has (at least) two
+	w=$(qb_workers)
+	qb_log "kernel worker threads now: $w ($(ps -e -L -o comm= | grep '^vhost-[0-9]' | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
+	if [ "$w" -lt $((${QB_WORKERS0:-0} + 2)) ]; then
+		qb_log "expected a worker per queue (2) beyond the baseline ${QB_WORKERS0:-0}"
+		rc=1
+	fi
 fi
 qb_log "bridge CPU during $io_s s of guest I/O: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') s"
 if awk -v a="$cpu0" -v b="$cpu1" -v t="$io_s" 'BEGIN { exit !(b - a > 0.05 * t + 0.5) }'; then

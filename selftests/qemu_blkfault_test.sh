@@ -4,7 +4,7 @@
 # qemu_blkfault_test.sh — the bridge or QEMU SIGKILLed in the middle of guest
 # I/O on /dev/vhost-blk: nothing leaks, what was flushed is in the backend,
 # QEMU reconnects to a restarted bridge, a new QEMU is served.
-# vhx-test-timeout: 900
+# vhx-test-timeout: 1200
 #
 #   lab VM: vhx-blk-bridge ── /dev/vhost-blk (vhx_blk.ko)
 #           QEMU A (-chardev socket,reconnect=1), later QEMU B; inner guest
@@ -28,7 +28,7 @@
 #   8 kernel-log      no splat in the lab VM's kernel log
 #
 # Knobs: QI_VERBOSE=1, VHX_BLK_MOCK=1 (host, see lib/blk.sh), QB_W1/QB_W2
-# (blocks of the two writers: 24, 16).
+# (blocks of the two writers: 10, 8).
 set -uo pipefail
 
 # shellcheck source=lib/qemu.sh
@@ -39,8 +39,8 @@ trap qb_cleanup EXIT
 
 N=8
 names=(- bridge boot kill-bridge reconnect kill-qemu new-qemu leaks kernel-log)
-W1=${QB_W1:-24}		# writer 1: blocks at [0, W1) MiB
-W2=${QB_W2:-16}		# writer 2: blocks at [32, 32 + W2) MiB
+W1=${QB_W1:-10}		# writer 1: blocks at [0, W1) MiB
+W2=${QB_W2:-8}		# writer 2: blocks at [32, 32 + W2) MiB
 echo "1..$N"
 
 if ! qb_prereq; then

@@ -138,7 +138,7 @@ static struct {
 	const char *device;
 	const char *serial;
 	const char *eal_extra;
-	bool readonly, direct, once;
+	bool readonly, direct, once, no_lock;
 	int verbose;
 	unsigned queues;		/* offered to QEMU (GET_QUEUE_NUM, config) */
 	int backend_fd;
@@ -812,6 +812,8 @@ static void usage(FILE *f)
 "  -q, --queues N        queues offered (default: the kernel's, VHX_BLK_GET_INFO)\n"
 "  -D, --device PATH     vhost-blk node (default /dev/vhost-blk)\n"
 "  -1, --once            exit when the first client disconnects\n"
+"      --no-lock         do not lock the backend (O_EXCL, flock): for the second\n"
+"                        bridge of a live migration on one host\n"
 "  -v, --verbose         more log (twice: every vhost-user message)\n"
 "      --eal ARGS        extra DPDK EAL arguments (space separated)\n"
 "  -h, --help\n"
@@ -880,7 +882,7 @@ static int open_backend(void)
 	int flags = (g.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (g.direct ? O_DIRECT : 0);
 	struct stat st;
 
-	if (stat(g.backend, &st) == 0 && S_ISBLK(st.st_mode))
+	if (!g.no_lock && stat(g.backend, &st) == 0 && S_ISBLK(st.st_mode))
 		flags |= O_EXCL;	/* no mount of it while a guest owns it */
 	g.backend_fd = open(g.backend, flags);
 	if (g.backend_fd < 0) {
@@ -892,7 +894,7 @@ static int open_backend(void)
 		LOG("%s: not a regular file or block device", g.backend);
 		return -1;
 	}
-	if (flock(g.backend_fd, (g.readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+	if (!g.no_lock && flock(g.backend_fd, (g.readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		LOG("%s: in use by another bridge (flock: %s)", g.backend, strerror(errno));
 		return -1;
 	}
@@ -944,7 +946,7 @@ int main(int argc, char **argv)
 		{ "socket", 1, NULL, 's' }, { "backend", 1, NULL, 'b' }, { "readonly", 0, NULL, 'r' },
 		{ "direct", 0, NULL, 'd' }, { "serial", 1, NULL, 'S' }, { "queues", 1, NULL, 'q' },
 		{ "device", 1, NULL, 'D' }, { "once", 0, NULL, '1' }, { "verbose", 0, NULL, 'v' },
-		{ "eal", 1, NULL, 'E' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 }
+		{ "eal", 1, NULL, 'E' }, { "no-lock", 0, NULL, 'L' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	uint64_t pf = BIT(VU_PF_MQ) | BIT(VU_PF_LOG_SHMFD) | BIT(VU_PF_REPLY_ACK) |
 		      BIT(VU_PF_CONFIG);
@@ -978,6 +980,7 @@ int main(int argc, char **argv)
 		case '1': g.once = true; break;
 		case 'v': g.verbose++; break;
 		case 'E': g.eal_extra = optarg; break;
+		case 'L': g.no_lock = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
