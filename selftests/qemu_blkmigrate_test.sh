@@ -32,7 +32,7 @@ N=5
 names=(- setup migrate after leaks kernel-log)
 W=${QB_WM:-12}
 PORT=4445
-B1_PID= B2_PID=
+B1_PID='' B2_PID=''
 cleanup() {
 	[ -n "$B1_PID" ] && kill -9 "$B1_PID" 2>/dev/null
 	[ -n "$B2_PID" ] && kill -9 "$B2_PID" 2>/dev/null

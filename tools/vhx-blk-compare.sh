@@ -18,7 +18,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 BENCH=$HERE/vhx-blk-bench/vhx-blk-bench
 FIO=$HERE/vhx-blk-fio.sh
-file= direct=() secs=10 rounds=2 wl="randread:1 randread:32 randwrite:32"
+file='' direct=() secs=10 rounds=2 wl="randread:1 randread:32 randwrite:32"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d | --direct) direct=(--direct) ;;

@@ -16,7 +16,7 @@
 # Needs fio and jq (make deps).
 set -euo pipefail
 
-file= rw=randread mix=50 bs=4k qd=1 jobs=1 t=10 ramp=1 size= offset=0 direct=0 json=0 quiet=0
+file='' rw=randread mix=50 bs=4k qd=1 jobs=1 t=10 ramp=1 size='' offset=0 direct=0 json=0 quiet=0
 usage() {
 	sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'
 	echo "options: -f FILE -w MODE -M PCT -b BS -q DEPTH -j QUEUES -t SECS -r SECS -s SIZE -o OFFSET -d --json --quiet"

@@ -116,6 +116,7 @@ qb_bridge_stop() {
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	# shellcheck disable=SC2034  # read by the tests
 	QB_BRIDGE_RC=$?
 	QB_BRIDGE_PID=
 }
