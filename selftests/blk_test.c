@@ -187,6 +187,47 @@ static void pattern(void *buf, size_t len, uint32_t seed)
 	}
 }
 
+/*
+ * Fixture set-up shared by every fixture with a device @b over a disk @d:
+ * 0, or 1 with @why filled when the test must be skipped.
+ */
+static int blk_up(struct vhx_blk *b, struct disk *d, enum backend kind,
+		  const struct vhx_blk_cfg *c, char *why, size_t whylen)
+{
+	const char *no = vhx_blk_skip_reason();
+	int r;
+
+	d->fd = d->check = d->loop_nr = -1;
+	if (no) {
+		snprintf(why, whylen, "%s", no);
+		return 1;
+	}
+	r = disk_open(d, kind, false, why, whylen);
+	/* the ram disk may be missing: fall back to a file */
+	if (r > 0 && kind == BK_RAM_DIRECT && c->nqueues > 1)
+		r = disk_open(d, BK_FILE, false, why, whylen);
+	if (r)
+		return r;
+	return vhx_blk_setup(b, c, d->fd);
+}
+
+#define BLK_SETUP(kind, ...) do {					\
+		struct vhx_blk_cfg c = { __VA_ARGS__ };			\
+		char why[160] = "";					\
+		int r = blk_up(&self->b, &self->d, kind, &c, why, sizeof(why)); \
+									\
+		if (r > 0)						\
+			SKIP(return, "%s", why);			\
+		ASSERT_EQ(0, r);					\
+		self->up = true;					\
+	} while (0)
+
+#define BLK_TEARDOWN() do {						\
+		if (self->up)						\
+			vhx_blk_teardown(&self->b);			\
+		disk_close(&self->d);					\
+	} while (0)
+
 FIXTURE(blk)
 {
 	struct vhx_blk b;
@@ -207,30 +248,13 @@ FIXTURE_VARIANT_ADD(blk, null_slow) { .kind = BK_NULL_SLOW, .event_idx = true };
 
 FIXTURE_SETUP(blk)
 {
-	struct vhx_blk_cfg c = {
-		.num = 256, .ind_max = 64, .data_size = 24 << 20,
-		.event_idx = variant->event_idx,
-	};
-	const char *why = vhx_blk_skip_reason();
-	char reason[128] = "";
-	int r;
-
-	self->d.fd = self->d.check = self->d.loop_nr = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	r = disk_open(&self->d, variant->kind, false, reason, sizeof(reason));
-	if (r > 0)
-		SKIP(return, "%s", reason);
-	ASSERT_EQ(0, r);
-	ASSERT_EQ(0, vhx_blk_setup(&self->b, &c, self->d.fd));
-	self->up = true;
+	BLK_SETUP(variant->kind, .num = 256, .ind_max = 64, .data_size = 24 << 20,
+		  .event_idx = variant->event_idx);
 }
 
 FIXTURE_TEARDOWN(blk)
 {
-	if (self->up)
-		vhx_blk_teardown(&self->b);
-	disk_close(&self->d);
+	BLK_TEARDOWN();
 }
 
 /* One request, expecting @status and (if >= 0) @used_len. */
@@ -810,27 +834,12 @@ FIXTURE(mq)
 
 FIXTURE_SETUP(mq)
 {
-	struct vhx_blk_cfg c = { .num = 64, .nqueues = 4, .data_size = 20 << 20 };
-	const char *why = vhx_blk_skip_reason();
-	char reason[128];
-	int r;
-
-	self->d.fd = self->d.check = self->d.loop_nr = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	r = disk_open(&self->d, BK_RAM_DIRECT, false, reason, sizeof(reason));
-	if (r > 0)
-		r = disk_open(&self->d, BK_FILE, false, reason, sizeof(reason));
-	ASSERT_EQ(0, r);
-	ASSERT_EQ(0, vhx_blk_setup(&self->b, &c, self->d.fd));
-	self->up = true;
+	BLK_SETUP(BK_RAM_DIRECT, .num = 64, .nqueues = 4, .data_size = 20 << 20);
 }
 
 FIXTURE_TEARDOWN(mq)
 {
-	if (self->up)
-		vhx_blk_teardown(&self->b);
-	disk_close(&self->d);
+	BLK_TEARDOWN();
 }
 
 /* Parse the worker= of each attached vq of the blk device owned by @owner. */
@@ -957,23 +966,12 @@ FIXTURE(hb)
 
 FIXTURE_SETUP(hb)
 {
-	struct vhx_blk_cfg c = { .num = 64, .ind_max = 8, .data_size = 4 << 20 };
-	const char *why = vhx_blk_skip_reason();
-	char reason[128];
-
-	self->d.fd = self->d.check = self->d.loop_nr = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, disk_open(&self->d, BK_FILE, false, reason, sizeof(reason)));
-	ASSERT_EQ(0, vhx_blk_setup(&self->b, &c, self->d.fd));
-	self->up = true;
+	BLK_SETUP(BK_FILE, .num = 64, .ind_max = 8, .data_size = 4 << 20);
 }
 
 FIXTURE_TEARDOWN(hb)
 {
-	if (self->up)
-		vhx_blk_teardown(&self->b);
-	disk_close(&self->d);
+	BLK_TEARDOWN();
 }
 
 struct rawd {

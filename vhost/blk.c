@@ -333,12 +333,11 @@ static long vhx_blk_set_serial(struct vhx_blk *b, void __user *argp)
 	return r;
 }
 
-static long vhx_blk_set_features(struct vhx_blk *b, u64 features)
+static long vhx_blk_set_features(struct vhx_dev *dev, u64 features)
 {
+	struct vhx_blk *b = container_of(dev, struct vhx_blk, dev);
 	int i;
 
-	if (features & ~VHX_BLK_FEATURES)
-		return -EOPNOTSUPP;
 	mutex_lock(&b->dev.mutex);
 	if ((features & BIT_ULL(VHOST_F_LOG_ALL)) &&
 	    !vhx_log_access_ok(&b->dev)) {
@@ -380,24 +379,32 @@ out:
 /*
  * VHOST_GET_VRING_BASE stops a running queue: nothing more is fetched
  * until a backend is set again, and the requests in flight complete, so
- * the index returned has nothing outstanding.  Caller has dev mutex.
+ * the index returned has nothing outstanding.
  */
-static void vhx_blk_stop_for_base(struct vhx_blk *b, void __user *argp)
+static long vhx_blk_get_vring_base(struct vhx_blk *b, void __user *argp)
 {
 	struct vhx_blk_vq *bvq;
 	bool running;
+	long r;
 	u32 idx;
 
-	if (get_user(idx, (u32 __user *)argp) || idx >= b->nvqs)
-		return;
-	bvq = &b->vqs[array_index_nospec(idx, b->nvqs)];
-	mutex_lock(&bvq->vq.mutex);
-	running = vhx_vq_get_backend(&bvq->vq);
-	if (running)
-		bvq->stopped = true;
-	mutex_unlock(&bvq->vq.mutex);
-	if (running)
-		vhx_blk_drain_vq(bvq);
+	mutex_lock(&b->dev.mutex);
+	r = vhx_dev_check_owner(&b->dev);
+	if (!r && !get_user(idx, (u32 __user *)argp) && idx < b->nvqs) {
+		bvq = &b->vqs[array_index_nospec(idx, b->nvqs)];
+		mutex_lock(&bvq->vq.mutex);
+		running = vhx_vq_get_backend(&bvq->vq);
+		if (running)
+			bvq->stopped = true;
+		mutex_unlock(&bvq->vq.mutex);
+		if (running)
+			vhx_blk_drain_vq(bvq);
+	}
+	/* The vring ioctl gives the errno for a bad index or pointer. */
+	if (!r)
+		r = vhx_vring_ioctl(&b->dev, VHOST_GET_VRING_BASE, argp);
+	mutex_unlock(&b->dev.mutex);
+	return r;
 }
 
 static long vhx_blk_ioctl(struct file *f, unsigned int ioctl,
@@ -405,9 +412,7 @@ static long vhx_blk_ioctl(struct file *f, unsigned int ioctl,
 {
 	struct vhx_blk *b = f->private_data;
 	void __user *argp = (void __user *)arg;
-	u64 __user *featurep = argp;
 	struct vhost_vring_file backend;
-	u64 features;
 	long r;
 
 	switch (ioctl) {
@@ -419,39 +424,17 @@ static long vhx_blk_ioctl(struct file *f, unsigned int ioctl,
 		return vhx_blk_get_info(b, argp);
 	case VHX_BLK_SET_SERIAL:
 		return vhx_blk_set_serial(b, argp);
-	case VHOST_GET_FEATURES:
-		features = VHX_BLK_FEATURES;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		return vhx_blk_set_features(b, features);
-	case VHOST_GET_BACKEND_FEATURES:
-		features = 0;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_BACKEND_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		return features ? -EOPNOTSUPP : 0;
 	case VHOST_RESET_OWNER:
 		return vhx_blk_reset_owner(b);
+	case VHOST_GET_VRING_BASE:
+		return vhx_blk_get_vring_base(b, argp);
 	default:
-		mutex_lock(&b->dev.mutex);
-		r = vhx_dev_ioctl(&b->dev, ioctl, argp);
-		if (r == -ENOIOCTLCMD) {
-			if (ioctl == VHOST_GET_VRING_BASE &&
-			    !vhx_dev_check_owner(&b->dev))
-				vhx_blk_stop_for_base(b, argp);
-			r = vhx_vring_ioctl(&b->dev, ioctl, argp);
-		} else {
-			vhx_dev_flush(&b->dev);
-		}
-		mutex_unlock(&b->dev.mutex);
-		return r;
+		/* No backend features: no device IOTLB for vhost-blk. */
+		r = vhx_features_ioctl(&b->dev, ioctl, argp, VHX_BLK_FEATURES, 0,
+				       vhx_blk_set_features);
+		if (r != -ENOIOCTLCMD)
+			return r;
+		return vhx_dev_vring_ioctl(&b->dev, ioctl, argp);
 	}
 }
 

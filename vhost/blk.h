@@ -143,7 +143,6 @@ void vhx_blk_free_reqs(struct vhx_blk_vq *bvq);
 /* blk_backend.c */
 int vhx_blk_probe_file(struct file *file, struct vhx_blk_props *props);
 int vhx_blk_flush(struct file *file);
-int vhx_blk_discard(struct vhx_blk_req *req, struct file *file);
-int vhx_blk_write_zeroes(struct vhx_blk_req *req, struct file *file);
+int vhx_blk_dwz(struct vhx_blk_req *req, struct file *file);
 
 #endif /* _VHX_BLK_H */

@@ -205,37 +205,26 @@ static int vhx_blk_zero_one(struct file *file, loff_t pos, u64 len,
 	return r;
 }
 
-/* Segments were validated against the capacity and limits already. */
-int vhx_blk_discard(struct vhx_blk_req *req, struct file *file)
+/*
+ * DISCARD or WRITE_ZEROES, segment by segment.  The segments were
+ * validated against the capacity and limits already.
+ */
+int vhx_blk_dwz(struct vhx_blk_req *req, struct file *file)
 {
+	bool wz = req->type == VIRTIO_BLK_T_WRITE_ZEROES;
 	unsigned int i;
 	int r;
 
 	for (i = 0; i < req->nsegs; i++) {
-		u64 sector = le64_to_cpu(req->segs[i].sector);
-		u32 num = le32_to_cpu(req->segs[i].num_sectors);
-
-		r = vhx_blk_discard_one(file, sector << SECTOR_SHIFT,
-					(u64)num << SECTOR_SHIFT);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-int vhx_blk_write_zeroes(struct vhx_blk_req *req, struct file *file)
-{
-	unsigned int i;
-	int r;
-
-	for (i = 0; i < req->nsegs; i++) {
-		u64 sector = le64_to_cpu(req->segs[i].sector);
-		u32 num = le32_to_cpu(req->segs[i].num_sectors);
+		loff_t pos = le64_to_cpu(req->segs[i].sector) << SECTOR_SHIFT;
+		u64 len = (u64)le32_to_cpu(req->segs[i].num_sectors) << SECTOR_SHIFT;
 		u32 flags = le32_to_cpu(req->segs[i].flags);
 
-		r = vhx_blk_zero_one(file, sector << SECTOR_SHIFT,
-				     (u64)num << SECTOR_SHIFT,
-				     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+		if (wz)
+			r = vhx_blk_zero_one(file, pos, len,
+					     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+		else
+			r = vhx_blk_discard_one(file, pos, len);
 		if (r)
 			return r;
 	}

@@ -293,10 +293,8 @@ static void vhx_blk_work_fn(struct work_struct *work)
 		r = vhx_blk_flush(file);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
-		r = vhx_blk_discard(req, file);
-		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		r = vhx_blk_write_zeroes(req, file);
+		r = vhx_blk_dwz(req, file);
 		break;
 	default:
 		r = -EINVAL;

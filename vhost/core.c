@@ -537,6 +537,65 @@ long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 }
 EXPORT_SYMBOL_GPL(vhx_dev_ioctl);
 
+/*
+ * GET/SET_FEATURES and GET/SET_BACKEND_FEATURES for a device that offers
+ * @offered and @backend_offered; @set applies acked features (it checks
+ * what only the device knows).  Bits outside the offer: -EOPNOTSUPP.
+ * Not owner-checked, as in mainline.  -ENOIOCTLCMD for other ioctls.
+ */
+long vhx_features_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+			void __user *argp, u64 offered, u64 backend_offered,
+			long (*set)(struct vhx_dev *dev, u64 features))
+{
+	u64 __user *featurep = argp;
+	u64 features;
+
+	switch (ioctl) {
+	case VHOST_GET_FEATURES:
+	case VHOST_GET_BACKEND_FEATURES:
+		features = ioctl == VHOST_GET_FEATURES ? offered : backend_offered;
+		return copy_to_user(featurep, &features, sizeof(features)) ?
+			-EFAULT : 0;
+	case VHOST_SET_FEATURES:
+	case VHOST_SET_BACKEND_FEATURES:
+		if (copy_from_user(&features, featurep, sizeof(features)))
+			return -EFAULT;
+		if (ioctl == VHOST_SET_BACKEND_FEATURES) {
+			if (features & ~backend_offered)
+				return -EOPNOTSUPP;
+			vhx_set_backend_features(dev, features);
+			return 0;
+		}
+		if (features & ~offered)
+			return -EOPNOTSUPP;
+		return set(dev, features);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+EXPORT_SYMBOL_GPL(vhx_features_ioctl);
+
+/*
+ * The generic device ioctls, then the vring ioctls, under the device
+ * mutex; every handled device ioctl is followed by a flush (mainline's
+ * order).  Returns -ENOIOCTLCMD for anything else.
+ */
+long vhx_dev_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+			 void __user *argp)
+{
+	long r;
+
+	mutex_lock(&dev->mutex);
+	r = vhx_dev_ioctl(dev, ioctl, argp);
+	if (r == -ENOIOCTLCMD)
+		r = vhx_vring_ioctl(dev, ioctl, argp);
+	else
+		vhx_dev_flush(dev);
+	mutex_unlock(&dev->mutex);
+	return r;
+}
+EXPORT_SYMBOL_GPL(vhx_dev_vring_ioctl);
+
 void vhx_set_backend_features(struct vhx_dev *dev, u64 features)
 {
 	int i;

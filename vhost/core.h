@@ -194,6 +194,12 @@ void vhx_dev_cleanup(struct vhx_dev *dev);
 void vhx_dev_flush(struct vhx_dev *dev);
 long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 		   void __user *argp);
+long vhx_features_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+			void __user *argp, u64 offered, u64 backend_offered,
+			long (*set)(struct vhx_dev *dev, u64 features));
+/* Takes the device mutex itself. */
+long vhx_dev_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
+			 void __user *argp);
 bool vhx_log_access_ok(struct vhx_dev *dev);
 void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
 bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work);

@@ -462,14 +462,18 @@ static long vhx_net_set_owner(struct vhx_net *n)
 	return r;
 }
 
+static long vhx_net_set_features_dev(struct vhx_dev *dev, u64 features)
+{
+	return vhx_net_set_features(container_of(dev, struct vhx_net, dev),
+				    features);
+}
+
 static long vhx_net_ioctl(struct file *f, unsigned int ioctl,
 			  unsigned long arg)
 {
 	struct vhx_net *n = f->private_data;
 	void __user *argp = (void __user *)arg;
-	u64 __user *featurep = argp;
 	struct vhost_vring_file backend;
-	u64 features;
 	long r;
 
 	switch (ioctl) {
@@ -477,42 +481,17 @@ static long vhx_net_ioctl(struct file *f, unsigned int ioctl,
 		if (copy_from_user(&backend, argp, sizeof(backend)))
 			return -EFAULT;
 		return vhx_net_set_backend(n, backend.index, backend.fd);
-	case VHOST_GET_FEATURES:
-		features = VHX_NET_FEATURES;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		if (features & ~VHX_NET_FEATURES)
-			return -EOPNOTSUPP;
-		return vhx_net_set_features(n, features);
-	case VHOST_GET_BACKEND_FEATURES:
-		features = VHX_NET_BACKEND_FEATURES;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_BACKEND_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		if (features & ~VHX_NET_BACKEND_FEATURES)
-			return -EOPNOTSUPP;
-		vhx_set_backend_features(&n->dev, features);
-		return 0;
 	case VHOST_RESET_OWNER:
 		return vhx_net_reset_owner(n);
 	case VHOST_SET_OWNER:
 		return vhx_net_set_owner(n);
 	default:
-		mutex_lock(&n->dev.mutex);
-		r = vhx_dev_ioctl(&n->dev, ioctl, argp);
-		if (r == -ENOIOCTLCMD)
-			r = vhx_vring_ioctl(&n->dev, ioctl, argp);
-		else
-			vhx_dev_flush(&n->dev);
-		mutex_unlock(&n->dev.mutex);
-		return r;
+		r = vhx_features_ioctl(&n->dev, ioctl, argp, VHX_NET_FEATURES,
+				       VHX_NET_BACKEND_FEATURES,
+				       vhx_net_set_features_dev);
+		if (r != -ENOIOCTLCMD)
+			return r;
+		return vhx_dev_vring_ioctl(&n->dev, ioctl, argp);
 	}
 }
 

@@ -33,13 +33,13 @@
 #define VHX_BLK_SET_BACKEND	_IOW(VHOST_VIRTIO, 0x50, struct vhost_vring_file)
 
 /* struct vhx_blk_info.flags */
-#define VHX_BLK_INFO_F_RO		(1U << 0)  /* OUT, DISCARD, WRITE_ZEROES fail */
-#define VHX_BLK_INFO_F_FLUSH		(1U << 1)  /* FLUSH reaches stable storage */
-#define VHX_BLK_INFO_F_DISCARD		(1U << 2)  /* DISCARD is carried out */
-#define VHX_BLK_INFO_F_WRITE_ZEROES	(1U << 3)  /* WRITE_ZEROES is carried out */
-#define VHX_BLK_INFO_F_DISCARD_ZEROES	(1U << 4)  /* discarded sectors read back as zeros */
-#define VHX_BLK_INFO_F_BDEV		(1U << 5)  /* the backend is a block device */
-#define VHX_BLK_INFO_F_DIRECT		(1U << 6)  /* opened with O_DIRECT */
+#define VHX_BLK_INFO_F_RO		0x01U  /* OUT, DISCARD, WRITE_ZEROES fail */
+#define VHX_BLK_INFO_F_FLUSH		0x02U  /* FLUSH reaches stable storage */
+#define VHX_BLK_INFO_F_DISCARD		0x04U  /* DISCARD is carried out */
+#define VHX_BLK_INFO_F_WRITE_ZEROES	0x08U  /* WRITE_ZEROES is carried out */
+#define VHX_BLK_INFO_F_DISCARD_ZEROES	0x10U  /* discarded sectors read back as zeros */
+#define VHX_BLK_INFO_F_BDEV		0x20U  /* the backend is a block device */
+#define VHX_BLK_INFO_F_DIRECT		0x40U  /* opened with O_DIRECT */
 
 /*
  * The device's view of a backend, so that userspace builds a virtio-blk
