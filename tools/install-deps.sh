@@ -9,7 +9,8 @@
 set -euo pipefail
 
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
-      kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps)
+      kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
+      pkg-config e2fsprogs fio jq)
 
 BENCH=0
 [ "${1:-}" = --bench ] && BENCH=1
@@ -42,6 +43,11 @@ need_cmd  ip                                     iproute2
 need_cmd  ethtool                                ethtool
 need_cmd  sysctl                                 procps
 need_cmd  timeout                                coreutils
+need_cmd  pkg-config                             pkg-config   # the bridge: libdpdk flags
+need_glob '/usr/include/dpdk/rte_vhost.h'        dpdk-dev     # the bridge: librte_vhost
+need_glob '/usr/sbin/mkfs.ext4'                  e2fsprogs    # inner guest of qemu_blk, e2fsck
+need_cmd  fio                                    fio          # vhx-blk-fio.sh (vs the bench)
+need_cmd  jq                                     jq           # vhx-blk-fio.sh parses fio's JSON
 if [ $BENCH = 1 ]; then
 	need_cmd  gnuplot                        gnuplot-nox
 	need_glob /usr/bin/python3               python3

@@ -131,7 +131,8 @@ qi_net_cleanup() {
 # ---- QEMU instances ---------------------------------------------------------
 
 # qi_start ID TAP [QEMU ARGS...] — start an inner QEMU in the background.
-# Knobs (env): QI_MACHINE (q35), QI_NETDEV_OPTS (",queues=2"),
+# TAP "-": no NIC at all (the inner init skips the network: VHXI_NET=0).
+# Knobs (env): QI_MACHINE (q35), QI_SMP (1), QI_NETDEV_OPTS (",queues=2"),
 # QI_DEV_OPTS (",mq=on,vectors=6"), QI_PRE_DEVS (args before the NIC, e.g.
 # an intel-iommu), QI_APPEND (extra inner kernel command line),
 # QI_LOGLEVEL (4).  Extra args go last (e.g. -incoming ...).
@@ -150,15 +151,20 @@ qi_start() {
 	QI_BG+=($!)
 	local append="console=ttyS0 loglevel=${QI_LOGLEVEL:-4} panic=-1 VHXI_IP=$QI_GUEST_IP/24 VHXI_PEER=$QI_HOST_IP"
 	append+=${QI_APPEND:+ $QI_APPEND}
+	local nic=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on${QI_NETDEV_OPTS:-}"
+		-device "virtio-net-pci,netdev=n0,mac=$QI_MAC${QI_DEV_OPTS:-}")
+	if [ "$tap" = - ]; then
+		nic=()
+		append+=" VHXI_NET=0"
+	fi
 	# shellcheck disable=SC2054,SC2206
 	local cmd=("$QI_QEMU" -nodefaults -no-user-config -no-reboot -display none
-		-machine "${QI_MACHINE:-q35},accel=tcg" -m "$QI_MEM" -smp 1
+		-machine "${QI_MACHINE:-q35},accel=tcg" -m "$QI_MEM" -smp "${QI_SMP:-1}"
 		-kernel "$QI_KERNEL" -initrd "$QI_INITRD" -append "$append"
 		-serial "file:$dir/console.log" -serial "pipe:$dir/ag"
 		-monitor "pipe:$dir/mon"
 		${QI_PRE_DEVS:-}
-		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on${QI_NETDEV_OPTS:-}"
-		-device "virtio-net-pci,netdev=n0,mac=$QI_MAC${QI_DEV_OPTS:-}"
+		"${nic[@]}"
 		"$@")
 	echo "${cmd[*]}" > "$dir/cmdline"
 	"${cmd[@]}" > "$dir/qemu.out" 2>&1 < /dev/null &
@@ -171,7 +177,11 @@ qi_start() {
 	QI_MONFD[$id]=$fd
 	QI_BG+=("${QI_PID[$id]}")
 	[ "$QI_VERBOSE" = 1 ] && qi_stream "$id"
-	qi_log "QEMU '$id' pid ${QI_PID[$id]} on $tap${QI_NETDEV_OPTS:-}${QI_DEV_OPTS:-}"
+	if [ "$tap" = - ]; then
+		qi_log "QEMU '$id' pid ${QI_PID[$id]} (no NIC)"
+	else
+		qi_log "QEMU '$id' pid ${QI_PID[$id]} on $tap${QI_NETDEV_OPTS:-}${QI_DEV_OPTS:-}"
+	fi
 	return 0
 }
 

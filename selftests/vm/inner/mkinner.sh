@@ -11,7 +11,9 @@
 #   /bin/busybox              static busybox
 #   /modules/*.ko + order     virtio_pci chain, failover, net_failover,
 #                             virtio_net of KVER (modprobe --show-depends)
-#   iperf3, ethtool           with their ldd libraries + ld-linux-x86-64.so.2
+#   /modules/order.blk        virtio_blk, ext4 and its chain (qemu_blk tests;
+#                             loaded by load_blk, not at boot by default)
+#   iperf3, ethtool, mkfs.ext4  with their ldd libraries + ld-linux-x86-64.so.2
 # Modules lose their signature (faster insmod).  Next to the cpio, the same
 # name with .vmlinux: the kernel of /boot/vmlinuz-KVER uncompressed, booted
 # through PVH (selftests/lib/qemu.sh uses it when present).
@@ -29,14 +31,15 @@ if [ -z "$KVER" ]; then
 	KVER=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
 fi
 MODS=(virtio_pci failover net_failover virtio_net)
-BINS=(/bin/busybox /usr/bin/iperf3 /usr/sbin/ethtool)
+BLK_MODS=(virtio_blk ext4)
+BINS=(/bin/busybox /usr/bin/iperf3 /usr/sbin/ethtool /usr/sbin/mkfs.ext4)
 
 log() { echo "mkinner: $*" >&2; }
 die() { echo "mkinner: error: $*" >&2; exit 1; }
 
 [ -n "$KVER" ] && [ -d "/lib/modules/$KVER" ] || die "no /lib/modules/${KVER:-6.1.*}"
 for b in "${BINS[@]}"; do
-	[ -x "$b" ] || die "no $b (make deps: busybox-static iperf3 ethtool)"
+	[ -x "$b" ] || die "no $b (make deps: busybox-static iperf3 ethtool e2fsprogs)"
 done
 
 # ---- inputs: module files in load order, binaries, libraries ---------------
@@ -52,6 +55,17 @@ for m in "${MODS[@]}"; do
 	done <<< "$out"
 done
 
+blkfiles=()
+for m in "${BLK_MODS[@]}"; do
+	out=$(modprobe -S "$KVER" --show-depends "$m") || die "modprobe --show-depends $m"
+	while read -r verb path _; do
+		[ "$verb" = insmod ] || continue
+		[ -n "${seen[$path]:-}" ] && continue
+		seen[$path]=1
+		blkfiles+=("$path")
+	done <<< "$out"
+done
+
 libs=()
 for b in "${BINS[@]:1}"; do
 	while read -r lib; do
@@ -63,8 +77,8 @@ done
 [ -n "${seen[/lib64/ld-linux-x86-64.so.2]:-}" ] || libs+=(/lib64/ld-linux-x86-64.so.2)
 
 inputs=("$HERE/init" "$HERE/vhxi.sh" "${BASH_SOURCE[0]}" "${BINS[@]}" "${libs[@]}" "${modfiles[@]}"
-	"/boot/vmlinuz-$KVER")
-key=$( { echo "$KVER"; printf '%s\n' "${modfiles[@]}"; sha256sum "${inputs[@]}" | cut -d' ' -f1; } |
+	"${blkfiles[@]}" "/boot/vmlinuz-$KVER")
+key=$( { echo "$KVER"; printf '%s\n' "${modfiles[@]}" "${blkfiles[@]}"; sha256sum "${inputs[@]}" | cut -d' ' -f1; } |
 	sha256sum | cut -c1-12)
 
 if [ -n "${VHX_INNER_OUT:-}" ]; then
@@ -132,8 +146,9 @@ for l in "${libs[@]}"; do
 	# Copy the file behind the name, keep the name ldd printed.
 	install -D -m 0755 "$(readlink -f "$l")" "$STAGE$l"
 done
-: > "$STAGE/modules/order"
-for p in "${modfiles[@]}"; do
+# add_module PATH ORDERFILE: decompressed, unsigned, listed in ORDERFILE
+add_module() {
+	local p=$1 order=$2 base n
 	base=$(basename "$p")
 	n=${base%%.ko*}.ko
 	case $base in
@@ -144,9 +159,14 @@ for p in "${modfiles[@]}"; do
 	*) die "unknown module format $p" ;;
 	esac
 	unsign "$STAGE/modules/$n"
-	echo "$n" >> "$STAGE/modules/order"
-done
+	echo "$n" >> "$order"
+}
+: > "$STAGE/modules/order"
+: > "$STAGE/modules/order.blk"
+for p in "${modfiles[@]}"; do add_module "$p" "$STAGE/modules/order"; done
+for p in "${blkfiles[@]}"; do add_module "$p" "$STAGE/modules/order.blk"; done
 log "modules: $(tr '\n' ' ' < "$STAGE/modules/order")"
+log "blk modules: $(tr '\n' ' ' < "$STAGE/modules/order.blk")"
 # debian's usrmerge: /lib -> usr/lib on the host, but a plain dir here is fine.
 
 tmp=$outdir/.$name.$$

@@ -31,6 +31,37 @@ load_net() {
 	ip link set eth0 up
 }
 
+# load_blk: the virtio_pci chain, then virtio_blk and ext4 (modules/order.blk;
+# a module that does not load, e.g. crc32c-intel on a CPU without SSE4.2, is
+# skipped), and wait for /dev/vda.
+load_blk() {
+	local ko i
+	while read -r ko; do
+		case $ko in failover.ko | net_failover.ko | virtio_net.ko) continue ;; esac
+		grep -q "^${ko%.ko} " /proc/modules ||
+			insmod "/modules/$ko" || { say "FAIL insmod $ko"; return 1; }
+	done < /modules/order
+	while read -r ko; do
+		grep -q "^${ko%.ko} " /proc/modules ||
+			insmod "/modules/$ko" 2>/dev/null || say "note: insmod $ko failed"
+	done < /modules/order.blk
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -b /dev/vda ] || { say "FAIL no /dev/vda"; return 1; }
+}
+
+# blkinfo DEV: what the guest sees of a virtio-blk disk (one line).
+blkinfo() {
+	local d=${1:-vda} q=/sys/block/${1:-vda}/queue
+	echo "dev=$d size=$(cat /sys/block/$d/size) ro=$(cat /sys/block/$d/ro)" \
+		"lbs=$(cat $q/logical_block_size) max_segments=$(cat $q/max_segments)" \
+		"discard_max=$(cat $q/discard_max_bytes) wz_max=$(cat $q/write_zeroes_max_bytes)" \
+		"hwq=$(ls /sys/block/$d/mq 2>/dev/null | wc -l) serial=$(cat /sys/block/$d/serial 2>/dev/null)" \
+		"cache=$(cat $q/write_cache 2>/dev/null)"
+}
+
 # unload_net: rmmod virtio_net and what only it used.
 unload_net() {
 	ip link set eth0 down 2>/dev/null
@@ -131,3 +162,46 @@ run_mode() {
 	esac
 }
 
+
+# ---- block helpers (qemu_blk tests) -------------------------------------------
+# mkblock I: 1 MiB of the deterministic pattern of block I (the lab VM side,
+# selftests/lib/blk.sh qb_block, makes the same bytes).
+mkblock() { yes "vhx-blk-$1-0123456789abcdef" | head -c 1048576; }
+
+# rawwrite DEV MB FILE: write FILE at MB MiB of DEV, O_DIRECT, then fsync.
+rawwrite() { dd if="$3" of="$1" bs=1M seek="$2" oflag=direct conv=fsync,notrunc 2>&1 | grep -v records; }
+
+# rawsum DEV MB COUNT: sha256 of COUNT MiB at MB MiB of DEV, read O_DIRECT.
+rawsum() {
+	echo "sha256=$(dd if="$1" bs=1M skip="$2" count="$3" iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)"
+}
+
+# blkwriter DEV BASE_MB N: pattern blocks 0..N-1 at BASE_MB+i, each written
+# O_DIRECT and fsynced, then announced on the console ("VHXI: flushed I"):
+# what the console says was flushed must be in the backend even if QEMU or
+# the bridge is killed right after.
+blkwriter() {
+	local dev=$1 base=$2 n=$3 i=0
+	while [ $i -lt "$n" ]; do
+		mkblock $i > /tmp/blk.cur
+		if ! dd if=/tmp/blk.cur of="$dev" bs=1M seek=$((base + i)) oflag=direct \
+			conv=fsync,notrunc 2>/dev/null; then
+			echo "VHXI: blkwriter failed at $i" > /dev/console
+			return 1
+		fi
+		echo "VHXI: flushed $i" > /dev/console
+		i=$((i + 1))
+	done
+	echo "VHXI: blkwriter done $n" > /dev/console
+}
+
+# blkcheck DEV BASE_MB N: "ok I" / "bad I" per pattern block, read O_DIRECT.
+blkcheck() {
+	local dev=$1 base=$2 n=$3 i=0 want got
+	while [ $i -lt "$n" ]; do
+		want=$(mkblock $i | sha256sum | cut -d' ' -f1)
+		got=$(dd if="$dev" bs=1M skip=$((base + i)) count=1 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+		if [ "$want" = "$got" ]; then echo "ok $i"; else echo "bad $i"; fi
+		i=$((i + 1))
+	done
+}
