@@ -116,6 +116,12 @@ struct vhx_blk_vq {
 	/* Finished requests, reaped by done_work on the vq's worker. */
 	struct llist_head done_list;
 	struct vhx_work done_work;
+	/*
+	 * The worker while it handles the ring: what finishes in its own
+	 * context (direct I/O that completes during submission) is reaped by
+	 * the handler itself, without queueing done_work.
+	 */
+	struct task_struct *submitter;
 };
 
 struct vhx_blk {

@@ -92,7 +92,8 @@ static void vhx_blk_req_done(struct vhx_blk_req *req, long ret)
 	req->ret = ret;
 	rcu_read_lock();
 	llist_add(&req->node, &bvq->done_list);
-	vhx_vq_work_queue(&bvq->vq, &bvq->done_work);
+	if (READ_ONCE(bvq->submitter) != current)
+		vhx_vq_work_queue(&bvq->vq, &bvq->done_work);
 	if (atomic_dec_and_test(&bvq->inflight))
 		wake_up_all(&bvq->drain_wq);
 	rcu_read_unlock();
@@ -677,6 +678,13 @@ static bool vhx_blk_can_start(struct vhx_blk_vq *bvq)
 	return bvq->inflight_bytes < VHX_BLK_INFLIGHT_BYTES;
 }
 
+/* Busy-poll predicate: a new request, or one that finished meanwhile. */
+static bool vhx_blk_poll_ready(struct vhx_vq *vq)
+{
+	return !llist_empty(&vhx_blk_vq(vq)->done_list) ||
+	       !vhx_vq_avail_empty(vq);
+}
+
 static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 {
 	struct vhx_vq *vq = &bvq->vq;
@@ -692,6 +700,7 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 		goto out;
 	vq->stats.runs++;
 	vhx_disable_notify(vq);
+	WRITE_ONCE(bvq->submitter, current);
 	do {
 		struct vhx_blk_req *req;
 
@@ -705,6 +714,17 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 		if (head < 0)
 			break;
 		if (head == vq->num) {
+			/*
+			 * Ring empty: poll a little if asked to (poll-us),
+			 * after publishing what has finished so far.
+			 */
+			if (vq->busyloop_timeout) {
+				vhx_blk_reap(bvq, true);
+				if (vhx_vq_busy_poll(vq, vhx_blk_poll_ready)) {
+					vhx_blk_reap(bvq, true);
+					continue;
+				}
+			}
 			if (unlikely(vhx_enable_notify(vq))) {
 				vhx_disable_notify(vq);
 				continue;
@@ -733,7 +753,11 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 		}
 		total += r;
 	} while (!vhx_exceeds_weight(vq, ++reqs, total));
-	/* Publish what finished at once, with one signal. */
+	/*
+	 * Publish what finished at once, with one signal; from here on
+	 * completions queue done_work again.
+	 */
+	WRITE_ONCE(bvq->submitter, NULL);
 	vhx_blk_reap(bvq, true);
 out:
 	mutex_unlock(&vq->mutex);

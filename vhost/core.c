@@ -10,6 +10,7 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -128,6 +129,26 @@ bool vhx_vq_has_work(struct vhx_vq *vq)
 	return vhx_worker_has_work(vhx_vq_worker(vq));
 }
 EXPORT_SYMBOL_GPL(vhx_vq_has_work);
+
+/*
+ * Spin for up to the vq's busy-loop timeout (VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+ * microseconds) until @ready says there is work, giving up at once when the
+ * vq's worker has other work or should reschedule.  Caller holds vq->mutex.
+ */
+bool vhx_vq_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq))
+{
+	u64 end = local_clock() + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
+
+	while (!need_resched() && !vhx_vq_has_work(vq)) {
+		if (ready(vq))
+			return true;
+		if (local_clock() >= end)
+			break;
+		cpu_relax();
+	}
+	return false;
+}
+EXPORT_SYMBOL_GPL(vhx_vq_busy_poll);
 
 /* Wait for everything queued on @vq's worker so far. */
 void vhx_vq_flush(struct vhx_vq *vq)

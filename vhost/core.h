@@ -208,6 +208,7 @@ bool vhx_has_work(struct vhx_dev *dev);
 bool vhx_vq_has_work(struct vhx_vq *vq);
 int vhx_dev_add_vq_worker(struct vhx_dev *dev, struct vhx_vq *vq);
 void vhx_vq_flush(struct vhx_vq *vq);
+bool vhx_vq_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq));
 
 /* stats.c: the device registry and its debugfs view. */
 void vhx_dev_register(struct vhx_dev *dev);

@@ -46,25 +46,6 @@ void vhx_net_signal_used(struct vhx_net_vq *nvq)
 	nvq->done_idx = 0;
 }
 
-/*
- * Spin for up to the vq's busy-loop timeout (VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
- * microseconds) until @ready says there is work, giving up at once when the
- * worker has other work or should reschedule.  Caller holds vq->mutex.
- */
-bool vhx_net_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq))
-{
-	u64 end = local_clock() + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
-
-	while (!need_resched() && !vhx_has_work(vq->dev)) {
-		if (ready(vq))
-			return true;
-		if (local_clock() >= end)
-			break;
-		cpu_relax();
-	}
-	return false;
-}
-
 /* Stop polling the backend socket.  Caller holds vq->mutex. */
 void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq)
 {

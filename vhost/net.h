@@ -62,8 +62,6 @@ void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq);
 int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq);
 void vhx_net_signal_used(struct vhx_net_vq *nvq);
 
-bool vhx_net_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq));
-
 /* net_tx.c */
 void vhx_net_handle_tx(struct vhx_net *n);
 void vhx_net_handle_tx_kick(struct vhx_work *work);

@@ -211,7 +211,7 @@ void vhx_net_handle_rx(struct vhx_net *n)
 	do {
 		sock_len = vhx_peek_head_len(nvq, sock->sk);
 		if (!sock_len && vq->busyloop_timeout && !nvq->done_idx &&
-		    vhx_net_busy_poll(vq, vhx_rx_ready))
+		    vhx_vq_busy_poll(vq, vhx_rx_ready))
 			sock_len = vhx_peek_head_len(nvq, sock->sk);
 		if (!sock_len)
 			break;

@@ -178,7 +178,7 @@ static void vhx_handle_tx_copy(struct vhx_net *n, struct socket *sock)
 		if (head == vq->num) {
 			/* Ring empty: poll a little if asked to. */
 			if (vq->busyloop_timeout && !nvq->done_idx &&
-			    vhx_net_busy_poll(vq, vhx_tx_ready))
+			    vhx_vq_busy_poll(vq, vhx_tx_ready))
 				continue;
 			/* Ask for kicks, and recheck once. */
 			if (unlikely(vhx_enable_notify(vq))) {

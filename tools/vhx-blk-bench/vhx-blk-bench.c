@@ -51,6 +51,7 @@ struct opts {
 	bool json;
 	bool quiet;
 	bool poll;
+	unsigned busy_us;	/* the kernel worker's busy-loop timeout */
 	bool indirect;
 	bool no_event_idx;
 	unsigned ring;
@@ -399,6 +400,8 @@ static void usage(FILE *f)
 "  -o, --offset BYTES    start of the used region (0)\n"
 "  -d, --direct          open the backend O_DIRECT\n"
 "      --poll            poll the used ring instead of sleeping on the call eventfd\n"
+"      --busy-poll US    the kernel worker polls an empty ring US microseconds\n"
+"                        (VHOST_SET_VRING_BUSYLOOP_TIMEOUT, QEMU's poll-us) (0)\n"
 "      --indirect        one indirect descriptor per request\n"
 "      --no-event-idx    do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
 "      --ring N          ring size (auto: >= 3 x iodepth, at least 256)\n"
@@ -427,6 +430,7 @@ int main(int argc, char **argv)
 		{ "bs", 1, NULL, 'b' }, { "iodepth", 1, NULL, 'q' }, { "queues", 1, NULL, 'j' },
 		{ "time", 1, NULL, 't' }, { "ramp", 1, NULL, 'r' }, { "size", 1, NULL, 's' },
 		{ "offset", 1, NULL, 'o' }, { "direct", 0, NULL, 'd' }, { "poll", 0, NULL, 'P' },
+		{ "busy-poll", 1, NULL, 'B' },
 		{ "indirect", 0, NULL, 'I' }, { "no-event-idx", 0, NULL, 'E' }, { "ring", 1, NULL, 'R' }, { "device", 1, NULL, 'D' },
 		{ "seed", 1, NULL, 'S' }, { "json", 0, NULL, 'J' }, { "quiet", 0, NULL, 'Q' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 }
@@ -467,6 +471,7 @@ int main(int argc, char **argv)
 		case 'o': o.offset = parse_size(optarg); break;
 		case 'd': o.direct = true; break;
 		case 'P': o.poll = true; break;
+		case 'B': o.busy_us = (unsigned)atoi(optarg); break;
 		case 'I': o.indirect = true; break;
 		case 'E': o.no_event_idx = true; break;
 		case 'R': o.ring = (unsigned)atoi(optarg); break;
@@ -535,6 +540,16 @@ int main(int argc, char **argv)
 	if (r) {
 		fprintf(stderr, "vhx-blk-bench: %s: setup failed: %s\n", o.device, strerror(-r));
 		return 1;
+	}
+	for (unsigned q = 0; o.busy_us && q < o.queues; q++) {
+		struct vhost_vring_state st = { .index = q, .num = o.busy_us };
+
+		r = vhx_ioctl(b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &st);
+		if (r) {
+			fprintf(stderr, "vhx-blk-bench: busy-poll: %s\n", strerror(-r));
+			vhx_blk_teardown(&b);
+			return 1;
+		}
 	}
 	if (b.info.num_queues && o.queues > b.info.num_queues) {
 		fprintf(stderr, "vhx-blk-bench: the device has %u queues\n", b.info.num_queues);
