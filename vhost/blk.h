@@ -11,6 +11,7 @@
 #include <linux/workqueue.h>
 #include <linux/vhx_blk.h>
 
+#include "blk_parse.h"
 #include "core.h"
 
 /* Virtqueues per fd (module parameter max_queues bounds it). */
@@ -31,8 +32,7 @@
  * (a lone request larger than the budget still runs, alone).
  */
 #define VHX_BLK_INFLIGHT_BYTES SZ_64M
-/* Discard / write-zeroes segments per request, and their size limits. */
-#define VHX_BLK_MAX_DWZ_SEG 32
+/* Discard / write-zeroes size limits (files). */
 #define VHX_BLK_FILE_MAX_DWZ_SECTORS BIT(22)
 /* Write-zeroes emulated by writing zeros: at most this much per segment. */
 #define VHX_BLK_EMUL_WZ_SECTORS BIT(16)
@@ -47,19 +47,6 @@
 #define VHX_BLK_INLINE_IOVS 4
 
 struct vhx_blk_vq;
-
-/* What vhx does with a backend file (VHX_BLK_GET_INFO reports it). */
-struct vhx_blk_props {
-	u64 capacity;		/* 512-byte sectors */
-	u32 flags;		/* VHX_BLK_INFO_F_* */
-	u32 lbs;		/* logical block size, bytes */
-	u32 pbs;
-	u32 max_discard_sectors;
-	u32 discard_alignment;	/* sectors */
-	u32 max_wz_sectors;
-	bool wz_emulated;	/* write-zeroes writes zeros by hand */
-	bool nowait;		/* IOCB_NOWAIT is honoured by the file */
-};
 
 /* One request in flight.  Slots live in vhx_blk_vq.reqs[]. */
 struct vhx_blk_req {

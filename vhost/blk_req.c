@@ -360,86 +360,6 @@ static int vhx_blk_take_iov(struct vhx_blk_req *req, const struct iovec *iov,
 	return 0;
 }
 
-/*
- * Split the writable iovecs: the status byte is the last byte of the
- * chain; the data is everything before it.  Trims @iov in place.
- */
-static u8 __user *vhx_blk_status_ptr(struct iovec *iov, unsigned int *n)
-{
-	u8 __user *status;
-
-	while (*n && !iov[*n - 1].iov_len)
-		(*n)--;
-	if (!*n)
-		return NULL;
-	iov[*n - 1].iov_len--;
-	status = (u8 __user *)iov[*n - 1].iov_base + iov[*n - 1].iov_len;
-	/* A status descriptor of its own leaves nothing: not data. */
-	if (!iov[*n - 1].iov_len)
-		(*n)--;
-	return status;
-}
-
-/* Can direct I/O take the request's buffers as they are? */
-static bool vhx_blk_dio_aligned(const struct vhx_blk_req *req, u32 lbs)
-{
-	unsigned long mask = lbs - 1;
-	unsigned int i;
-
-	for (i = 0; i < req->nr_iov; i++)
-		if (req->iov[i].iov_len &&
-		    (((unsigned long)req->iov[i].iov_base | req->iov[i].iov_len) &
-		     mask))
-			return false;
-	return true;
-}
-
-/* Is [sector, sector + bytes / 512) inside the disk? */
-static bool vhx_blk_range_ok(const struct vhx_blk_props *p, u64 sector,
-			     u64 bytes)
-{
-	u64 n = bytes >> SECTOR_SHIFT;
-
-	return sector <= p->capacity && n <= p->capacity - sector;
-}
-
-/* Read and check the DISCARD / WRITE_ZEROES segments; a status or 0. */
-static u8 vhx_blk_get_segs(struct vhx_blk_req *req, struct iov_iter *from,
-			   const struct vhx_blk_props *p)
-{
-	size_t len = iov_iter_count(from);
-	bool wz = req->type == VIRTIO_BLK_T_WRITE_ZEROES;
-	u32 max = wz ? p->max_wz_sectors : p->max_discard_sectors;
-	unsigned int i;
-
-	if (!len || len % sizeof(*req->segs) ||
-	    len / sizeof(*req->segs) > VHX_BLK_MAX_DWZ_SEG)
-		return VIRTIO_BLK_S_IOERR;
-	req->nsegs = len / sizeof(*req->segs);
-	req->segs = kmalloc(len, GFP_KERNEL_ACCOUNT);
-	if (!req->segs)
-		return VIRTIO_BLK_S_IOERR;
-	if (copy_from_iter(req->segs, len, from) != len)
-		return VIRTIO_BLK_S_IOERR;
-	for (i = 0; i < req->nsegs; i++) {
-		u64 sector = le64_to_cpu(req->segs[i].sector);
-		u32 num = le32_to_cpu(req->segs[i].num_sectors);
-		u32 flags = le32_to_cpu(req->segs[i].flags);
-
-		/* UNMAP means something only for WRITE_ZEROES. */
-		if (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP ||
-		    (!wz && flags))
-			return VIRTIO_BLK_S_UNSUPP;
-		if (num > max ||
-		    !vhx_blk_range_ok(p, sector, (u64)num << SECTOR_SHIFT))
-			return VIRTIO_BLK_S_IOERR;
-		/* The backend works in logical blocks. */
-		if ((sector | num) & ((p->lbs >> SECTOR_SHIFT) - 1))
-			return VIRTIO_BLK_S_IOERR;
-	}
-	return 0;
-}
-
 /* GET_ID: copy the serial into the data buffers. */
 static void vhx_blk_get_id(struct vhx_blk_req *req, struct iovec *in,
 			   unsigned int nin, size_t len)
@@ -467,31 +387,20 @@ static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
 {
 	const struct vhx_blk_props *p = &bvq->props;
 	struct vhx_vq *vq = &bvq->vq;
-	struct iovec *iov = vq->iov;
-	struct virtio_blk_outhdr hdr;
-	struct iov_iter from;
-	size_t out_len = iov_length(iov, out), in_len;
-	bool ro = p->flags & VHX_BLK_INFO_F_RO;
+	struct vhx_blk_chain c;
+	bool wz;
 	u8 status;
 	long r;
 
-	if (out_len < sizeof(hdr)) {
-		vhx_vq_err(vq, "request without a header: %zu bytes\n", out_len);
-		return -EINVAL;
+	r = vhx_blk_parse_chain(vq->iov, out, in, &c);
+	if (r) {
+		vhx_vq_err(vq, "malformed request (%ld): %u readable, %u writable iovecs\n",
+			   r, out, in);
+		return r;
 	}
-	req->status = vhx_blk_status_ptr(iov + out, &in);
-	if (!req->status) {
-		vhx_vq_err(vq, "request without a status byte\n");
-		return -EINVAL;
-	}
-	in_len = iov_length(iov + out, in);
-	iov_iter_init(&from, ITER_SOURCE, iov, out, out_len);
-	if (copy_from_iter(&hdr, sizeof(hdr), &from) != sizeof(hdr)) {
-		vhx_vq_err(vq, "failed to read request header\n");
-		return -EFAULT;
-	}
-	req->type = le32_to_cpu((__force __le32)hdr.type);
-	req->sector = le64_to_cpu((__force __le64)hdr.sector);
+	req->type = c.type;
+	req->sector = c.sector;
+	req->status = c.status;
 	req->iocb.ki_filp = file;
 	req->done = 0;
 	req->len = 0;
@@ -504,43 +413,24 @@ static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
 	switch (req->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		if (req->type == VIRTIO_BLK_T_IN) {
-			r = vhx_blk_take_iov(req, iov + out, in, in_len);
-		} else {
-			/* The data follows the header in the readable part. */
-			struct iovec *d = iov;
-			size_t skip = sizeof(hdr);
-			unsigned int n = out;
-
-			while (n && skip >= d->iov_len) {
-				skip -= d->iov_len;
-				d++;
-				n--;
-			}
-			if (n) {
-				d->iov_base += skip;
-				d->iov_len -= skip;
-			}
-			r = vhx_blk_take_iov(req, d, n, out_len - sizeof(hdr));
-		}
+		if (req->type == VIRTIO_BLK_T_IN)
+			r = vhx_blk_take_iov(req, c.in, c.nin, c.in_len);
+		else
+			r = vhx_blk_take_iov(req, c.out, c.nout, c.out_len);
 		if (r) {
-			vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
-			return 0;
-		}
-		if ((req->type == VIRTIO_BLK_T_OUT && ro) ||
-		    req->len & (SECTOR_SIZE - 1) ||
-		    !vhx_blk_range_ok(p, req->sector, req->len)) {
 			req->len = 0;
 			vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
 			return 0;
 		}
-		if (!req->len) {
-			vhx_blk_finish(req, VIRTIO_BLK_S_OK, 1);
+		status = vhx_blk_check_rw(p, req->type, req->sector, req->len);
+		if (status || !req->len) {
+			req->len = 0;
+			vhx_blk_finish(req, status, 1);
 			return 0;
 		}
 		bvq->inflight_bytes += req->len;
 		req->bounce = (p->flags & VHX_BLK_INFO_F_DIRECT) &&
-			      !vhx_blk_dio_aligned(req, p->lbs);
+			      !vhx_blk_iov_aligned(req->iov, req->nr_iov, p->lbs);
 		if (p->nowait && !req->bounce) {
 			r = vhx_blk_rw(req, true);
 			if (r == -EIOCBQUEUED)
@@ -556,18 +446,19 @@ static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
 		vhx_blk_punt(req);
 		return 0;
 	case VIRTIO_BLK_T_GET_ID:
-		vhx_blk_get_id(req, iov + out, in, in_len);
+		vhx_blk_get_id(req, c.in, c.nin, c.in_len);
 		return 0;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		if (!(p->flags & (req->type == VIRTIO_BLK_T_DISCARD ?
-				  VHX_BLK_INFO_F_DISCARD :
-				  VHX_BLK_INFO_F_WRITE_ZEROES))) {
-			vhx_blk_finish(req, ro ? VIRTIO_BLK_S_IOERR :
-				       VIRTIO_BLK_S_UNSUPP, 1);
+		wz = req->type == VIRTIO_BLK_T_WRITE_ZEROES;
+		if (!(p->flags & (wz ? VHX_BLK_INFO_F_WRITE_ZEROES :
+				  VHX_BLK_INFO_F_DISCARD))) {
+			vhx_blk_finish(req, p->flags & VHX_BLK_INFO_F_RO ?
+				       VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_UNSUPP, 1);
 			return 0;
 		}
-		status = vhx_blk_get_segs(req, &from, p);
+		status = vhx_blk_parse_segs(p, wz, c.out, c.nout, c.out_len,
+					    &req->segs, &req->nsegs);
 		if (status) {
 			vhx_blk_finish(req, status, 1);
 			return 0;
