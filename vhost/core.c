@@ -14,7 +14,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "core.h"
+#include "vq.h"
 
 static ushort max_mem_regions = 64;
 module_param(max_mem_regions, ushort, 0444);
@@ -403,7 +403,7 @@ static bool vhx_vq_log_ok(struct vhx_vq *vq, u64 log_base)
 	if (!vq->log_used)
 		return true;
 	return vhx_log_range_ok(log_base, vq->log_addr,
-				4 + 8 * (u64)vq->num + 2);
+				vhx_vq_used_log_size(vq));
 }
 
 /* Caller should have device mutex. */

@@ -32,6 +32,7 @@ extern int vhx_max_iotlb_entries;
 
 struct vhx_dev;
 struct vhx_vq;
+struct vhx_vq_ops;
 
 /* A wait-queue hook on a file (kick eventfd or backend socket). */
 struct vhx_poll {
@@ -93,6 +94,11 @@ struct vhx_vq {
 	 */
 	struct vhx_worker *worker;
 
+	/*
+	 * The ring layout in use: set from the negotiated features when a
+	 * backend is attached (vhx_vq_start()).
+	 */
+	const struct vhx_vq_ops *ops;
 	u16 last_avail_idx;	/* next avail entry to process */
 	u16 avail_idx;		/* last avail->idx read from the guest */
 	u16 last_used_idx;	/* next used entry to write */
@@ -226,7 +232,17 @@ ssize_t vhx_chr_write_iter(struct vhx_dev *dev, struct iov_iter *from);
 __poll_t vhx_chr_poll(struct file *file, struct vhx_dev *dev,
 		      poll_table *wait);
 
-/* vq.c: the ring walk.  Caller holds vq->mutex. */
+/*
+ * vq.c: the virtqueue API, whatever the ring layout.  Caller holds
+ * vq->mutex.  vhx_get_vq_desc() returns the chain's head, vq->num when
+ * nothing is available, or a negative errno; vhx_add_used_n() takes heads
+ * back in any order.
+ */
+int vhx_vq_start(struct vhx_vq *vq);
+bool vhx_vq_num_ok(const struct vhx_vq *vq, unsigned int num);
+int vhx_vq_set_base(struct vhx_vq *vq, u32 base);
+u32 vhx_vq_get_base(const struct vhx_vq *vq);
+u64 vhx_vq_used_log_size(const struct vhx_vq *vq);
 int vhx_translate(struct vhx_vq *vq, u64 addr, u64 len, struct iovec iov[],
 		  int iov_size, int access);
 int vhx_get_vq_desc(struct vhx_vq *vq, struct iovec iov[],
@@ -246,7 +262,6 @@ void vhx_disable_notify(struct vhx_vq *vq);
 bool vhx_vq_avail_empty(struct vhx_vq *vq);
 bool vhx_exceeds_weight(struct vhx_vq *vq, int pkts, int total_len);
 int vhx_vq_update_used_flags(struct vhx_vq *vq);
-int vhx_vq_read_used_idx(struct vhx_vq *vq, u16 *idx);
 
 /* log.c: dirty logging for live migration. */
 int vhx_log_write(struct vhx_vq *vq, struct vhx_log *log,
