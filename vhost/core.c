@@ -206,6 +206,7 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		vq->indirect = NULL;
 		vq->heads = NULL;
 		vq->iov = NULL;
+		vq->packed = NULL;
 		vq->dev = dev;
 		vq->worker = NULL;
 		mutex_init(&vq->mutex);
@@ -242,6 +243,7 @@ static void vhx_vq_free_iovecs(struct vhx_vq *vq)
 	vq->heads = NULL;
 	kfree(vq->iov);
 	vq->iov = NULL;
+	vhx_packed_free(vq);
 }
 
 static int vhx_dev_alloc_iovecs(struct vhx_dev *dev)

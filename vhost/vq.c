@@ -2,7 +2,8 @@
 /*
  * The virtqueue API the devices use: translation of guest addresses, ring
  * metadata access, descriptor accounting, weights and vq errors, and the
- * dispatch to the ring layout of each queue (vq_split.c) through vq->ops.
+ * dispatch to the ring layout of each queue -- split (vq_split.c) or
+ * packed (vq_packed.c) -- through vq->ops.
  *
  * The layout is chosen from the negotiated features when a backend is
  * attached (vhx_vq_start(), from vhx_vq_init_access()) and kept until the
@@ -244,7 +245,8 @@ int vhx_indirect_table(struct vhx_vq *vq, u64 addr, u32 len)
 
 static const struct vhx_vq_ops *vhx_vq_layout_of(const struct vhx_vq *vq)
 {
-	return &vhx_split_ops;
+	return vhx_has_feature(vq, VIRTIO_F_RING_PACKED) ? &vhx_packed_ops :
+							    &vhx_split_ops;
 }
 
 /*
@@ -256,6 +258,12 @@ const struct vhx_vq_ops *vhx_vq_layout(const struct vhx_vq *vq)
 {
 	return vq->private_data ? vq->ops : vhx_vq_layout_of(vq);
 }
+
+bool vhx_vq_is_packed(const struct vhx_vq *vq)
+{
+	return vhx_vq_layout(vq) == &vhx_packed_ops;
+}
+EXPORT_SYMBOL_GPL(vhx_vq_is_packed);
 
 void vhx_vq_ring_sizes(const struct vhx_vq *vq, unsigned int num,
 		       struct vhx_ring_sizes *s)
@@ -275,7 +283,9 @@ EXPORT_SYMBOL_GPL(vhx_vq_used_log_size);
 
 /*
  * VHOST_SET_VRING_NUM.  The size is checked against the layout negotiated
- * so far, and again when the backend is attached.
+ * so far (split: a power of two; packed: any size up to 32768).  Clients
+ * send SET_FEATURES first (QEMU and DPDK do), but a ring sized before
+ * RING_PACKED was acked is checked again when the backend is attached.
  */
 bool vhx_vq_num_ok(const struct vhx_vq *vq, unsigned int num)
 {
@@ -283,7 +293,7 @@ bool vhx_vq_num_ok(const struct vhx_vq *vq, unsigned int num)
 }
 EXPORT_SYMBOL_GPL(vhx_vq_num_ok);
 
-/* VHOST_SET/GET_VRING_BASE in the layout's encoding. */
+/* VHOST_SET/GET_VRING_BASE in the layout's encoding (see the layouts). */
 int vhx_vq_set_base(struct vhx_vq *vq, u32 base)
 {
 	int r = vhx_vq_layout(vq)->set_base(vq, base);
@@ -328,8 +338,8 @@ EXPORT_SYMBOL_GPL(vhx_vq_start);
 /* ---- the API of the devices ------------------------------------------ */
 
 /*
- * Pull the next available chain.  Returns its head, vq->num if nothing is
- * available, or a negative errno (-EAGAIN:
+ * Pull the next available chain.  Returns its head (split) or buffer id
+ * (packed), vq->num if nothing is available, or a negative errno (-EAGAIN:
  * IOTLB miss queued, retry later; anything else: the vq has been failed).
  */
 int vhx_get_vq_desc(struct vhx_vq *vq, struct iovec iov[],
@@ -415,7 +425,7 @@ bool vhx_vq_avail_empty(struct vhx_vq *vq)
 }
 EXPORT_SYMBOL_GPL(vhx_vq_avail_empty);
 
-/* Write the used flags again. */
+/* Write the used flags (split) or device event flags (packed) again. */
 int vhx_vq_update_used_flags(struct vhx_vq *vq)
 {
 	return vq->ops->update_used_flags(vq);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The ring layouts under the virtqueue API of vq.c: split rings
- * (vq_split.c).
+ * The two ring layouts under the virtqueue API of vq.c: split rings
+ * (vq_split.c) and packed rings (vq_packed.c, VIRTIO_F_RING_PACKED).
  *
  * The devices only see the API of core.h (vhx_get_vq_desc(),
  * vhx_add_used_n(), ...); vq.c dispatches each call through vq->ops, the
@@ -44,6 +44,7 @@ struct vhx_vq_ops {
 };
 
 extern const struct vhx_vq_ops vhx_split_ops;
+extern const struct vhx_vq_ops vhx_packed_ops;
 
 /* vq.c: the layout a vq uses now (latched while a backend is attached). */
 const struct vhx_vq_ops *vhx_vq_layout(const struct vhx_vq *vq);
@@ -60,5 +61,8 @@ int vhx_add_buf(struct vhx_vq *vq, u64 addr, u32 len, bool write,
 		unsigned int *out_num, unsigned int *in_num,
 		struct vhx_log *log, unsigned int *log_num);
 int vhx_indirect_table(struct vhx_vq *vq, u64 addr, u32 len);
+
+/* vq_packed.c: per-vq state of a packed ring, freed with the iovecs. */
+void vhx_packed_free(struct vhx_vq *vq);
 
 #endif /* _VHX_VQ_H */

@@ -16,6 +16,9 @@ void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
 	vq->last_avail_idx = 0;
 	vq->avail_idx = 0;
 	vq->last_used_idx = 0;
+	/* Packed rings: both wrap counters start at 1. */
+	vq->last_avail_wrap = true;
+	vq->last_used_wrap = true;
 	vq->ops = &vhx_split_ops;
 	vq->signalled_used = 0;
 	vq->signalled_used_valid = false;
@@ -39,7 +42,7 @@ void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
 }
 EXPORT_SYMBOL_GPL(vhx_vq_reset);
 
-/* The three areas' sizes follow the layout. */
+/* The three areas' sizes follow the layout (split, or packed). */
 static bool vhx_ring_access_ok(struct vhx_vq *vq, unsigned int num, u64 desc,
 			       u64 avail, u64 used)
 {
@@ -68,8 +71,8 @@ EXPORT_SYMBOL_GPL(vhx_vq_access_ok);
 /*
  * Called when a backend is attached: latch the ring layout of the
  * negotiated features, check the set-up against it, publish the
- * notification state (and pick up the used index from guest memory).
- * Clears a previous vq error.
+ * notification state (split: also pick up the used index from guest
+ * memory).  Clears a previous vq error.
  */
 int vhx_vq_init_access(struct vhx_vq *vq)
 {
@@ -208,6 +211,7 @@ long vhx_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 			r = -EFAULT;
 			break;
 		}
+		/* Split: the avail index; packed: see packed_set_base(). */
 		r = vhx_vq_set_base(vq, s.num);
 		break;
 	case VHOST_GET_VRING_BASE:
