@@ -42,6 +42,8 @@ typedef unsigned int gfp_t;
 #define __force
 #define __iomem
 #define __must_check
+#define __packed __attribute__((packed))
+#define fallthrough __attribute__((__fallthrough__))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
