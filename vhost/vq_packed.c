@@ -25,6 +25,7 @@
 
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -340,6 +341,8 @@ static int packed_get_desc(struct vhx_vq *vq, struct iovec iov[],
 		vhx_vq_err(vq, "buffer id %u >= %u\n", id, vq->num);
 		return -EINVAL;
 	}
+	/* The guest's id indexes kernel memory: no speculation past num. */
+	id = array_index_nospec(id, vq->num);
 	if (p->chain[id]) {
 		vhx_vq_err(vq, "buffer id %u is already in flight\n", id);
 		return -EINVAL;
@@ -420,8 +423,13 @@ static int packed_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
 			.id = cpu_to_le16(id),
 		};
 
-		if (id >= vq->num || !p->chain[id] ||
-		    (p->chain[id] & VHX_CHAIN_PUBLISHING)) {
+		if (id >= vq->num) {
+			vhx_vq_err(vq, "used buffer id %u >= %u\n", id, vq->num);
+			r = -EINVAL;
+			goto out;
+		}
+		id = array_index_nospec(id, vq->num);
+		if (!p->chain[id] || (p->chain[id] & VHX_CHAIN_PUBLISHING)) {
 			vhx_vq_err(vq, "used buffer id %u is not in flight\n",
 				   id);
 			r = -EINVAL;

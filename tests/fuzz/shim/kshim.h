@@ -63,6 +63,9 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL 0u
 #define GFP_KERNEL_ACCOUNT 0u
 
+/* Spectre v1 masking: the bounds check before it is what matters here. */
+#define array_index_nospec(i, n) ((i) < (n) ? (i) : 0)
+
 #define min(a, b) ({ typeof(a) _a = (a); typeof(b) _b = (b); _a < _b ? _a : _b; })
 #define max(a, b) ({ typeof(a) _a = (a); typeof(b) _b = (b); _a > _b ? _a : _b; })
 #define min_t(t, a, b) ({ t _a = (a); t _b = (b); _a < _b ? _a : _b; })
