@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hostile_test - a catalogue of malformed split rings.
+ * hostile_test - a catalogue of malformed rings, split and packed.
+ *
+ * Every case that has a meaning in both layouts runs twice: NAME on a split
+ * ring and NAME_packed on a packed ring (VIRTIO_F_RING_PACKED), built by the
+ * same case function through vhxlib's layout-neutral raw-chain helpers
+ * (vhx_vq_raw_desc: split desc[i] / packed ring slot i with its lap's
+ * AVAIL/USED bits; vhx_vq_raw_publish).  Split-only cases (next pointers,
+ * avail index) and packed-only cases (wrap counters, buffer ids in flight,
+ * event structures, indirect rules) have one variant.  Packed variants SKIP
+ * when the device does not offer bit 34 (the in-tree vhost_net).
  *
  * Each case sets up a fresh device (ERR eventfd on both vqs, tap backend),
  * corrupts the ring in one way, kicks (TX) or injects a frame (RX) and then
@@ -15,7 +24,10 @@
  *   TOLERATED   mainline processes it (spec violation it does not check); the
  *               ERR eventfd or a correct frame are both accepted;
  *   SETUP_EFAULT the bad ring address is refused with EFAULT at
- *               NET_SET_BACKEND.
+ *               NET_SET_BACKEND;
+ *   IGNORED     not an available buffer (packed: wrong wrap bits on a
+ *               head): no ERR eventfd within 1 s, no frame;
+ *   SENT        a valid if unusual chain: no ERR, the frame arrives intact.
  * Then the vq is reset (SET_BACKEND -1, ring re-initialised, NUM/BASE/ADDR,
  * SET_BACKEND tap) and traffic must work again.  Nothing asserts that a queue
  * keeps running after an error without a reset: mainline retries on the next
@@ -37,7 +49,8 @@
 #define ERR_WAIT_MS 3000
 #define BAD_GPA 0xdead00000000ULL
 
-enum expect { ERR, ERR_MAY_SEND, ERR_OR_DROP, TOLERATED, SETUP_EFAULT };
+enum expect { SAME, ERR, ERR_MAY_SEND, ERR_OR_DROP, TOLERATED, SETUP_EFAULT,
+	      IGNORED, SENT };
 
 struct hctx {
 	struct vhx_net n;
@@ -45,13 +58,16 @@ struct hctx {
 	uint8_t frame[2048];
 	void *unmapped;		/* page to restore after the case */
 	uint64_t extra_gpa;	/* case-specific scratch in guest memory */
+	unsigned nd;		/* descriptors of the raw chain being built */
 };
 
 struct hcase {
 	const char *what;
 	unsigned vq;		/* VHX_RX or VHX_TX */
 	enum expect expect;
+	enum expect pexpect;	/* on a packed ring, if not the same */
 	bool vhost_hdr;
+	bool event_idx;
 	unsigned nregions;
 	size_t mem;
 	/* corrupt the ring; may return -errno to fail the case */
@@ -60,13 +76,37 @@ struct hcase {
 
 /* ------------------------------------------------------------ helpers */
 
-static void setd(struct vhx_vq *vq, unsigned i, uint64_t addr, uint32_t len,
-		 uint16_t flags, uint16_t next)
+/*
+ * Descriptor @i of the raw chain on the case's vq: split desc[i] with
+ * @next; packed slot i, @next as its buffer id (the last one's counts).
+ */
+static void setd(struct hctx *h, unsigned i, uint64_t addr, uint32_t len,
+		 uint32_t flags, uint16_t next)
 {
-	vq->desc[i].addr = addr;
-	vq->desc[i].len = len;
-	vq->desc[i].flags = flags;
-	vq->desc[i].next = next;
+	vhx_vq_raw_desc(h->vq, i, addr, len, flags, next);
+	if (i + 1 > h->nd)
+		h->nd = i + 1;
+}
+
+/* Entry @k of an indirect table at @t, in the layout of the case's vq. */
+static void tdesc(struct hctx *h, void *t, unsigned k, uint64_t addr,
+		  uint32_t len, uint16_t flags, uint16_t next)
+{
+	if (h->vq->packed) {
+		struct vring_packed_desc *d = (struct vring_packed_desc *)t + k;
+
+		d->addr = addr;
+		d->len = len;
+		d->id = next;
+		d->flags = flags;
+	} else {
+		struct vring_desc *d = (struct vring_desc *)t + k;
+
+		d->addr = addr;
+		d->len = len;
+		d->flags = flags;
+		d->next = next;
+	}
 }
 
 /* A valid TX buffer (zero vnet header + 60-byte frame) at per-head buffer k. */
@@ -85,7 +125,8 @@ static void publish_kick(struct hctx *h, unsigned vqi, uint16_t head)
 {
 	struct vhx_vq *vq = &h->n.dev.vq[vqi];
 
-	vhx_vq_publish_head(vq, head);
+	vhx_vq_raw_publish(vq, head, h->nd ? h->nd : 1);
+	h->nd = 0;
 	if (vqi == VHX_TX) {
 		vhx_vq_kick_force(vq);
 	} else {
@@ -102,8 +143,8 @@ static int c_desc_loop(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
-	setd(h->vq, 0, a, l, VRING_DESC_F_NEXT, 1);
-	setd(h->vq, 1, a, l, VRING_DESC_F_NEXT, 0);
+	setd(h, 0, a, l, VRING_DESC_F_NEXT, 1);
+	setd(h, 1, a, l, VRING_DESC_F_NEXT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -115,21 +156,21 @@ static int c_chain_longer_than_ring(struct hctx *h)
 	unsigned i;
 
 	for (i = 0; i < NUM; i++)
-		setd(h->vq, i, a, 1, VRING_DESC_F_NEXT, (i + 1) % NUM);
+		setd(h, i, a, 1, VRING_DESC_F_NEXT, (i + 1) % NUM);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_addr_outside(struct hctx *h)
 {
-	setd(h->vq, 0, BAD_GPA, 100, 0, 0);
+	setd(h, 0, BAD_GPA, 100, 0, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_addr_len_wrap(struct hctx *h)
 {
-	setd(h->vq, 0, 0xfffffffffffff000ULL, 0x2000, 0, 0);
+	setd(h, 0, 0xfffffffffffff000ULL, 0x2000, 0, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -140,7 +181,7 @@ static int c_huge_len(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, NUM - 1, &l);
 
-	setd(h->vq, 0, a, 0xffffffffu, 0, 0);
+	setd(h, 0, a, 0xffffffffu, 0, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -150,15 +191,20 @@ static int c_avail_idx_jump(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
-	setd(h->vq, 0, a, l, 0, 0);
+	setd(h, 0, a, l, 0, 0);
 	h->vq->avail->ring[0] = 0;
 	h->vq->avail->idx = NUM + 1;
 	vhx_vq_kick_force(h->vq);
 	return 0;
 }
 
+/* split: avail head >= num; packed: buffer id >= num */
 static int c_head_ge_num(struct hctx *h)
 {
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h, 0, a, l, 0, NUM + 5);
 	publish_kick(h, VHX_TX, NUM + 5);
 	return 0;
 }
@@ -168,12 +214,12 @@ static int c_next_ge_num(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
-	setd(h->vq, 0, a, 14, VRING_DESC_F_NEXT, NUM + 3);
+	setd(h, 0, a, 14, VRING_DESC_F_NEXT, NUM + 3);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
-static struct vring_desc *ind_table(struct hctx *h, unsigned entries)
+static void *ind_table(struct hctx *h, unsigned entries)
 {
 	h->extra_gpa = vhx_mem_alloc(&h->n.mem, 16 * entries, 16);
 	if (!h->extra_gpa)
@@ -183,98 +229,97 @@ static struct vring_desc *ind_table(struct hctx *h, unsigned entries)
 
 static int c_indirect_nested(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 4), *t2 = ind_table(h, 2);
+	void *t = ind_table(h, 4), *t2 = ind_table(h, 2);
 	uint64_t t2gpa = h->extra_gpa;
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t || !t2)
 		return -ENOMEM;
-	t2[0] = (struct vring_desc){ .addr = a, .len = l };
-	t[0] = (struct vring_desc){ .addr = t2gpa, .len = 16,
-				    .flags = VRING_DESC_F_INDIRECT };
-	setd(h->vq, 0, vhx_hva_to_gpa(&h->n.mem, t), 16, VRING_DESC_F_INDIRECT, 0);
+	tdesc(h, t2, 0, a, l, 0, 0);
+	tdesc(h, t, 0, t2gpa, 16, VRING_DESC_F_INDIRECT, 0);
+	setd(h, 0, vhx_hva_to_gpa(&h->n.mem, t), 16, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_indirect_len_unaligned(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 4);
+	void *t = ind_table(h, 4);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t)
 		return -ENOMEM;
-	t[0] = (struct vring_desc){ .addr = a, .len = l };
-	setd(h->vq, 0, h->extra_gpa, 17, VRING_DESC_F_INDIRECT, 0);
+	tdesc(h, t, 0, a, l, 0, 0);
+	setd(h, 0, h->extra_gpa, 17, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_indirect_len_zero(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 4);
+	void *t = ind_table(h, 4);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t)
 		return -ENOMEM;
-	t[0] = (struct vring_desc){ .addr = a, .len = l };
-	setd(h->vq, 0, h->extra_gpa, 0, VRING_DESC_F_INDIRECT, 0);
+	tdesc(h, t, 0, a, l, 0, 0);
+	setd(h, 0, h->extra_gpa, 0, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_indirect_and_next(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 4);
+	void *t = ind_table(h, 4);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t)
 		return -ENOMEM;
 	/* header + 30 bytes in the table, the rest through the ring's "next" */
-	t[0] = (struct vring_desc){ .addr = a, .len = l - 30 };
-	setd(h->vq, 0, h->extra_gpa, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
-	setd(h->vq, 1, a + l - 30, 30, 0, 0);
+	tdesc(h, t, 0, a, l - 30, 0, 0);
+	setd(h, 0, h->extra_gpa, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+	setd(h, 1, a + l - 30, 30, 0, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_indirect_outside(struct hctx *h)
 {
-	setd(h->vq, 0, BAD_GPA, 64, VRING_DESC_F_INDIRECT, 0);
+	setd(h, 0, BAD_GPA, 64, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_indirect_loop(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 2);
+	void *t = ind_table(h, 2);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t)
 		return -ENOMEM;
-	t[0] = (struct vring_desc){ .addr = a, .len = 10, .flags = VRING_DESC_F_NEXT, .next = 1 };
-	t[1] = (struct vring_desc){ .addr = a, .len = 10, .flags = VRING_DESC_F_NEXT, .next = 0 };
-	setd(h->vq, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	tdesc(h, t, 0, a, 10, VRING_DESC_F_NEXT, 1);
+	tdesc(h, t, 1, a, 10, VRING_DESC_F_NEXT, 0);
+	setd(h, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
 static int c_indirect_next_outside(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 2);
+	void *t = ind_table(h, 2);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t)
 		return -ENOMEM;
-	t[0] = (struct vring_desc){ .addr = a, .len = 10, .flags = VRING_DESC_F_NEXT, .next = 7 };
-	t[1] = (struct vring_desc){ .addr = a + 10, .len = l - 10 };
-	setd(h->vq, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	tdesc(h, t, 0, a, 10, VRING_DESC_F_NEXT, 7);
+	tdesc(h, t, 1, a + 10, l - 10, 0, 0);
+	setd(h, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -284,8 +329,8 @@ static int c_tx_writable(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
-	setd(h->vq, 0, a, l, VRING_DESC_F_NEXT, 1);
-	setd(h->vq, 1, a + 1024, 100, VRING_DESC_F_WRITE, 0);
+	setd(h, 0, a, l, VRING_DESC_F_NEXT, 1);
+	setd(h, 1, a + 1024, 100, VRING_DESC_F_WRITE, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -296,7 +341,7 @@ static int c_tx_hdr_too_short(struct hctx *h)
 	uint64_t a = tx_buf(h, 0, &l);
 
 	/* header-by-vhost: 4 bytes cannot hold the 12-byte header */
-	setd(h->vq, 0, a, 4, 0, 0);
+	setd(h, 0, a, 4, 0, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -306,7 +351,7 @@ static int c_tx_zero_len(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
-	setd(h->vq, 0, a, 0, 0, 0);
+	setd(h, 0, a, 0, 0, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -314,17 +359,16 @@ static int c_tx_zero_len(struct hctx *h)
 static int c_too_many_iov_indirect(struct hctx *h)
 {
 	unsigned i, n = 1100;
-	struct vring_desc *t = ind_table(h, n);
+	void *t = ind_table(h, n);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
 	if (!t)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		t[i] = (struct vring_desc){ .addr = a + (i % 64), .len = 1,
-					    .flags = i + 1 < n ? VRING_DESC_F_NEXT : 0,
-					    .next = i + 1 < n ? i + 1 : 0 };
-	setd(h->vq, 0, h->extra_gpa, 16 * n, VRING_DESC_F_INDIRECT, 0);
+		tdesc(h, t, i, a + (i % 64), 1, i + 1 < n ? VRING_DESC_F_NEXT : 0,
+		      i + 1 < n ? i + 1 : 0);
+	setd(h, 0, h->extra_gpa, 16 * n, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -337,7 +381,7 @@ static int c_too_many_iov_regions(struct hctx *h)
 	unsigned i, n = 17;
 
 	for (i = 0; i < n; i++)
-		setd(h->vq, i, m->r[0].gpa, (uint32_t)m->size,
+		setd(h, i, m->r[0].gpa, (uint32_t)m->size,
 		     i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1 < n ? i + 1 : 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
@@ -351,6 +395,10 @@ static int unmap_page(struct hctx *h, void *p)
 	return 0;
 }
 
+/*
+ * split: the avail ring; packed: the driver event area, which the device
+ * reads only to decide on a signal, after the chain was sent.
+ */
 static int c_avail_unmapped(struct hctx *h)
 {
 	uint32_t l;
@@ -358,17 +406,23 @@ static int c_avail_unmapped(struct hctx *h)
 
 	/* nothing published before the unmap: the device must not see a valid
 	 * ring in between (it may run on a socket wakeup at any time) */
-	setd(h->vq, 0, a, l, 0, 0);
+	setd(h, 0, a, l, 0, 0);
 	if (unmap_page(h, h->vq->avail))
 		return -errno;
-	vhx_vq_kick_force(h->vq);
+	if (h->vq->packed)
+		publish_kick(h, VHX_TX, 0);
+	else
+		vhx_vq_kick_force(h->vq);
 	return 0;
 }
 
 static int c_desc_unmapped(struct hctx *h)
 {
-	h->vq->avail->ring[0] = 0;
-	h->vq->avail->idx = 1;
+	/* packed: the device reads the flags at its position, and faults */
+	if (!h->vq->packed) {
+		h->vq->avail->ring[0] = 0;
+		h->vq->avail->idx = 1;
+	}
 	if (unmap_page(h, h->vq->desc))
 		return -errno;
 	vhx_vq_kick_force(h->vq);
@@ -380,7 +434,7 @@ static int c_used_unmapped(struct hctx *h)
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
 
-	setd(h->vq, 0, a, l, 0, 0);
+	setd(h, 0, a, l, 0, 0);
 	if (unmap_page(h, h->vq->used))
 		return -errno;
 	publish_kick(h, VHX_TX, 0);
@@ -394,7 +448,7 @@ static int c_buffer_unmapped(struct hctx *h)
 	uint64_t a = tx_buf(h, 3, &l);
 	void *p = vhx_gpa(&h->n.mem, a & ~(VHX_PAGE - 1), VHX_PAGE);
 
-	setd(h->vq, 0, a, l, 0, 0);
+	setd(h, 0, a, l, 0, 0);
 	if (unmap_page(h, p))
 		return -errno;
 	publish_kick(h, VHX_TX, 0);
@@ -410,50 +464,184 @@ static uint64_t rx_buf(struct hctx *h, unsigned k)
 
 static int c_rx_out_after_in(struct hctx *h)
 {
-	setd(h->vq, 0, rx_buf(h, 0), 1024, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	setd(h->vq, 1, rx_buf(h, 1), 1024, VRING_DESC_F_NEXT, 2);
-	setd(h->vq, 2, rx_buf(h, 2), 1024, VRING_DESC_F_WRITE, 0);
+	setd(h, 0, rx_buf(h, 0), 1024, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	setd(h, 1, rx_buf(h, 1), 1024, VRING_DESC_F_NEXT, 2);
+	setd(h, 2, rx_buf(h, 2), 1024, VRING_DESC_F_WRITE, 0);
 	publish_kick(h, VHX_RX, 0);
 	return 0;
 }
 
 static int c_rx_only_readable(struct hctx *h)
 {
-	setd(h->vq, 0, rx_buf(h, 0), 2048, 0, 0);
+	setd(h, 0, rx_buf(h, 0), 2048, 0, 0);
 	publish_kick(h, VHX_RX, 0);
 	return 0;
 }
 
 static int c_rx_addr_outside(struct hctx *h)
 {
-	setd(h->vq, 0, BAD_GPA, 2048, VRING_DESC_F_WRITE, 0);
+	setd(h, 0, BAD_GPA, 2048, VRING_DESC_F_WRITE, 0);
 	publish_kick(h, VHX_RX, 0);
 	return 0;
 }
 
 static int c_rx_head_ge_num(struct hctx *h)
 {
+	setd(h, 0, rx_buf(h, 0), 2048, VRING_DESC_F_WRITE, 0xffff);
 	publish_kick(h, VHX_RX, 0xffff);
 	return 0;
 }
 
 static int c_rx_indirect_nested(struct hctx *h)
 {
-	struct vring_desc *t = ind_table(h, 2);
+	void *t = ind_table(h, 2);
 
 	if (!t)
 		return -ENOMEM;
-	t[0] = (struct vring_desc){ .addr = h->extra_gpa, .len = 32,
-				    .flags = VRING_DESC_F_INDIRECT };
-	setd(h->vq, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	tdesc(h, t, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
+	setd(h, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_RX, 0);
 	return 0;
 }
 
 static int c_rx_desc_loop(struct hctx *h)
 {
-	setd(h->vq, 0, rx_buf(h, 0), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	setd(h->vq, 1, rx_buf(h, 1), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0);
+	setd(h, 0, rx_buf(h, 0), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	setd(h, 1, rx_buf(h, 1), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0);
+	publish_kick(h, VHX_RX, 0);
+	return 0;
+}
+
+/* ------------------------------------------------ packed-only cases */
+
+/* The AVAIL/USED bits of the lap before (or after) slot @slot's. */
+static uint32_t other_lap(struct hctx *h, unsigned slot)
+{
+	return VHX_RAW_OWN_WRAP | (vhx_vq_packed_avail_bits(h->vq, slot) ^
+				   ((1u << VRING_PACKED_DESC_F_AVAIL) |
+				    (1u << VRING_PACKED_DESC_F_USED)));
+}
+
+/* The second descriptor of a chain carries the other lap's wrap bits. */
+static int c_wrap_confused(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h, 0, a, 20, VRING_DESC_F_NEXT, 0);
+	setd(h, 1, a + 20, l - 20, other_lap(h, 1), 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+/* A head with AVAIL == USED: a used descriptor, not an available one. */
+static int c_head_looks_used(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h, 0, a, l, VHX_RAW_OWN_WRAP | (1u << VRING_PACKED_DESC_F_AVAIL) |
+	     (1u << VRING_PACKED_DESC_F_USED), 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+/* A head made available with the previous lap's wrap counter. */
+static int c_head_prev_lap(struct hctx *h)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	setd(h, 0, a, l, other_lap(h, 0), 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+/* Two chains with the same buffer id: the second one is refused. */
+static int c_id_in_flight(struct hctx *h)
+{
+	uint32_t l, l2;
+	uint64_t a = tx_buf(h, 0, &l), b = tx_buf(h, 1, &l2);
+
+	setd(h, 0, a, l, 0, 3);
+	publish_kick(h, VHX_TX, 3);
+	setd(h, 0, b, l2, 0, 3);
+	publish_kick(h, VHX_TX, 3);
+	return 0;
+}
+
+/* INDIRECT on the last descriptor of a chain linked by NEXT. */
+static int c_indirect_in_chain(struct hctx *h)
+{
+	void *t = ind_table(h, 2);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	if (!t)
+		return -ENOMEM;
+	tdesc(h, t, 0, a + 20, l - 20, 0, 0);
+	setd(h, 0, a, 20, VRING_DESC_F_NEXT, 0);
+	setd(h, 1, h->extra_gpa, 16, VRING_DESC_F_INDIRECT, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+/*
+ * An indirect table as DPDK writes it: NEXT and the wrap bits on its
+ * entries, ids that mean nothing.  Only WRITE counts: the frame goes out.
+ */
+static int c_indirect_flags_ignored(struct hctx *h)
+{
+	void *t = ind_table(h, 3);
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+	uint16_t bits = vhx_vq_packed_avail_bits(h->vq, 0);
+
+	if (!t)
+		return -ENOMEM;
+	tdesc(h, t, 0, a, 10, VRING_DESC_F_NEXT | bits, 0xfffe);
+	tdesc(h, t, 1, a + 10, 30, VRING_DESC_F_NEXT | bits, 77);
+	tdesc(h, t, 2, a + 40, l - 40, bits, 0x8000);
+	setd(h, 0, h->extra_gpa, 48, VRING_DESC_F_INDIRECT, 5);
+	publish_kick(h, VHX_TX, 5);
+	return 0;
+}
+
+/* The driver event structure says something the device cannot obey. */
+static int driver_event(struct hctx *h, uint16_t off_wrap, uint16_t flags)
+{
+	uint32_t l;
+	uint64_t a = tx_buf(h, 0, &l);
+
+	h->vq->drv_event->off_wrap = off_wrap;
+	h->vq->drv_event->flags = flags;
+	setd(h, 0, a, l, 0, 0);
+	publish_kick(h, VHX_TX, 0);
+	return 0;
+}
+
+static int c_drv_event_reserved(struct hctx *h)
+{
+	return driver_event(h, 0, 3);
+}
+
+static int c_drv_event_desc_no_evtidx(struct hctx *h)
+{
+	return driver_event(h, 1 | 1u << 15, VRING_PACKED_EVENT_FLAG_DESC);
+}
+
+static int c_drv_event_off_ge_num(struct hctx *h)
+{
+	return driver_event(h, (NUM + 7) | 1u << 15, VRING_PACKED_EVENT_FLAG_DESC);
+}
+
+/* num + 1 writable RX descriptors chained: past its own head. */
+static int c_rx_chain_longer_than_ring(struct hctx *h)
+{
+	unsigned i;
+
+	for (i = 0; i < NUM; i++)
+		setd(h, i, rx_buf(h, i), 64, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0);
 	publish_kick(h, VHX_RX, 0);
 	return 0;
 }
@@ -501,28 +689,36 @@ FIXTURE(hostile)
 
 FIXTURE_VARIANT(hostile)
 {
+	bool packed;
 	struct hcase c;
 };
 
-#define CASE(name, ...) \
+/* CASE: both layouts; CASE_S: split rings only; CASE_P: packed only. */
+#define CASE_S(name, ...) \
 	FIXTURE_VARIANT_ADD(hostile, name) { .c = { __VA_ARGS__ } }
+#define CASE_P(name, ...) \
+	FIXTURE_VARIANT_ADD(hostile, name##_packed) { .packed = true, .c = { __VA_ARGS__ } }
+#define CASE(name, ...) CASE_S(name, __VA_ARGS__); CASE_P(name, __VA_ARGS__)
 
-CASE(desc_loop, "descriptor loop (next points back)", VHX_TX, ERR, .fn = c_desc_loop);
+CASE_S(desc_loop, "descriptor loop (next points back)", VHX_TX, ERR, .fn = c_desc_loop);
 CASE(chain_longer_than_ring, "chain of num+1 descriptors", VHX_TX, ERR, .fn = c_chain_longer_than_ring);
 CASE(addr_outside, "descriptor address outside every region", VHX_TX, ERR, .fn = c_addr_outside);
 CASE(addr_len_wrap, "addr + len wraps 2^64", VHX_TX, ERR, .fn = c_addr_len_wrap);
 CASE(huge_len, "len 4 GiB-1 running off guest memory", VHX_TX, ERR, .fn = c_huge_len);
-CASE(avail_idx_jump, "avail idx moved by more than num", VHX_TX, ERR, .fn = c_avail_idx_jump);
-CASE(head_ge_num, "avail head index >= num", VHX_TX, ERR, .fn = c_head_ge_num);
-CASE(next_ge_num, "next index >= num", VHX_TX, ERR, .fn = c_next_ge_num);
+CASE_S(avail_idx_jump, "avail idx moved by more than num", VHX_TX, ERR, .fn = c_avail_idx_jump);
+CASE(head_ge_num, "avail head index (packed: buffer id) >= num", VHX_TX, ERR, .fn = c_head_ge_num);
+CASE_S(next_ge_num, "next index >= num", VHX_TX, ERR, .fn = c_next_ge_num);
 CASE(indirect_nested, "indirect inside indirect", VHX_TX, ERR, .fn = c_indirect_nested);
 CASE(indirect_len_unaligned, "indirect len not a multiple of 16", VHX_TX, ERR, .fn = c_indirect_len_unaligned);
 CASE(indirect_len_zero, "indirect table of length 0", VHX_TX, ERR_OR_DROP, .fn = c_indirect_len_zero);
-CASE(indirect_and_next, "INDIRECT together with NEXT", VHX_TX, TOLERATED, .fn = c_indirect_and_next);
+/* packed rings forbid INDIRECT in chains linked by NEXT: vhx refuses it */
+CASE(indirect_and_next, "INDIRECT together with NEXT", VHX_TX, TOLERATED, ERR,
+     .fn = c_indirect_and_next);
 CASE(indirect_outside, "indirect table outside memory", VHX_TX, ERR, .fn = c_indirect_outside);
-CASE(indirect_loop, "loop inside an indirect table", VHX_TX, ERR, .fn = c_indirect_loop);
+CASE_S(indirect_loop, "loop inside an indirect table", VHX_TX, ERR, .fn = c_indirect_loop);
 /* mainline reads an indirect table sequentially and ignores "next" */
-CASE(indirect_next_outside, "indirect next beyond the table", VHX_TX, TOLERATED, .fn = c_indirect_next_outside);
+CASE_S(indirect_next_outside, "indirect next beyond the table", VHX_TX, TOLERATED,
+       .fn = c_indirect_next_outside);
 CASE(tx_writable_desc, "device-writable descriptor on TX", VHX_TX, ERR, .fn = c_tx_writable);
 CASE(tx_hdr_too_short, "TX chain shorter than the vnet header (header by vhost)", VHX_TX, ERR,
      .vhost_hdr = true, .fn = c_tx_hdr_too_short);
@@ -531,34 +727,61 @@ CASE(too_many_iov_indirect, "1100 one-byte descriptors in an indirect table", VH
      .fn = c_too_many_iov_indirect);
 CASE(too_many_iov_regions, "17 descriptors x 64 regions = 1088 iovecs", VHX_TX, ERR,
      .nregions = 64, .mem = 64 * 65536, .fn = c_too_many_iov_regions);
-CASE(avail_unmapped, "avail ring unmapped after setup", VHX_TX, ERR, .fn = c_avail_unmapped);
+/* packed: the driver event area is read after the frame went out */
+CASE(avail_unmapped, "avail ring (packed: driver event area) unmapped after setup", VHX_TX,
+     ERR, ERR_MAY_SEND, .fn = c_avail_unmapped);
 CASE(desc_unmapped, "descriptor table unmapped after setup", VHX_TX, ERR, .fn = c_desc_unmapped);
-CASE(used_unmapped, "used ring unmapped after setup", VHX_TX, ERR_MAY_SEND, .fn = c_used_unmapped);
+CASE(used_unmapped, "used ring (packed: device event area) unmapped after setup", VHX_TX,
+     ERR_MAY_SEND, .fn = c_used_unmapped);
 CASE(buffer_unmapped, "TX buffer page unmapped (inside a region)", VHX_TX, ERR_OR_DROP,
      .fn = c_buffer_unmapped);
 CASE(rx_out_after_in, "RX chain with out after in", VHX_RX, ERR, .fn = c_rx_out_after_in);
 CASE(rx_only_readable, "RX chain with only device-readable descriptors", VHX_RX, ERR,
      .fn = c_rx_only_readable);
 CASE(rx_addr_outside, "RX buffer outside every region", VHX_RX, ERR, .fn = c_rx_addr_outside);
-CASE(rx_head_ge_num, "RX avail head 0xffff", VHX_RX, ERR, .fn = c_rx_head_ge_num);
+CASE(rx_head_ge_num, "RX avail head (packed: buffer id) 0xffff", VHX_RX, ERR,
+     .fn = c_rx_head_ge_num);
 CASE(rx_indirect_nested, "RX indirect table pointing at itself (nested)", VHX_RX, ERR,
      .fn = c_rx_indirect_nested);
-CASE(rx_desc_loop, "RX descriptor loop", VHX_RX, ERR, .fn = c_rx_desc_loop);
+CASE_S(rx_desc_loop, "RX descriptor loop", VHX_RX, ERR, .fn = c_rx_desc_loop);
 CASE(used_addr_hole, "used ring at an unmapped address: EFAULT at SET_BACKEND", VHX_TX,
      SETUP_EFAULT, .fn = c_used_addr_hole);
 CASE(used_addr_kernel, "used ring at a kernel address: EFAULT at SET_BACKEND", VHX_TX,
      SETUP_EFAULT, .fn = c_used_addr_kernel);
+/* packed rings only: wrap counters, buffer ids, event structures */
+CASE_P(wrap_confused, "second descriptor of a chain with the other lap's wrap bits",
+       VHX_TX, ERR, .fn = c_wrap_confused);
+CASE_P(head_looks_used, "head with AVAIL == USED (a used descriptor)", VHX_TX, IGNORED,
+       .fn = c_head_looks_used);
+CASE_P(head_prev_lap, "head made available with the previous lap's wrap counter", VHX_TX,
+       IGNORED, .fn = c_head_prev_lap);
+CASE_P(id_in_flight, "two chains with the same buffer id in flight", VHX_TX, ERR_MAY_SEND,
+       .fn = c_id_in_flight);
+CASE_P(indirect_in_chain, "INDIRECT on the last descriptor of a NEXT chain", VHX_TX, ERR,
+       .fn = c_indirect_in_chain);
+CASE_P(indirect_flags_ignored, "indirect table with NEXT, wrap bits and junk ids (DPDK's shape)",
+       VHX_TX, SENT, .fn = c_indirect_flags_ignored);
+CASE_P(drv_event_reserved, "driver event flags 0x3 (reserved)", VHX_TX, ERR_MAY_SEND,
+       .fn = c_drv_event_reserved);
+CASE_P(drv_event_desc_no_evtidx, "driver event DESC without EVENT_IDX", VHX_TX, ERR_MAY_SEND,
+       .fn = c_drv_event_desc_no_evtidx);
+CASE_P(drv_event_off_ge_num, "driver event offset >= num (EVENT_IDX)", VHX_TX, ERR_MAY_SEND,
+       .event_idx = true, .fn = c_drv_event_off_ge_num);
+CASE_P(rx_chain_longer_than_ring, "RX chain of num+1 writable descriptors", VHX_RX, ERR,
+       .fn = c_rx_chain_longer_than_ring);
 
 FIXTURE_SETUP(hostile)
 {
 	const struct hcase *c = &variant->c;
 	struct vhx_net_cfg cfg = {
-		.features = F_V1 | F_MRG | F_IND | (c->vhost_hdr ? F_HDR : 0),
+		.features = F_V1 | F_MRG | F_IND | (c->vhost_hdr ? F_HDR : 0) |
+			    (c->event_idx ? VHX_BIT(VIRTIO_RING_F_EVENT_IDX) : 0) |
+			    (variant->packed ? VHX_F_RING_PACKED : 0),
 		.num = NUM, .rx_buf = 2048, .tx_buf = 2048, .ind_max = 8,
 		.identity = true, .nregions = c->nregions, .mem_size = c->mem,
 		.no_backend = true,
 	};
-	const char *why = vhx_skip_reason();
+	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
 	int r;
 
 	if (why)
@@ -639,17 +862,19 @@ static void reset_vq(struct __test_metadata *_metadata, struct hctx *h, unsigned
 TEST_F(hostile, run)
 {
 	const struct hcase *c = &variant->c;
+	enum expect expect = variant->packed && c->pexpect ? c->pexpect : c->expect;
 	struct hctx *h = &self->h;
 	struct vhx_vq *vq = h->vq;
-	uint16_t used_before = vq->used->idx;
+	uint16_t used_before = vq->packed ? 0 : vq->used->idx;
 	uint64_t err;
 	int leaked, r;
 	uint8_t buf[2048];
 
-	TH_LOG("case: %s (%s vq)", c->what, c->vq == VHX_TX ? "TX" : "RX");
+	TH_LOG("case: %s (%s vq, %s ring)", c->what, c->vq == VHX_TX ? "TX" : "RX",
+	       vq->packed ? "packed" : "split");
 	vhx_eventfd_read(vq->err_fd);
 
-	if (c->expect == SETUP_EFAULT) {
+	if (expect == SETUP_EFAULT) {
 		r = c->fn(h);
 		TH_LOG("SET_VRING_ADDR: %s", r ? strerror(-r) : "ok");
 		ASSERT_EQ(0, r);
@@ -665,7 +890,7 @@ TEST_F(hostile, run)
 	r = c->fn(h);
 	ASSERT_EQ(0, r);
 	err = vhx_eventfd_wait(vq->err_fd,
-			       c->expect == ERR ? ERR_WAIT_MS : 1000);
+			       expect == ERR ? ERR_WAIT_MS : 1000);
 	leaked = 0;
 	if (c->vq == VHX_TX) {
 		ssize_t got;
@@ -675,11 +900,15 @@ TEST_F(hostile, run)
 			leaked++;
 		}
 	}
-	TH_LOG("err eventfd: %llu, frames on tap: %d, used idx %u -> %u",
-	       (unsigned long long)err, leaked, used_before,
-	       h->unmapped == vq->used ? 0 : vq->used->idx);
+	if (vq->packed)
+		TH_LOG("err eventfd: %llu, frames on tap: %d", (unsigned long long)err,
+		       leaked);
+	else
+		TH_LOG("err eventfd: %llu, frames on tap: %d, used idx %u -> %u",
+		       (unsigned long long)err, leaked, used_before,
+		       h->unmapped == vq->used ? 0 : vq->used->idx);
 
-	switch (c->expect) {
+	switch (expect) {
 	case ERR:
 		EXPECT_GT(err, 0u);
 		EXPECT_EQ(0, leaked);
@@ -704,6 +933,16 @@ TEST_F(hostile, run)
 		} else {
 			EXPECT_GT(err, 0u);
 		}
+		break;
+	case IGNORED:
+		EXPECT_EQ(0u, err);
+		EXPECT_EQ(0, leaked);
+		break;
+	case SENT:
+		EXPECT_EQ(0u, err);
+		EXPECT_EQ(1, leaked);
+		if (leaked)
+			EXPECT_EQ(0u, vhx_check_frame(buf, 60, 0xbad00000));
 		break;
 	default:
 		break;

@@ -150,7 +150,8 @@ static void one_op(struct fdev *d, unsigned int *s)
 
 	switch (rand_r(s) % 20) {
 	case 0:
-		u64v = rnd64(s) & (VHX_NET_FEATURES | VHX_BIT(VIRTIO_F_ACCESS_PLATFORM) |
+		u64v = rnd64(s) & (VHX_NET_FEATURES | VHX_F_RING_PACKED |
+				   VHX_BIT(VIRTIO_F_ACCESS_PLATFORM) |
 				   (rand_r(s) % 8 ? 0 : rnd64(s)));
 		ioctl(fd, VHOST_SET_FEATURES, &u64v);
 		break;

@@ -7,7 +7,9 @@
  * from the device fd; UPDATE messages make traffic resume; INVALIDATE makes the
  * next access miss again; UPDATE with size 0 is EINVAL.  Every byte of every
  * message read must be defined (buffer pre-filled with 0xA5; hole and padding
- * must read 0 — CVE-2018-1118 class).
+ * must read 0 — CVE-2018-1118 class).  Both ring layouts: on a packed ring
+ * the three areas (descriptor ring, driver and device event structures) are
+ * IOVAs too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,14 +33,23 @@ FIXTURE(iotlb)
 	uint8_t f[2048], r[2048];
 };
 
+FIXTURE_VARIANT(iotlb)
+{
+	bool packed;
+};
+
+FIXTURE_VARIANT_ADD(iotlb, split) { .packed = false };
+FIXTURE_VARIANT_ADD(iotlb, packed) { .packed = true };
+
 FIXTURE_SETUP(iotlb)
 {
 	struct vhx_net_cfg c = {
-		.features = F_V1 | F_MRG | F_AP, .num = 64,
+		.features = F_V1 | F_MRG | F_AP | (variant->packed ? VHX_F_RING_PACKED : 0),
+		.num = variant->packed ? 60 : 64,
 		.rx_buf = 2048, .tx_buf = 2048, .identity = false,
 		.no_backend = true,
 	};
-	const char *why = vhx_skip_reason();
+	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
 	uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 
 	if (why)
@@ -51,6 +62,7 @@ FIXTURE_SETUP(iotlb)
 	 * attached (vhost_vq_init_access), so the used rings must be mapped
 	 * first: NET_SET_BACKEND fails with EFAULT otherwise.  QEMU does the
 	 * same (vhost_dev_start pre-faults used_phys with vhost_device_iotlb_miss).
+	 * Packed: the device event structure, written at attach likewise.
 	 */
 	for (int i = 0; i < VHX_NVQS; i++) {
 		struct vhx_vq *vq = &self->n.dev.vq[i];

@@ -11,10 +11,15 @@
 #   1 txonly: testpmd TX-packets == tap rx_packets delta (no loss)
 #   2 rxonly: pktgen sends N frames on vhxtap0 (64..1500 B);
 #             testpmd RX-packets == tap tx_packets delta >= N
+#   3 txonly-packed, 4 rxonly-packed: the same with a packed virtqueue
+#             (virtio-user packed_vq=1): the device must offer bit 34 (else
+#             SKIP, as with the in-tree module), and on vhx its debugfs
+#             lines must say the rings are packed (layout=packed)
+#   vhx's own per-queue counters must equal testpmd's figures in each.
 #
 # Runs as root inside the test VM (selftests/vm/run.sh); exit 0 pass,
 # 1 fail, 4 skip.  Knobs: VHX_DEV, TESTPMD (binary), TXONLY_SECS (10),
-# RXONLY_FRAMES (20000).
+# RXONLY_FRAMES (20000), TESTPMD_MODES ("split packed").
 set -uo pipefail
 
 DEV=${VHX_DEV:-/dev/vhost-net}
@@ -22,13 +27,15 @@ TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
 IFACE=vhxtap0
 TXONLY_SECS=${TXONLY_SECS:-10}
 RXONLY_FRAMES=${RXONLY_FRAMES:-20000}
+MODES=${TESTPMD_MODES:-split packed}
+FEATURES=${VHX_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}/selftests/vhx_features
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/testpmd.XXXXXX")
-LOG=$WORK/testpmd.log
-FIFO=$WORK/stdin
+LOG=
+FIFO=
 TP_PID=
 PKTGEN_DEV=
 
-echo "1..2"
+echo "1..4"
 trap '' PIPE	# a dead testpmd must fail a write, not kill this script
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -50,6 +57,8 @@ trap cleanup EXIT
 skip_all() {
 	echo "ok 1 txonly # SKIP $1"
 	echo "ok 2 rxonly # SKIP $1"
+	echo "ok 3 txonly-packed # SKIP $1"
+	echo "ok 4 rxonly-packed # SKIP $1"
 	exit 4
 }
 
@@ -120,35 +129,76 @@ vhx_count() {
 show_log_tail() { tail -n "${1:-30}" "$LOG" | awk '{ print "#   | " $0 }'; }
 
 # ---- start testpmd ----------------------------------------------------------
-mkfifo "$FIFO"
-echo "# starting $TESTPMD on $DEV"
-# stdbuf: testpmd printf()s into a file are block-buffered, but its prompt
-# is written directly; unbuffer so output precedes the next prompt.
-stdbuf -o0 -e0 "$TESTPMD" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix=vhx \
-	--vdev="net_virtio_user0,path=$DEV,queues=1,queue_size=1024,iface=$IFACE" \
-	-- -i --total-num-mbufs=16384 --txd=1024 --rxd=1024 < "$FIFO" > "$LOG" 2>&1 &
-TP_PID=$!
-exec 3> "$FIFO"
+# start_testpmd MODE: testpmd on $DEV, split or packed virtqueues.
+start_testpmd() {
+	local mode=$1 extra=
+	[ "$mode" = packed ] && extra=,packed_vq=1
+	LOG=$WORK/testpmd-$mode.log
+	FIFO=$WORK/stdin-$mode
+	mkfifo "$FIFO"
+	echo "# starting $TESTPMD on $DEV ($mode virtqueues)"
+	# stdbuf: testpmd printf()s into a file are block-buffered, but its prompt
+	# is written directly; unbuffer so output precedes the next prompt.
+	stdbuf -o0 -e0 "$TESTPMD" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix=vhx-$mode \
+		--vdev="net_virtio_user0,path=$DEV,queues=1,queue_size=1024,iface=$IFACE$extra" \
+		-- -i --total-num-mbufs=16384 --txd=1024 --rxd=1024 < "$FIFO" > "$LOG" 2>&1 &
+	TP_PID=$!
+	exec 3> "$FIFO"
 
-for _ in $(seq 1 600); do	# up to 120 s (TCG, 9p-loaded PMDs)
-	grep -q 'testpmd>' "$LOG" && break
-	kill -0 "$TP_PID" 2>/dev/null || break
-	sleep 0.2
-done
-if ! grep -q 'testpmd>' "$LOG"; then
-	echo "# testpmd did not start:"
-	show_log_tail 40
-	echo "not ok 1 txonly"
-	echo "not ok 2 rxonly"
-	exit 1
-fi
-echo "# testpmd up after ${SECONDS}s"
-[ -d "/sys/class/net/$IFACE" ] || echo "# warning: no $IFACE after start"
+	for _ in $(seq 1 600); do	# up to 120 s (TCG, 9p-loaded PMDs)
+		grep -q 'testpmd>' "$LOG" && break
+		kill -0 "$TP_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if ! grep -q 'testpmd>' "$LOG"; then
+		echo "# testpmd did not start:"
+		show_log_tail 40
+		return 1
+	fi
+	echo "# testpmd up after ${SECONDS}s"
+	[ -d "/sys/class/net/$IFACE" ] || echo "# warning: no $IFACE after start"
 
-# Quiet kernel side: no IPv6 autoconf/ND noise on the tap.
-sysctl -qw "net.ipv6.conf.$IFACE.disable_ipv6=1" 2>/dev/null
-ip link set "$IFACE" txqueuelen $((RXONLY_FRAMES + 4096)) up
-sleep 1
+	# Quiet kernel side: no IPv6 autoconf/ND noise on the tap.
+	sysctl -qw "net.ipv6.conf.$IFACE.disable_ipv6=1" 2>/dev/null
+	ip link set "$IFACE" txqueuelen $((RXONLY_FRAMES + 4096)) up
+	sleep 1
+}
+
+# quit_testpmd: quit and reap testpmd.
+quit_testpmd() {
+	[ -n "$TP_PID" ] || return 0
+	echo "# testpmd> quit"
+	echo "quit" >&3
+	for _ in $(seq 1 150); do
+		kill -0 "$TP_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$TP_PID" 2>/dev/null; then
+		echo "# testpmd did not quit"
+		kill -9 "$TP_PID" 2>/dev/null
+	else
+		wait "$TP_PID"
+		echo "# testpmd exited with $?"
+	fi
+	TP_PID=
+	exec 3>&-
+}
+
+# vhx_layout: proof that the rings of $IFACE's vhx device are packed: the
+# device's features have bit 34, and both vqs say layout=packed.
+vhx_layout() {
+	local f=/sys/kernel/debug/vhx/devices dev feat n
+	[ -r "$f" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	dev=$(awk -v b="$IFACE" '$1 == "vq" && $0 ~ " backend=" b " " {
+		sub("dev=", "", $2); print $2; exit }' "$f")
+	[ -n "$dev" ] || { echo "# no vhx device with backend $IFACE"; return 1; }
+	feat=$(awk -v d="id=$dev" '$1 == "dev" && $2 == d {
+		for (i = 3; i <= NF; i++) if ($i ~ /^features=/) { sub("features=", "", $i); print $i } }' "$f")
+	n=$(grep -c "^vq dev=$dev .* layout=packed " "$f")
+	echo "# vhx device $dev: features $feat, $n of 2 vqs with layout=packed"
+	grep -E "^vq dev=$dev " "$f" | cut -c1-150 | sed 's/^/#   /'
+	[ $(( (feat >> 34) & 1 )) -eq 1 ] && [ "$n" -eq 2 ]
+}
 
 fail=0
 
@@ -286,36 +336,57 @@ test_rxonly() {
 	return 0
 }
 
-test_txonly
-case $? in
-0) echo "ok 1 txonly" ;;
-*) echo "not ok 1 txonly"; fail=1 ;;
-esac
-
-test_rxonly
-case $? in
-0) echo "ok 2 rxonly" ;;
-4) echo "ok 2 rxonly # SKIP no pktgen" ;;
-*) echo "not ok 2 rxonly"; fail=1 ;;
-esac
-
-if [ -n "$TP_PID" ]; then
-	echo "# testpmd> quit"
-	echo "quit" >&3
-	for _ in $(seq 1 150); do
-		kill -0 "$TP_PID" 2>/dev/null || break
-		sleep 0.2
-	done
-	if kill -0 "$TP_PID" 2>/dev/null; then
-		echo "# testpmd did not quit"
-	else
-		wait "$TP_PID"
-		echo "# testpmd exited with $?"
+# run_mode MODE N: tests N (txonly) and N+1 (rxonly) with MODE virtqueues.
+run_mode() {
+	local mode=$1 n=$2 sfx= rc
+	[ "$mode" = packed ] && sfx=-packed
+	if [ "$mode" = packed ] && ! "$FEATURES" -b 34 "$DEV"; then
+		why="$DEV does not offer VIRTIO_F_RING_PACKED (features $("$FEATURES" "$DEV"))"
+		echo "ok $n txonly$sfx # SKIP $why"
+		echo "ok $((n + 1)) rxonly$sfx # SKIP $why"
+		return
 	fi
-	TP_PID=
-fi
-if [ $fail -ne 0 ]; then
-	echo "# testpmd log tail:"
-	show_log_tail 40
-fi
+	if ! start_testpmd "$mode"; then
+		echo "not ok $n txonly$sfx"
+		echo "not ok $((n + 1)) rxonly$sfx"
+		fail=1
+		quit_testpmd
+		return
+	fi
+	rc=0
+	if [ "$mode" = packed ] && [ "${VHX_TARGET:-vhx}" = vhx ]; then
+		vhx_layout || { echo "# packed virtqueues not in use"; rc=1; }
+	fi
+
+	[ $rc -eq 0 ] && { test_txonly; rc=$?; }
+	case $rc in
+	0) echo "ok $n txonly$sfx" ;;
+	*) echo "not ok $n txonly$sfx"; fail=1 ;;
+	esac
+
+	test_rxonly
+	case $? in
+	0) echo "ok $((n + 1)) rxonly$sfx" ;;
+	4) echo "ok $((n + 1)) rxonly$sfx # SKIP no pktgen" ;;
+	*) echo "not ok $((n + 1)) rxonly$sfx"; fail=1 ;;
+	esac
+
+	if [ -n "$TP_PID" ] && [ $fail -ne 0 ]; then
+		echo "# testpmd log tail:"
+		show_log_tail 40
+	fi
+	quit_testpmd
+}
+
+n=1
+for mode in split packed; do
+	if grep -qw "$mode" <<< "$MODES"; then
+		run_mode "$mode" $n
+	else
+		sfx=${mode/split/}
+		echo "ok $n txonly${sfx:+-$sfx} # SKIP not in TESTPMD_MODES"
+		echo "ok $((n + 1)) rxonly${sfx:+-$sfx} # SKIP not in TESTPMD_MODES"
+	fi
+	n=$((n + 2))
+done
 exit $fail

@@ -15,7 +15,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "core.h"
+#include "vq.h"
 
 static ushort max_mem_regions = 64;
 module_param(max_mem_regions, ushort, 0444);
@@ -227,6 +227,7 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		vq->indirect = NULL;
 		vq->heads = NULL;
 		vq->iov = NULL;
+		vq->packed = NULL;
 		vq->dev = dev;
 		vq->worker = NULL;
 		mutex_init(&vq->mutex);
@@ -261,6 +262,7 @@ static void vhx_vq_free_iovecs(struct vhx_vq *vq)
 	vq->indirect = NULL;
 	vq->log = NULL;
 	vq->heads = NULL;
+	vhx_packed_free(vq);
 }
 
 static int vhx_dev_alloc_iovecs(struct vhx_dev *dev)
@@ -428,7 +430,7 @@ static bool vhx_vq_log_ok(struct vhx_vq *vq, u64 log_base)
 	if (!vq->log_used)
 		return true;
 	return vhx_log_range_ok(log_base, vq->log_addr,
-				4 + 8 * (u64)vq->num + 2);
+				vhx_vq_used_log_size(vq));
 }
 
 /* Caller should have device mutex. */

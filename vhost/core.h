@@ -16,13 +16,18 @@
 #include "mem.h"
 #include "worker.h"
 
-/* Feature bits every vhx device offers (the vhost core set). */
+/*
+ * Feature bits every vhx device offers (the vhost core set).  Packed rings
+ * are implemented entirely under the virtqueue API (vq_packed.c), so every
+ * device gets them.
+ */
 #define VHX_FEATURES (BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) | \
 		      BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
 		      BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | \
 		      BIT_ULL(VHOST_F_LOG_ALL) | \
 		      BIT_ULL(VIRTIO_F_ANY_LAYOUT) | \
-		      BIT_ULL(VIRTIO_F_VERSION_1))
+		      BIT_ULL(VIRTIO_F_VERSION_1) | \
+		      BIT_ULL(VIRTIO_F_RING_PACKED))
 
 /* Module parameter of vhx_core: IOTLB size per device. */
 extern int vhx_max_iotlb_entries;
@@ -32,6 +37,8 @@ extern int vhx_max_iotlb_entries;
 
 struct vhx_dev;
 struct vhx_vq;
+struct vhx_vq_ops;
+struct vhx_vq_packed;
 
 /* A wait-queue hook on a file (kick eventfd or backend socket). */
 struct vhx_poll {
@@ -93,12 +100,24 @@ struct vhx_vq {
 	 */
 	struct vhx_worker *worker;
 
+	/*
+	 * The ring layout in use: set from the negotiated features when a
+	 * backend is attached (vhx_vq_start()), split otherwise.
+	 */
+	const struct vhx_vq_ops *ops;
+	/*
+	 * Split: free-running indices.  Packed: ring positions in [0, num)
+	 * and the wrap counters that go with them.
+	 */
 	u16 last_avail_idx;	/* next avail entry to process */
-	u16 avail_idx;		/* last avail->idx read from the guest */
+	u16 avail_idx;		/* split: last avail->idx read from the guest */
 	u16 last_used_idx;	/* next used entry to write */
-	u16 used_flags;
-	u16 signalled_used;	/* used idx at the last signal */
+	bool last_avail_wrap;	/* packed: driver wrap counter expected */
+	bool last_used_wrap;	/* packed: device wrap counter */
+	u16 used_flags;		/* split: used->flags; packed: device event flags */
+	u16 signalled_used;	/* split: used idx at the last signal */
 	bool signalled_used_valid;
+	struct vhx_vq_packed *packed;	/* packed: per-buffer-id state */
 	bool broken;		/* vq error: stopped until reset */
 	bool iotlb_wait;	/* a miss is outstanding */
 
@@ -233,7 +252,18 @@ ssize_t vhx_chr_write_iter(struct vhx_dev *dev, struct iov_iter *from);
 __poll_t vhx_chr_poll(struct file *file, struct vhx_dev *dev,
 		      poll_table *wait);
 
-/* vq.c: the ring walk.  Caller holds vq->mutex. */
+/*
+ * vq.c: the virtqueue API, for split and packed rings alike.  Caller holds
+ * vq->mutex.  vhx_get_vq_desc() returns the chain's head (split) or buffer
+ * id (packed), vq->num when nothing is available, or a negative errno;
+ * vhx_add_used_n() takes those ids back in any order.
+ */
+int vhx_vq_start(struct vhx_vq *vq);
+bool vhx_vq_num_ok(const struct vhx_vq *vq, unsigned int num);
+bool vhx_vq_is_packed(const struct vhx_vq *vq);
+int vhx_vq_set_base(struct vhx_vq *vq, u32 base);
+u32 vhx_vq_get_base(const struct vhx_vq *vq);
+u64 vhx_vq_used_log_size(const struct vhx_vq *vq);
 int vhx_translate(struct vhx_vq *vq, u64 addr, u64 len, struct iovec iov[],
 		  int iov_size, int access);
 int vhx_get_vq_desc(struct vhx_vq *vq, struct iovec iov[],
@@ -253,13 +283,13 @@ void vhx_disable_notify(struct vhx_vq *vq);
 bool vhx_vq_avail_empty(struct vhx_vq *vq);
 bool vhx_exceeds_weight(struct vhx_vq *vq, int pkts, int total_len);
 int vhx_vq_update_used_flags(struct vhx_vq *vq);
-int vhx_vq_read_used_idx(struct vhx_vq *vq, u16 *idx);
 
 /* log.c: dirty logging for live migration. */
 int vhx_log_write(struct vhx_vq *vq, struct vhx_log *log,
 		  unsigned int log_num, u64 len, struct iovec *iov,
 		  int count);
 int vhx_log_used(struct vhx_vq *vq, u64 offset, u64 len);
+int vhx_log_ring(struct vhx_vq *vq, u64 addr, u64 len);
 bool vhx_log_range_ok(u64 log_base, u64 addr, u64 size);
 
 #endif /* _VHX_CORE_H */

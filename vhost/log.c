@@ -152,16 +152,23 @@ int vhx_log_write(struct vhx_vq *vq, struct vhx_log *log,
 }
 EXPORT_SYMBOL_GPL(vhx_log_write);
 
-/* Log a write to the used ring at @offset (VHOST_VRING_F_LOG). */
-int vhx_log_used(struct vhx_vq *vq, u64 offset, u64 len)
+/*
+ * Log a device write into ring memory at @addr, a user VA (or an IOVA with
+ * the device IOTLB) that userspace gave no guest-physical address for: the
+ * descriptor ring of a packed ring, which the device writes used
+ * descriptors into (QEMU's log_guest_addr is the device event area, and
+ * QEMU does not mark the descriptor ring dirty itself).  The address is
+ * mapped back to guest-physical through the memory table.
+ */
+int vhx_log_ring(struct vhx_vq *vq, u64 addr, u64 len)
 {
 	struct iovec iov[8];
 	int i, n;
 
 	if (!vq->iotlb)
-		return vhx_log_gpa(vq, vq->log_addr + offset, len);
-	n = vhx_translate(vq, vq->used_addr + offset, len, iov,
-			  ARRAY_SIZE(iov), VHOST_ACCESS_WO);
+		return vhx_log_hva(vq, addr, len);
+	n = vhx_translate(vq, addr, len, iov, ARRAY_SIZE(iov),
+			  VHOST_ACCESS_WO);
 	if (n < 0)
 		return n;
 	for (i = 0; i < n; i++) {
@@ -171,5 +178,17 @@ int vhx_log_used(struct vhx_vq *vq, u64 offset, u64 len)
 			return r;
 	}
 	return 0;
+}
+EXPORT_SYMBOL_GPL(vhx_log_ring);
+
+/*
+ * Log a write at @offset of the used ring (split) or the device event area
+ * (packed), at the GPA userspace gave with VHOST_VRING_F_LOG.
+ */
+int vhx_log_used(struct vhx_vq *vq, u64 offset, u64 len)
+{
+	if (!vq->iotlb)
+		return vhx_log_gpa(vq, vq->log_addr + offset, len);
+	return vhx_log_ring(vq, vq->used_addr + offset, len);
 }
 EXPORT_SYMBOL_GPL(vhx_log_used);

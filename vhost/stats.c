@@ -6,6 +6,7 @@
  *
  *   dev id= kind= owner= worker= features= backend_features= iotlb= nvqs=
  *   vq dev= idx= name= num= backend= broken= last_avail= last_used=
+ *      layout=split|packed [avail_wrap= used_wrap= (packed)]
  *      packets= bytes= kicks= calls= runs= requeues= errors= iotlb_misses=
  *      worker=
  *
@@ -57,6 +58,11 @@ static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
 		seq_puts(m, "-");
 	seq_printf(m, " broken=%d last_avail=%u last_used=%u", vq->broken,
 		   vq->last_avail_idx, vq->last_used_idx);
+	if (vhx_vq_is_packed(vq))
+		seq_printf(m, " layout=packed avail_wrap=%d used_wrap=%d",
+			   vq->last_avail_wrap, vq->last_used_wrap);
+	else
+		seq_puts(m, " layout=split");
 	seq_printf(m, " packets=%llu bytes=%llu kicks=%llu calls=%llu runs=%llu requeues=%llu errors=%llu iotlb_misses=%llu",
 		   st->packets, st->bytes, st->kicks, st->calls, st->runs,
 		   st->requeues, st->errors, st->iotlb_misses);

@@ -4,22 +4,7 @@
 #include <linux/nospec.h>
 #include <linux/uaccess.h>
 
-#include "core.h"
-
-static u64 vhx_desc_size(unsigned int num)
-{
-	return sizeof(struct vring_desc) * (u64)num;
-}
-
-static u64 vhx_avail_size(unsigned int num)
-{
-	return 4 + 2 * (u64)num + 2;
-}
-
-static u64 vhx_used_size(unsigned int num)
-{
-	return 4 + 8 * (u64)num + 2;
-}
+#include "vq.h"
 
 /* Caller holds vq->mutex or owns the vq exclusively. */
 void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
@@ -31,6 +16,10 @@ void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
 	vq->last_avail_idx = 0;
 	vq->avail_idx = 0;
 	vq->last_used_idx = 0;
+	/* Packed rings: both wrap counters start at 1. */
+	vq->last_avail_wrap = true;
+	vq->last_used_wrap = true;
+	vq->ops = &vhx_split_ops;
 	vq->signalled_used = 0;
 	vq->signalled_used_valid = false;
 	vq->used_flags = 0;
@@ -53,22 +42,26 @@ void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
 }
 EXPORT_SYMBOL_GPL(vhx_vq_reset);
 
+/* The three areas' sizes follow the layout (split, or packed). */
 static bool vhx_ring_access_ok(struct vhx_vq *vq, unsigned int num, u64 desc,
 			       u64 avail, u64 used)
 {
+	struct vhx_ring_sizes sz;
+
 	/* With the device IOTLB, access is checked at translation time. */
 	if (vq->iotlb)
 		return true;
-	return access_ok(u64_to_user_ptr(desc), vhx_desc_size(num)) &&
-	       access_ok(u64_to_user_ptr(avail), vhx_avail_size(num)) &&
-	       access_ok(u64_to_user_ptr(used), vhx_used_size(num));
+	vhx_vq_ring_sizes(vq, num, &sz);
+	return access_ok(u64_to_user_ptr(desc), sz.desc) &&
+	       access_ok(u64_to_user_ptr(avail), sz.avail) &&
+	       access_ok(u64_to_user_ptr(used), sz.used);
 }
 
 /* Can the rings (and the used-ring log) of @vq be accessed? */
 bool vhx_vq_access_ok(struct vhx_vq *vq)
 {
 	if (vq->log_used && !vhx_log_range_ok(vq->log_base, vq->log_addr,
-					      vhx_used_size(vq->num)))
+					      vhx_vq_used_log_size(vq)))
 		return false;
 	return vhx_ring_access_ok(vq, vq->num, vq->desc_addr, vq->avail_addr,
 				  vq->used_addr);
@@ -76,26 +69,17 @@ bool vhx_vq_access_ok(struct vhx_vq *vq)
 EXPORT_SYMBOL_GPL(vhx_vq_access_ok);
 
 /*
- * Called when a backend is attached: publish the used flags and pick up
- * the used index from guest memory.  Clears a previous vq error.
+ * Called when a backend is attached: latch the ring layout of the
+ * negotiated features, check the set-up against it, publish the
+ * notification state (split: also pick up the used index from guest
+ * memory).  Clears a previous vq error.
  */
 int vhx_vq_init_access(struct vhx_vq *vq)
 {
-	u16 idx;
-	int r;
-
 	if (!vq->private_data)
 		return 0;
 	vq->broken = false;
-	r = vhx_vq_update_used_flags(vq);
-	if (r)
-		return -EFAULT;
-	vq->signalled_used_valid = false;
-	r = vhx_vq_read_used_idx(vq, &idx);
-	if (r)
-		return -EFAULT;
-	vq->last_used_idx = idx;
-	return 0;
+	return vhx_vq_start(vq);
 }
 EXPORT_SYMBOL_GPL(vhx_vq_init_access);
 
@@ -108,7 +92,8 @@ static long vhx_vring_set_num(struct vhx_vq *vq, void __user *argp)
 		return -EBUSY;
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
-	if (!s.num || s.num > 0xffff || (s.num & (s.num - 1)))
+	/* Checked again, against the layout then negotiated, at attach. */
+	if (!vhx_vq_num_ok(vq, s.num))
 		return -EINVAL;
 	vq->num = s.num;
 	return 0;
@@ -137,7 +122,7 @@ static long vhx_vring_set_addr(struct vhx_vq *vq, void __user *argp)
 			return -EINVAL;
 		if ((a.flags & (0x1 << VHOST_VRING_F_LOG)) &&
 		    !vhx_log_range_ok(vq->log_base, a.log_guest_addr,
-				      vhx_used_size(vq->num)))
+				      vhx_vq_used_log_size(vq)))
 			return -EINVAL;
 	}
 	vq->log_used = !!(a.flags & (0x1 << VHOST_VRING_F_LOG));
@@ -226,18 +211,12 @@ long vhx_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 			r = -EFAULT;
 			break;
 		}
-		if (s.num > 0xffff) {
-			r = -EINVAL;
-			break;
-		}
-		vq->last_avail_idx = s.num;
-		/* Forget the cached index; the guest's is read again. */
-		vq->avail_idx = vq->last_avail_idx;
-		vq->broken = false;
+		/* Split: the avail index; packed: see packed_set_base(). */
+		r = vhx_vq_set_base(vq, s.num);
 		break;
 	case VHOST_GET_VRING_BASE:
 		s.index = idx;
-		s.num = vq->last_avail_idx;
+		s.num = vhx_vq_get_base(vq);
 		if (copy_to_user(argp, &s, sizeof(s)))
 			r = -EFAULT;
 		break;

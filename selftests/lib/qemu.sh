@@ -440,6 +440,102 @@ qi_sq_snapshot() {
 	return 0
 }
 
+# ---- live migration under traffic ---------------------------------------------
+
+# qi_migrate_streams SRC DST N MB PORT — TAP tests N..N+3 (migrate,
+# to-guest, from-guest, after): with TCP streams running both ways (VM ->
+# guest MB MiB, checksummed by the guest as it receives; guest -> VM 4 MiB),
+# migrate the running guest SRC to DST (a QEMU started with -incoming
+# tcp:127.0.0.1:PORT); the streams must survive with matching sha256, DST
+# must have its own vhost-<pid> worker and SRC's must be gone, and DST must
+# work on its own afterwards (ping, 2 MiB with sha256, its vhx counters
+# move).  Uses ports PORT+1 .. PORT+3.  Leaves DST running.
+qi_migrate_streams() {
+	local src=$1 dst=$2 n=$3 mb=$4 port=$5 rc big want_in want_out got b0 mt
+	local sender recv SRC DST drx dtx
+	SRC=${QI_PID[$src]}
+	DST=${QI_PID[$dst]}
+
+	# N: streams + migration
+	rc=0
+	big=$QI_WORK/big.bin
+	head -c $((mb * 1048576)) /dev/urandom > "$big"
+	want_in=$(sha256sum < "$big" | cut -d' ' -f1)
+	qi_cmd "$src" 60 "rxsum $((port + 1)) mig && mkdata /tmp/out.bin 4" || rc=1
+	want_out=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<< "$QI_OUT")
+	# guest -> VM receiver (stdin: a FIFO that never EOFs, see qi_xfer_from_guest)
+	[ -p "$QI_WORK/never" ] || mkfifo "$QI_WORK/never"
+	busybox nc -l -p $((port + 2)) > "$QI_WORK/out.bin" 2>/dev/null <> "$QI_WORK/never" &
+	recv=$!
+	QI_BG+=("$recv")
+	sleep 0.5
+	bash -c "exec cat '$big' > /dev/tcp/$QI_GUEST_IP/$((port + 1))" &
+	sender=$!
+	QI_BG+=("$sender")
+	qi_cmd "$src" 30 "(tx $QI_HOST_IP $((port + 2)) /tmp/out.bin > /tmp/out.log 2>&1; echo \$? > /tmp/out.rc) > /dev/null 2>&1 &" ||
+		rc=1
+	sleep 3
+	b0=$(cat /sys/class/net/vhxtap0/statistics/tx_bytes 2>/dev/null || echo 0)
+	qi_log "streams running ($((b0 / 1024)) KiB to the guest so far); migrating $src (pid $SRC) -> $dst (pid $DST)"
+	mt=$SECONDS
+	if qi_migrate "$src" "tcp:127.0.0.1:$port" 300; then
+		qi_log "migration took $((SECONDS - mt))s; stream sender still running: $(kill -0 $sender 2>/dev/null && echo yes || echo no)"
+		qi_stop "$src"
+		qi_wait_running "$dst" 60 || rc=1
+		qi_check_worker "$dst" || rc=1
+		sleep 1
+		[ -z "$(qi_workers "$SRC")" ] || { qi_log "src worker vhost-$SRC still there"; rc=1; }
+	else
+		rc=1
+	fi
+	qi_result "$n" migrate $rc
+
+	# N+1: VM -> guest stream
+	rc=0
+	for _ in $(seq 1 300); do kill -0 "$sender" 2>/dev/null || break; sleep 1; done
+	if kill -0 "$sender" 2>/dev/null; then
+		qi_log "VM -> guest sender still running after 300 s"
+		kill "$sender"
+		rc=1
+	fi
+	wait "$sender" || { qi_log "VM -> guest sender failed"; rc=1; }
+	qi_cmd "$dst" 300 "sumwait mig 240" > /dev/null || rc=1
+	got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<< "$QI_OUT")
+	qi_log "VM -> guest across the migration: $mb MiB, VM sha256 ${want_in:0:16}..., guest ${got:0:16}..."
+	[ "$got" = "$want_in" ] || { qi_log "CHECKSUM MISMATCH (VM -> guest)"; rc=1; }
+	qi_result $((n + 1)) to-guest $rc
+
+	# N+2: guest -> VM stream
+	rc=0
+	qi_cmd "$dst" 300 'i=0; while [ ! -e /tmp/out.rc ] && [ $i -lt 2400 ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/out.log; echo "tx rc=$(cat /tmp/out.rc 2>/dev/null)"' > /dev/null
+	grep -q 'tx rc=0' <<< "$QI_OUT" || { qi_log "guest -> VM sender: $QI_OUT"; rc=1; }
+	for _ in $(seq 1 100); do kill -0 "$recv" 2>/dev/null || break; sleep 0.1; done
+	kill "$recv" 2>/dev/null
+	wait "$recv" 2>/dev/null
+	got=$(sha256sum < "$QI_WORK/out.bin" | cut -d' ' -f1)
+	qi_log "guest -> VM across the migration: 4 MiB, guest sha256 ${want_out:0:16}..., VM ${got:0:16}... (size $(stat -c %s "$QI_WORK/out.bin"))"
+	[ -n "$want_out" ] && [ "$got" = "$want_out" ] || { qi_log "CHECKSUM MISMATCH (guest -> VM)"; rc=1; }
+	qi_result $((n + 2)) from-guest $rc
+
+	# N+3: the destination works on its own
+	rc=0
+	qi_vq_stats "$DST" > "$QI_WORK/s0" 2>/dev/null
+	qi_ping "$dst" 3 || rc=1
+	qi_xfer_to_guest "$dst" 2 $((port + 3)) || rc=1
+	if [ "${VHX_TARGET:-vhx}" = vhx ]; then
+		if qi_vq_stats "$DST" > "$QI_WORK/s1" && [ -s "$QI_WORK/s1" ]; then
+			qi_stats_delta "$QI_WORK/s0" "$QI_WORK/s1" | sed 's/^/#   /'
+			read -r drx dtx < <(qi_stats_delta "$QI_WORK/s0" "$QI_WORK/s1" |
+				awk '$3 == "rx" { r += $6 } $3 == "tx" { t += $6 } END { print r + 0, t + 0 }')
+			{ [ "$drx" -gt 0 ] && [ "$dtx" -gt 0 ]; } || { qi_log "dst counters did not move"; rc=1; }
+		else
+			qi_log "no vhx counters for dst ($QI_DEBUGFS)"
+			rc=1
+		fi
+	fi
+	qi_result $((n + 3)) after $rc
+}
+
 # ---- data checks ------------------------------------------------------------
 
 # qi_xfer_to_guest ID MB PORT: VM -> inner, compare sha256 on both sides.

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_ring - libFuzzer target over the split-ring walk of vhost/vq.c,
- * vhost/mem.c and vhost/log.c (the module sources, built through
- * tests/fuzz/shim).
+ * fuzz_ring - libFuzzer target over the ring walk of vhost/vq.c (with
+ * vq_split.c and vq_packed.c), vhost/mem.c and vhost/log.c (the module
+ * sources, built through tests/fuzz/shim).  Built twice: fuzz_ring walks
+ * split rings, fuzz_packed (-DFUZZ_PACKED) packed rings of any size up to
+ * 1024, started through vhx_vq_start() as a backend attach does.
  *
  * Input: a header (ring size, features, indices, ring addresses, log setup),
  * a memory table (or a device IOTLB built with the IOTLB's replace/delete
@@ -17,10 +19,13 @@
  * [0, num) or == num or a negative errno; out + in never passes the iovec
  * array; log entries never outnumber in-iovecs (CVE-2019-14835); every
  * iovec lies inside one mapping of the table in use and within its
- * permission; a failed queue stays failed.
+ * permission; a failed queue stays failed.  Packed: positions stay inside
+ * the ring, ids come back in any order (batches are rotated), and the
+ * driver side may make entries available with the right wrap bits between
+ * steps (op 10) so that the walk gets past the first descriptor.
  */
 #include "kshim.h"
-#include "core.h"
+#include "vq.h"
 
 #define GSIZE (32 * 1024)	/* guest memory */
 #define LSIZE (2 * 4096)	/* dirty bitmap */
@@ -178,14 +183,27 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	call_ctx.count = err_ctx.count = log_ctx.count = 0;
 
 	flags = take(&in, 1);
+#ifdef FUZZ_PACKED
+	vq.num = 1 + take(&in, 2) % 1024;
+#else
 	vq.num = 1u << (take(&in, 1) % 9);
+#endif
 	vq.acked_features = take(&in, 8) &
 		(BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) | BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |
 		 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | BIT_ULL(VHOST_F_LOG_ALL) |
 		 BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+	vq.ops = &vhx_split_ops;
 	vq.last_avail_idx = take(&in, 2);
 	vq.avail_idx = vq.last_avail_idx;
 	vq.last_used_idx = (flags & 0x80) ? take(&in, 2) : vq.last_avail_idx;
+#ifdef FUZZ_PACKED
+	vq.acked_features |= BIT_ULL(VIRTIO_F_RING_PACKED);
+	/* SET_VRING_BASE: a position inside the ring (else attach refuses) */
+	vhx_vq_set_base(&vq, (vq.last_avail_idx % vq.num) |
+			(vq.last_used_idx & 0x8000));
+	if (flags & 0x80)	/* the used half is ignored: still a position */
+		vq.last_used_idx = vq.last_used_idx % vq.num;
+#endif
 	vq.signalled_used = take(&in, 2);
 	vq.signalled_used_valid = flags & 0x40;
 	vq.call_ctx = (flags & 0x20) ? NULL : &call_ctx;
@@ -195,6 +213,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	vq.desc_addr = pick_addr(&in, gbase, GSIZE);
 	vq.avail_addr = pick_addr(&in, gbase, GSIZE) & ~1ULL;
 	vq.used_addr = pick_addr(&in, gbase, GSIZE) & ~3ULL;
+#ifdef FUZZ_PACKED
+	/* the spec's alignments, which attach enforces */
+	vq.desc_addr &= ~15ULL;
+	vq.avail_addr &= ~3ULL;
+#endif
 	vq.log_used = flags & 0x08;
 	vq.log_addr = take(&in, 3) & ~3ULL;
 	/* the bitmap, or somewhere else (the log must fail cleanly) */
@@ -247,6 +270,18 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	memcpy(guest, in.p, in.n < GSIZE ? in.n : GSIZE);
 	in.p += in.n < GSIZE ? in.n : GSIZE;
 	in.n -= in.n < GSIZE ? in.n : GSIZE;
+
+#ifdef FUZZ_PACKED
+	/* the backend attach: latches the layout, allocates its state */
+	vq.private_data = &dev;
+	if (vhx_vq_start(&vq)) {
+		if (vq.ops != &vhx_split_ops)
+			abort();	/* a failed start latches nothing */
+		goto out;
+	}
+	if (vq.ops != &vhx_packed_ops || !vq.packed)
+		abort();
+#endif
 
 	for (i = 0; i < nops; i++) {
 		u8 op = ops[i] & 0x0f, arg = ops[i] >> 4;
@@ -304,15 +339,15 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			}
 			seg = nlogs = 0;
 			break;
-		case 3:	/* one used entry */
+		case 3:	/* one used entry: the newest first (out of order) */
 			if (npending)
 				vhx_add_used(&vq, pending[--npending], arg * 300);
 			else
 				vhx_add_used(&vq, arg, 0);
 			break;
-		case 4:	/* batch, as vhx_net_signal_used() */
+		case 4:	/* batch, as vhx_net_signal_used(), rotated by arg */
 			for (unsigned int k = 0; k < npending; k++) {
-				vq.heads[k].id = pending[k];
+				vq.heads[k].id = pending[(k + arg) % npending];
 				vq.heads[k].len = arg;
 			}
 			vhx_add_used_and_signal_n(&vq, vq.heads, npending);
@@ -338,13 +373,27 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			}
 			vhx_exceeds_weight(&vq, arg * 20, arg * 40000);
 			break;
-		case 10: {
-			u16 idx;
+		case 10:
+#ifdef FUZZ_PACKED
+			/* the driver makes entry last_avail + arg available */
+			if (shim_user_ok(vq.desc_addr, 16 * (u64)vq.num)) {
+				unsigned int pos = vq.last_avail_idx + arg;
+				bool w = vq.last_avail_wrap;
+				struct vring_packed_desc *d;
 
+				if (pos >= vq.num) {
+					pos %= vq.num;
+					w = !w;
+				}
+				d = (void *)(uintptr_t)(vq.desc_addr + 16 * (u64)pos);
+				d->flags = (d->flags & 0x7f7f & ~(arg & 8 ? 0 : 1)) |
+					   (w ? 0x80 : 0x8000);
+				d->id = arg & 4 ? d->id % vq.num : d->id;
+			}
+#else
 			vhx_vq_update_used_flags(&vq);
-			vhx_vq_read_used_idx(&vq, &idx);
+#endif
 			break;
-		}
 		case 11:	/* IOTLB update/invalidate between steps */
 			if (vq.iotlb) {
 				u64 s = (u64)arg * 2048;
@@ -360,9 +409,15 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		case 12:	/* userspace reset: SET_VRING_BASE + ADDR */
 			vq.broken = false;
-			vq.last_avail_idx = vq.avail_idx = arg * 4099;
 			npending = seg = nlogs = 0;
 			was_broken = false;
+#ifdef FUZZ_PACKED
+			vhx_vq_set_base(&vq, (arg * 4099u % vq.num) |
+					(ops[i] & 1) << 15);
+			vhx_vq_start(&vq);	/* a new attach */
+#else
+			vq.last_avail_idx = vq.avail_idx = arg * 4099;
+#endif
 			break;
 		case 13: {	/* a translation as the net code never makes */
 			struct iovec iov[8];
@@ -385,8 +440,24 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		}
 		if (was_broken && !vq.broken)
 			abort();	/* a failed queue stays failed */
+#ifdef FUZZ_PACKED
+		if (vq.last_avail_idx >= vq.num || vq.last_used_idx >= vq.num)
+			abort();	/* positions stay inside the ring */
+		{
+			u32 b = vhx_vq_get_base(&vq);	/* GET_VRING_BASE */
+
+			if ((b & 0x7fff) != vq.last_avail_idx ||
+			    !!(b & 0x8000) != vq.last_avail_wrap ||
+			    (b >> 16 & 0x7fff) != vq.last_used_idx)
+				abort();
+		}
+#endif
 	}
 
+#ifdef FUZZ_PACKED
+out:
+	vhx_packed_free(&vq);
+#endif
 	vhx_maps_free(umem);
 	vhx_maps_free(iotlb);
 	(void)shim_requeues;

@@ -8,8 +8,11 @@
  *    identity mapped (guest_phys_addr == userspace_addr) or at a GPA base that
  *    differs from the HVA (QEMU-like);
  *  - the device: open (env VHX_DEV or /dev/vhost-net), SET_OWNER, features,
- *    SET_MEM_TABLE, two split virtqueues (RX = 0, TX = 1) whose rings live in
- *    guest memory, with kick/call/err eventfds;
+ *    SET_MEM_TABLE, two virtqueues (RX = 0, TX = 1) whose rings live in
+ *    guest memory, with kick/call/err eventfds.  The ring layout follows the
+ *    features: split rings, or packed rings when VIRTIO_F_RING_PACKED is
+ *    acked -- the same helpers drive both (vhx_vq_add, vhx_vq_get_used,
+ *    vhx_vq_kick, vhx_vq_enable_cb, ...);
  *  - a tap backend (IFF_TAP|IFF_NO_PI[|IFF_VNET_HDR]) plus an AF_PACKET socket
  *    bound to it, to inject frames towards vhost RX and to read what vhost TX
  *    sent.
@@ -44,6 +47,11 @@
 
 /* The 6.1 vhost-net feature mask (vhost-uapi.md §4). */
 #define VHX_NET_FEATURES 0x1033d008000ULL
+/* Packed virtqueues: offered by vhx, not by the in-tree module. */
+#ifndef VIRTIO_F_RING_PACKED
+#define VIRTIO_F_RING_PACKED 34
+#endif
+#define VHX_F_RING_PACKED (1ULL << VIRTIO_F_RING_PACKED)
 
 /* Default GPA base for non-identity memory (QEMU-like, 1 MiB). */
 #define VHX_GPA_BASE 0x100000ULL
@@ -86,35 +94,53 @@ struct vhost_memory *vhx_mem_table(const struct vhx_mem *m);
 
 struct vhx_dev;
 
+/*
+ * One virtqueue, split or packed.  "head" below is the split ring's head
+ * descriptor index, or the packed ring's buffer id: the per-head arrays
+ * (chain, cookie, posted_len, buf, ind) are indexed by it either way.
+ */
 struct vhx_vq {
 	struct vhx_dev *dev;
 	unsigned index;
 	unsigned num;
-	/* ring areas (GPA and local pointers) */
+	bool packed;		/* packed layout (VIRTIO_F_RING_PACKED acked) */
+	/* ring areas (GPA and local pointers); packed: descriptor ring,
+	 * driver event area (avail_gpa), device event area (used_gpa) */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	struct vring_packed_desc *pdesc;		/* = desc */
+	struct vring_packed_desc_event *drv_event;	/* = avail */
+	struct vring_packed_desc_event *dev_event;	/* = used */
 	/* eventfds */
 	int kick_fd, call_fd, err_fd;
-	/* driver state */
-	uint16_t avail_idx;	/* next avail->idx to publish (shadow) */
+	/* driver state.  Split: free-running indices; packed: positions in
+	 * [0, num) with the wrap counters below. */
+	uint16_t avail_idx;	/* next avail->idx to publish / next position */
 	uint16_t last_used;	/* next used entry to consume */
-	uint16_t kick_old;	/* avail idx at the previous kick decision */
-	uint16_t free_head, num_free;
-	uint16_t *next;		/* shadow of desc[].next for the free list */
+	uint16_t kick_old;	/* split: avail idx at the previous kick decision */
+	bool avail_wrap;	/* packed: driver wrap counter at avail_idx */
+	bool used_wrap;		/* packed: wrap counter expected at last_used */
+	unsigned added;		/* packed: descriptors since the last kick decision */
+	uint16_t raw_head_flags;	/* packed: slot 0 of a raw chain */
+	uint16_t free_head, num_free;	/* num_free: free ring descriptors */
+	uint16_t *next;		/* free list: split descriptors, packed ids */
 	uint16_t *chain;	/* per head: number of ring descriptors */
 	void **cookie;		/* per head: caller data */
 	uint32_t *posted_len;	/* per head: bytes of the buffer posted */
+	unsigned inflight;	/* chains posted and not reclaimed */
+	unsigned long used_total;	/* used entries consumed */
 	/* per-head resources */
 	uint64_t *buf;		/* per-head buffer GPA (buf_size bytes) */
 	size_t buf_size;
 	uint64_t *ind;		/* per-head indirect table GPA */
 	unsigned ind_max;	/* entries per indirect table */
 	bool event_idx;
-	bool no_interrupt;	/* keep VRING_AVAIL_F_NO_INTERRUPT set */
+	bool no_interrupt;	/* keep interrupts suppressed (NO_INTERRUPT / DISABLE) */
 	bool log;		/* VHOST_VRING_F_LOG in SET_VRING_ADDR */
-	uint64_t base;		/* value for SET_VRING_BASE */
+	uint64_t base;		/* initial ring index (packed: position base % num) */
+	bool dpdk_base;		/* packed: SET_VRING_BASE as DPDK does (used half 0) */
 	/* statistics */
 	unsigned long kicks, suppressed_kicks, calls;
 };
@@ -133,6 +159,8 @@ struct vhx_dev {
 const char *vhx_dev_path(void);
 /* Returns NULL if prerequisites are fine, else a static reason string for SKIP. */
 const char *vhx_skip_reason(void);
+/* As vhx_skip_reason(), and the device must offer VIRTIO_F_RING_PACKED. */
+const char *vhx_skip_packed(void);
 
 /* open the device (no ioctls); returns fd or -errno */
 int vhx_open(void);
@@ -152,6 +180,7 @@ struct vhx_vq_cfg {
 	unsigned ind_max;	/* per-head indirect table entries (0: none) */
 	bool no_err_fd;		/* do not create/set the ERR eventfd */
 	uint16_t base;		/* initial avail/used index (SET_VRING_BASE) */
+	bool dpdk_base;		/* packed: send the base as DPDK does */
 };
 
 /* Allocate ring + buffers in guest memory and program the vq (NUM, BASE 0,
@@ -178,8 +207,32 @@ struct vhx_sg {
  */
 int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 	       bool indirect, void *cookie);
-/* Publish a raw head into the avail ring (for hostile tests). */
+/* Publish a raw head into the avail ring (split, for hostile tests). */
 void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head);
+/*
+ * Raw chain building for hostile tests, either layout.  Descriptor @slot of
+ * the next chain: split: desc[slot] with @next; packed: ring position
+ * avail_idx + slot, @next is its buffer id, and the AVAIL/USED bits of that
+ * position's lap are added to @flags unless @flags has VHX_RAW_OWN_WRAP
+ * (then the caller's bits are written as given).  Slot 0's flags are
+ * written by vhx_vq_raw_publish() only.
+ */
+#define VHX_RAW_OWN_WRAP 0x10000
+void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+		     uint32_t len, uint32_t flags, uint16_t next);
+/* Make the raw chain available: split: avail entry @head; packed: slot 0's
+ * flags written last (write barrier first), position advanced by @ndesc. */
+void vhx_vq_raw_publish(struct vhx_vq *vq, uint16_t head, unsigned ndesc);
+/* The AVAIL/USED bits a packed driver sets for position avail_idx + @slot. */
+uint16_t vhx_vq_packed_avail_bits(const struct vhx_vq *vq, unsigned slot);
+/*
+ * The VHOST_GET_VRING_BASE value the device must report once every posted
+ * chain came back: split: the avail index; packed: next position and wrap
+ * counter in both halves.
+ */
+uint32_t vhx_vq_expected_base(const struct vhx_vq *vq);
+/* Chains posted and not reclaimed yet. */
+unsigned vhx_vq_inflight(const struct vhx_vq *vq);
 /* Kick if the device asked for it (NO_NOTIFY / avail_event); returns 1 if kicked. */
 int vhx_vq_kick(struct vhx_vq *vq);
 void vhx_vq_kick_force(struct vhx_vq *vq);
@@ -278,6 +331,7 @@ struct vhx_net_cfg {
 	int mtu;		/* tap MTU (0: leave 1500) */
 	bool no_backend;	/* do not attach the tap */
 	uint16_t base;		/* initial ring index of both vqs */
+	bool dpdk_base;		/* packed: SET_VRING_BASE the way DPDK sends it */
 };
 
 /* Device + memory + both vqs + tap, backend attached to both queues. */

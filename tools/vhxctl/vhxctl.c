@@ -174,9 +174,11 @@ static int cmd_list(void)
 
 			snprintf(backends + bl, sizeof(backends) - bl, "%s%s",
 				 bl ? "," : "", get(&lines[j], "backend"));
-			snprintf(rings + rl, sizeof(rings) - rl, "%s%s:%s",
+			snprintf(rings + rl, sizeof(rings) - rl, "%s%s:%s%s",
 				 rl ? " " : "", get(&lines[j], "name"),
-				 get(&lines[j], "num"));
+				 get(&lines[j], "num"),
+				 strcmp(get(&lines[j], "layout"), "packed") ?
+				 "" : "/packed");
 		}
 		printf("%-4s %-4s %-22s %-8s %-18s %-10s %s\n", get(d, "id"),
 		       get(d, "kind"), owner, get(d, "worker"),

@@ -42,6 +42,8 @@ typedef unsigned int gfp_t;
 #define __force
 #define __iomem
 #define __must_check
+#define __packed __attribute__((packed))
+#define fallthrough __attribute__((__fallthrough__))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
@@ -60,6 +62,9 @@ typedef unsigned int gfp_t;
 #define PAGE_MASK (~(PAGE_SIZE - 1))
 #define GFP_KERNEL 0u
 #define GFP_KERNEL_ACCOUNT 0u
+
+/* Spectre v1 masking: the bounds check before it is what matters here. */
+#define array_index_nospec(i, n) ((i) < (n) ? (i) : 0)
 
 #define min(a, b) ({ typeof(a) _a = (a); typeof(b) _b = (b); _a < _b ? _a : _b; })
 #define max(a, b) ({ typeof(a) _a = (a); typeof(b) _b = (b); _a > _b ? _a : _b; })
