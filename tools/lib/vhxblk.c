@@ -38,6 +38,29 @@ const char *vhx_blk_skip_reason(void)
 	return NULL;
 }
 
+const char *vhx_blk_skip_packed(void)
+{
+	static char why[256];
+	const char *r = vhx_blk_skip_reason();
+	uint64_t f = 0;
+	int fd;
+
+	if (r)
+		return r;
+	fd = open(vhx_blk_dev_path(), O_RDWR);
+	if (fd < 0 || ioctl(fd, VHOST_GET_FEATURES, &f) < 0) {
+		snprintf(why, sizeof(why), "GET_FEATURES on %s: %s",
+			 vhx_blk_dev_path(), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return why;
+	}
+	close(fd);
+	if (!(f & VHX_BIT(VIRTIO_F_RING_PACKED)))
+		return "the device does not offer VIRTIO_F_RING_PACKED (bit 34)";
+	return NULL;
+}
+
 uint64_t vhx_blk_alloc(struct vhx_blk *b, size_t size)
 {
 	return vhx_mem_alloc(&b->mem, size ? size : 1, VHX_PAGE);
@@ -115,6 +138,8 @@ int vhx_blk_setup(struct vhx_blk *b, const struct vhx_blk_cfg *c, int backend_fd
 			b->cfg.features |= VHX_BIT(VIRTIO_BLK_F_MQ);
 		if (b->cfg.event_idx)
 			b->cfg.features |= VHX_BIT(VIRTIO_RING_F_EVENT_IDX);
+		if (b->cfg.packed)
+			b->cfg.features |= VHX_BIT(VIRTIO_F_RING_PACKED);
 	}
 	b->backend_fd = backend_fd;
 	ring = (16 + 2 + 8 + 16 * b->cfg.ind_max + SLOT_SIZE) * (size_t)b->cfg.num +

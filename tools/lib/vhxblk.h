@@ -27,6 +27,8 @@
 const char *vhx_blk_dev_path(void);
 /* NULL if /dev/vhost-blk can be used, else a reason to SKIP. */
 const char *vhx_blk_skip_reason(void);
+/* Also a reason when the device does not offer packed rings. */
+const char *vhx_blk_skip_packed(void);
 
 /* The feature set the helpers negotiate by default. */
 #define VHX_BLK_DEFAULT_FEATURES (VHX_BIT(VIRTIO_F_VERSION_1) | \
@@ -37,7 +39,8 @@ const char *vhx_blk_skip_reason(void);
 				  VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES))
 
 struct vhx_blk_cfg {
-	uint64_t features;	/* 0: VHX_BLK_DEFAULT_FEATURES (+MQ if nqueues > 1) */
+	uint64_t features;	/* 0: VHX_BLK_DEFAULT_FEATURES (+MQ if nqueues > 1,
+				 * +EVENT_IDX, +RING_PACKED as asked) */
 	unsigned num;		/* ring size (0: 128) */
 	unsigned nqueues;	/* 0: 1 */
 	unsigned ind_max;	/* indirect table entries per head (0: 8) */
@@ -46,6 +49,7 @@ struct vhx_blk_cfg {
 	bool identity;		/* gpa == hva (false: GPA base VHX_GPA_BASE) */
 	bool no_backend;	/* do not attach the backend */
 	bool event_idx;		/* negotiate VIRTIO_RING_F_EVENT_IDX */
+	bool packed;		/* negotiate VIRTIO_F_RING_PACKED */
 };
 
 struct vhx_blk {
