@@ -7,6 +7,7 @@
 #include <net/xdp.h>
 
 #include "core.h"
+#include "net_hdr.h"
 
 enum {
 	VHX_NET_VQ_RX = 0,

@@ -156,25 +156,6 @@ err:
 	return r;
 }
 
-/*
- * Patch num_buffers, the last field of the guest's header, once the rest
- * of it is written (by the tap, or by vhx when @vhost_hlen).  Usually it
- * lies in the first buffer: then it is one store, not an iterator copy.
- */
-static int vhx_rx_put_num_buffers(struct vhx_vq *vq, struct iov_iter *fixup,
-				  size_t vhost_hlen, int headcount)
-{
-	size_t off = sizeof(struct virtio_net_hdr);
-	__le16 nb = cpu_to_le16(headcount);
-
-	if (likely(!vhost_hlen && vq->iov[0].iov_len >= off + sizeof(nb)))
-		return put_user(nb, (__le16 __user *)
-				((char __user *)vq->iov[0].iov_base + off));
-	if (!vhost_hlen)
-		iov_iter_advance(fixup, off);
-	return copy_to_iter(&nb, sizeof(nb), fixup) == sizeof(nb) ? 0 : -EFAULT;
-}
-
 void vhx_net_handle_rx(struct vhx_net *n)
 {
 	struct vhx_net_vq *nvq = &n->vqs[VHX_NET_VQ_RX];
@@ -270,7 +251,8 @@ void vhx_net_handle_rx(struct vhx_net *n)
 			}
 		}
 		if (likely(set_num_buffers) &&
-		    vhx_rx_put_num_buffers(vq, &fixup, vhost_hlen, headcount)) {
+		    vhx_net_rx_put_num_buffers(vq->iov, &fixup, vhost_hlen,
+					       headcount)) {
 			vhx_vq_err(vq, "failed num_buffers write\n");
 			vhx_discard_vq_desc(vq, headcount);
 			goto out;

@@ -99,16 +99,8 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 		OPTIMIZER_HIDE_VAR(dst);
 		memcpy(dst, (char *)buf + pad - sock_hlen, sock_hlen);
 	}
-	if (gso->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		u32 need = le16_to_cpu((__force __le16)gso->csum_start) +
-			   le16_to_cpu((__force __le16)gso->csum_offset) + 2;
-
-		if (need > le16_to_cpu((__force __le16)gso->hdr_len)) {
-			if (need > len)
-				goto err_inval;
-			gso->hdr_len = (__force __virtio16)cpu_to_le16(need);
-		}
-	}
+	if (vhx_net_tx_fixup_hdr(gso, len))
+		goto err_inval;
 	len -= sock_hlen;
 	xdp_init_buff(xdp, buflen, NULL);
 	xdp_prepare_buff(xdp, buf, pad, len, true);
