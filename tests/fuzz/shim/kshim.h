@@ -144,6 +144,7 @@ void kvfree(const void *p);
 #define kzalloc kvzalloc
 #define kfree kvfree
 void *kmalloc_array(size_t n, size_t size, gfp_t g);
+#define kmalloc(n, g) kmalloc_array(1, (n), (g))
 
 /* ------------------------------------------------------- locks */
 struct mutex { int locked; };
