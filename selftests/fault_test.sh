@@ -47,6 +47,12 @@ case $TARGET in
 intree) NET_MOD=vhost_net; MODS="vhost_net vhost vhost_iotlb"; REF_MODS="vhost_net vhost" ;;
 *) NET_MOD=vhx_net; MODS="vhx_net vhx_core"; REF_MODS="vhx_net vhx_core" ;;
 esac
+# vhx_blk also holds vhx_core: unload and reload it with the others.
+BLK_MOD=
+if [ "$TARGET" != intree ] && grep -q '^vhx_blk ' /proc/modules; then
+	BLK_MOD=vhx_blk
+	MODS="vhx_blk $MODS"
+fi
 
 echo "1..6"
 
@@ -254,7 +260,7 @@ load_mods() {
 	if [ "$TARGET" = intree ]; then
 		modprobe vhost_net
 	else
-		for ko in vhx_core vhx_net; do
+		for ko in vhx_core vhx_net $BLK_MOD; do
 			insmod "$ROOT/vhost/$ko.ko" || return 1
 		done
 	fi

@@ -50,6 +50,12 @@ case ${VHX_TARGET:-vhx} in
 intree) MODS=(vhost_net vhost) ;;
 *) MODS=(vhx_net vhx_core) ;;
 esac
+# vhx_blk also holds vhx_core: unload and reload it with the others.
+BLK_LOADED=0
+if [ "${VHX_TARGET:-vhx}" != intree ] && grep -q '^vhx_blk ' /proc/modules; then
+	BLK_LOADED=1
+	MODS=(vhx_blk "${MODS[@]}")
+fi
 
 refcnts() {
 	local m
@@ -216,6 +222,9 @@ if rmmod "${MODS[@]}"; then
 	intree) modprobe vhost_net || rc=1 ;;
 	*)
 		insmod "$VHX_ROOT/vhost/vhx_core.ko" && insmod "$VHX_ROOT/vhost/vhx_net.ko" || rc=1
+		if [ $BLK_LOADED = 1 ]; then
+			insmod "$VHX_ROOT/vhost/vhx_blk.ko" || rc=1
+		fi
 		;;
 	esac
 	for i in $(seq 1 20); do [ -c /dev/vhost-net ] && break; sleep 0.2; done
