@@ -6,6 +6,8 @@
 #   in-tree vhost_net  -> /dev/vhost-net  (variant "intree")
 #   vhx_core + vhx_net devname=vhx-net -> /dev/vhx-net (variants "vhx",
 #                                          "vhx-packed")
+#   vhx_blk                            -> /dev/vhost-blk (block rows: "vhx",
+#                                          "vhx-poll" vs fio "io_uring")
 #   for each group (bench/workloads/GROUP.sh):
 #     GROUP_check            why it cannot run -> "N" lines ("not run: ...")
 #     GROUP_setup V          for each variant V of GROUP_variants (testpmd up)
@@ -48,7 +50,7 @@ FIRST_RUN=1
 WORK=$(mktemp -d /tmp/vhx-bench.XXXXXX)
 TC_DROP=0
 npass=0 nfail=0 nskip=0
-GROUP= VARIANT= RUN=
+GROUP='' VARIANT='' RUN=''
 
 log() { echo "guest: bench: [${SECONDS}s] $*"; }
 
@@ -65,7 +67,7 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%d\n", n / (b - a) }
 dev_of() {
 	case $1 in
 	intree) echo /dev/vhost-net ;;
-	vhx-base) echo /dev/vhx-base ;;
+	vhx-base*) echo /dev/vhx-base ;;
 	*) echo /dev/vhx-net ;;
 	esac
 }
@@ -124,6 +126,11 @@ load_modules() {
 	log "insmod $KO/vhx_core.ko, $KO/vhx_net.ko devname=vhx-net"
 	insmod "$KO/vhx_core.ko"
 	insmod "$KO/vhx_net.ko" devname=vhx-net
+	# /dev/vhost-blk for the block rows (a BENCH_KO build may lack it)
+	if [ -e "$KO/vhx_blk.ko" ]; then
+		log "insmod $KO/vhx_blk.ko"
+		insmod "$KO/vhx_blk.ko"
+	fi
 	if [ -n "$VS_KO" ]; then
 		log "insmod $VS_KO/vhxb_core.ko, $VS_KO/vhxb_net.ko devname=vhx-base"
 		insmod "$VS_KO/vhxb_core.ko"
@@ -147,6 +154,7 @@ environment() {
 	emit "E vhx $(modinfo -F version "$KO/vhx_net.ko") ($KO)"
 	[ -n "$VS_KO" ] && emit "E vhx_base $(modinfo -F version "$VS_KO/vhxb_net.ko") ($VS_KO)"
 	emit "E intree vhost_net of $(uname -r)"
+	emit "E fio $(fio --version 2>/dev/null || echo none)"
 	emit "E secs $SECS"
 	emit "E warm $WARM"
 	emit "E pairs $PAIRS"
@@ -212,6 +220,7 @@ main() {
 		fi
 		log "=== $g done after $((SECONDS - t0))s"
 	done
+	[ -c /dev/vhost-blk ] && { rmmod vhx_blk || log "warning: rmmod vhx_blk failed"; }
 	rmmod vhx_net vhx_core || log "warning: rmmod vhx_net vhx_core failed"
 	[ -n "$VS_KO" ] && { rmmod vhxb_net vhxb_core || log "warning: rmmod vhxb_* failed"; }
 	log "finished in $((SECONDS - t0))s"

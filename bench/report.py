@@ -13,7 +13,9 @@ HOST-ENV.txt has "KEY VALUE..." lines from bench/bench.sh (QEMU, host CPU,
 other VMs).  The PNGs (gnuplot) go next to OUT.md, named after it.
 
 The last variant of a workload is the baseline (in-tree vhost_net, or fio
-io_uring for block); every other variant is reported as a ratio to it.
+io_uring for block); every other variant is reported as a ratio to it, and
+some also to a second reference (SECOND: vhx / vhx-base, vhx packed / vhx
+split, vhx polled / vhx).
 Ratios are variant/baseline for every metric: above 1 is better for "hi"
 metrics (rates), below 1 is better for "lo" ones (memory, latency).  Nothing
 here passes or fails on speed.
@@ -25,7 +27,14 @@ import sys
 from collections import OrderedDict
 
 LABEL = {"vhx": "vhx", "intree": "in-tree", "vhx-packed": "vhx packed",
-         "io_uring": "fio io_uring", "vhx-base": "vhx-base"}
+         "io_uring": "fio io_uring", "vhx-base": "vhx-base",
+         "vhx-poll": "vhx polled", "vhx-base-packed": "vhx-base packed"}
+
+
+# A second reference per variant, reported next to the baseline ratio:
+# before/after (BENCH_VS), packed vs split rings, polled vs sleeping blk.
+SECOND = {"vhx": ["vhx-base"], "vhx-packed": ["vhx", "vhx-base-packed"],
+          "vhx-poll": ["vhx"]}
 
 
 def label(v):
@@ -227,12 +236,14 @@ def main():
 
     # Summary table and ratio plot.
     rows = []
+    second_rows = []
     L.append("## Summary")
     L.append("")
-    has_base = any("vhx-base" in s["variants"] for s in series.values())
-    extra_h = " vhx / vhx-base | per-pair: median (min–max) |" if has_base else ""
+    has_second = any(ref in s["variants"] for s in series.values()
+                     for v in s["variants"] for ref in SECOND.get(v, []))
+    extra_h = " second ratio | per-pair: median (min–max) |" if has_second else ""
     L.append("| workload | metric | variant | median | baseline | baseline median | ratio | per-pair ratio: median (min–max) |" + extra_h)
-    L.append("|---|---|---|---:|---|---:|---:|---:|" + ("---:|---:|" if has_base else ""))
+    L.append("|---|---|---|---:|---|---:|---:|---:|" + ("---:|---:|" if has_second else ""))
     summaries = {}
     for (w, m), s in series.items():
         base, summ = summarise(s)
@@ -241,15 +252,25 @@ def main():
             if v == base:
                 continue
             extra = ""
-            if has_base:
-                extra = " | |"
-                if v == "vhx" and "vhx-base" in summ:
-                    b = summ["vhx-base"]
+            if has_second:
+                cells, pcells = [], []
+                for ref in SECOND.get(v, []):
+                    if ref not in summ or ref == base:
+                        continue
+                    b = summ[ref]
                     pr = [ratio(x, b["runs"].get(r)) for r, x in o["runs"].items()]
                     pr = [x for x in pr if x is not None]
-                    extra = (f" {fmt_ratio(ratio(o['median'], b['median']))} | "
-                             f"{fmt_ratio(statistics.median(pr) if pr else None)} "
-                             f"({fmt_ratio(min(pr) if pr else None)}–{fmt_ratio(max(pr) if pr else None)}) |")
+                    r2 = ratio(o["median"], b["median"])
+                    cells.append(f"{label(v)} / {label(ref)}: **{fmt_ratio(r2)}**")
+                    pcells.append(f"{fmt_ratio(statistics.median(pr) if pr else None)} "
+                                  f"({fmt_ratio(min(pr) if pr else None)}–"
+                                  f"{fmt_ratio(max(pr) if pr else None)})")
+                    if v != "vhx" and ref in ("vhx",) and r2 is not None:
+                        name = w if len(workloads[w]) == 1 else f"{w} {m}"
+                        second_rows.append((f"{name} ({label(v)} / {label(ref)})", r2,
+                                            min(pr) if pr else None, max(pr) if pr else None,
+                                            s["dir"]))
+                extra = f" {'<br>'.join(cells)} | {'<br>'.join(pcells)} |"
             L.append(f"| {w} | {m} ({s['unit']}, {'↑' if s['dir'] == 'hi' else '↓'}) | {label(v)} "
                      f"| {fmt(o['median'])} | {label(base)} | {fmt(summ[base]['median'])} "
                      f"| **{fmt_ratio(o['ratio'])}** | {fmt_ratio(o['pair_med'])} "
@@ -259,6 +280,7 @@ def main():
                 if v != "vhx":
                     name += f" ({v})"
                 rows.append((name, o["ratio"], o["pair_min"], o["pair_max"], s["dir"]))
+    rows += second_rows
     for w, why in notrun.items():
         L.append(f"| {w} | | | | | | not run: {why} | |")
     L.append("")

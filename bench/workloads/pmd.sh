@@ -11,11 +11,13 @@
 # One testpmd per variant stays up for the whole group (only one forwards
 # at a time), so runs of the variants alternate every measurement.
 # Groups: "pmd" (split rings, vhx vs in-tree) and "packed" (vhx packed vs vhx
-# split vs in-tree split, 64 B; runs only when vhx offers bit 34).
+# split vs in-tree split, 64 B; runs only when vhx offers bit 34; with
+# BENCH_VS also vhx-base on packed rings).
 # Sourced by bench/guest.sh (result, failed, dev_of, $SECS, $WARM).
 
 PMD_SIZES=${BENCH_TX_SIZES:-64 256 1500}
-declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp [vhx-base]=vbtb)
+declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp [vhx-base]=vbtb
+		   [vhx-base-packed]=vbtq)
 
 pmd_workloads() { local s; for s in $PMD_SIZES; do echo "tx-$s"; done; echo rx-64; }
 pmd_variants() { net_variants; }
@@ -25,7 +27,8 @@ pmd_teardown() { tp_quit "pmd-$1"; }
 pmd_measure() { pmd_one "$@"; }
 
 packed_workloads() { echo "packed-tx-64 packed-rx-64"; }
-packed_variants() { echo "vhx-packed vhx intree"; }
+# With BENCH_VS, vhx at the other revision on packed rings too (before/after).
+packed_variants() { echo "vhx-packed${VS_KO:+ vhx-base-packed} vhx intree"; }
 packed_check() {
 	pmd_tools_check || return 1
 	if ! "$VHX_ROOT/tools/bench/dev_features" -b 34 "$(dev_of vhx)" > /dev/null; then
@@ -50,7 +53,7 @@ now() { date +%s.%N; }
 pmd_up() {
 	local ifc=${PMD_IF[$1]}
 	local args="net_virtio_user0,path=$(dev_of "$1"),queues=1,queue_size=1024,iface=$ifc"
-	[ "$1" = vhx-packed ] && args+=",packed_vq=1"
+	[[ $1 == *-packed ]] && args+=",packed_vq=1"
 	tp_start "pmd-$1" --vdev="$args" || return 1
 	sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1" 2>/dev/null || true
 	ip link set "$ifc" txqueuelen 4096 up ||
