@@ -7,9 +7,11 @@
 #   for KVER in 6.1 6.12 7.x (tools/kernels.sh kver SERIES):
 #     make modules KVER=...            (7.x: in the Debian 13 build root)
 #     selftests/vm/run.sh --kver KVER  (boots /boot/vmlinuz-KVER, TCG)
+#     tools/dkms-check.sh KVER         (dkms add + build in a scratch tree)
 #   then rebuild for the default kernel, so vhost/*.ko match `make check`.
 #
-# Prints one line per kernel, "KVER: N passed, N failed, N skipped", and
+# Prints one line per kernel, "KVER: N passed, N failed, N skipped; dkms
+# build ok", and
 # exits non-zero if any kernel is missing, fails to build or fails a test.
 # env: VHX_MATRIX="6.1 6.12 7" (series), VHX_TESTS / VHX_TARGET as for run.sh.
 set -euo pipefail
@@ -46,6 +48,12 @@ for s in $SERIES; do
 	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n1)
 	rm -f "$out"
 	[ -n "$counts" ] || { counts="no result"; rc=1; }
+	if bash tools/dkms-check.sh "$kver"; then
+		counts+="; dkms build ok"
+	else
+		counts+="; dkms build FAILED"
+		rc=1
+	fi
 	lines+=("$kver: $counts")
 	log "== $kver: $counts after $((SECONDS - t0))s"
 done

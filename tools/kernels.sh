@@ -229,8 +229,9 @@ run_for() {
 	done
 	# shellcheck disable=SC2016  # expanded by the inner sh
 	in_root MAKEFLAGS="$mf" sh -c 'cd "$1" && shift && exec "$@"' sh "$(pwd -P)" "$@" || rc=$?
-	umount "$BUILDROOT$repo"
-	umount "$BUILDROOT/proc" 2>/dev/null || true
+	# A process of the command may still be leaving: then detach lazily.
+	umount "$BUILDROOT$repo" 2>/dev/null || umount -l "$BUILDROOT$repo"
+	umount "$BUILDROOT/proc" 2>/dev/null || umount -l "$BUILDROOT/proc" 2>/dev/null || true
 	return $rc
 }
 
