@@ -88,11 +88,7 @@ device_gone() {
 	return 1
 }
 
-qi_klog_mark
-qb_leak_mark
-qi_build || { echo "Bail out! no inner image"; exit 1; }
-IMG=$QI_WORK/disk.img
-qb_image "$IMG" "$QB_IMG_MB"
+qb_begin
 
 # 1 bridge
 rc=1
@@ -182,13 +178,4 @@ rc=0
 qi_stop b
 qb_bridge_stop TERM
 [ "${QB_BRIDGE_RC:-1}" = 0 ] || { qb_log "bridge exit status ${QB_BRIDGE_RC:-?} after SIGTERM"; rc=1; }
-qb_leak_check leaks || rc=1
-qb_unload || rc=1
-qi_result 7 leaks $rc
-
-# 8 kernel-log
-rc=0
-qi_klog_check || rc=1
-qi_result 8 kernel-log $rc
-
-[ "$QI_FAILS" -eq 0 ]
+qb_end 7 "$rc"

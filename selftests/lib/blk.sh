@@ -233,6 +233,30 @@ qb_unload() {
 	return 1
 }
 
+# qb_begin: the common start of the QEMU tests: kernel-log and leak
+# baselines, the inner guest image, and a fresh disk image in $IMG.
+qb_begin() {
+	qi_klog_mark
+	qb_leak_mark
+	qi_build || { echo "Bail out! no inner image"; exit 1; }
+	IMG=$QI_WORK/disk.img
+	qb_image "$IMG" "$QB_IMG_MB"
+}
+
+# qb_end N RC: the last two results of a QEMU test, after its bridges are
+# stopped: N "leaks" (RC and qb_leak_check, qb_unload) and N+1
+# "kernel-log"; succeeds only if no result of the test failed.
+qb_end() {
+	local n=$1 rc=$2
+	qb_leak_check leaks || rc=1
+	qb_unload || rc=1
+	qi_result "$n" leaks "$rc"
+	rc=0
+	qi_klog_check || rc=1
+	qi_result $((n + 1)) kernel-log "$rc"
+	[ "$QI_FAILS" -eq 0 ]
+}
+
 # ---- data -------------------------------------------------------------------
 
 # qb_block_sum I: sha256 of block I of the deterministic pattern (1 MiB of
