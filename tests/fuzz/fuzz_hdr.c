@@ -23,26 +23,12 @@
 #include "kshim.h"
 #include "blk_parse.h"
 #include "net_hdr.h"
+#include "input.h"
 
 #define GSIZE (16 * 1024)
 #define MAX_IOV 16
 
 static u8 *guest;
-
-struct in {
-	const u8 *p;
-	size_t n;
-};
-
-static u64 take(struct in *in, int bytes)
-{
-	u64 v = 0;
-	int i;
-
-	for (i = 0; i < bytes && in->n; i++, in->n--, in->p++)
-		v |= (u64)*in->p << (8 * i);
-	return v;
-}
 
 static void check(bool ok, const char *what)
 {

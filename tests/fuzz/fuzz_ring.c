@@ -26,6 +26,7 @@
  */
 #include "kshim.h"
 #include "vq.h"
+#include "input.h"
 
 #define GSIZE (32 * 1024)	/* guest memory */
 #define LSIZE (2 * 4096)	/* dirty bitmap */
@@ -33,21 +34,6 @@
 #define MAX_OPS 48
 
 extern unsigned long shim_requeues, shim_misses;
-
-struct in {
-	const u8 *p;
-	size_t n;
-};
-
-static u64 take(struct in *in, int bytes)
-{
-	u64 v = 0;
-	int i;
-
-	for (i = 0; i < bytes && in->n; i++, in->n--, in->p++)
-		v |= (u64)*in->p << (8 * i);
-	return v;
-}
 
 static u8 *guest, *bitmap;
 static struct vhx_dev dev;
