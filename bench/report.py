@@ -128,19 +128,26 @@ def plot_ratios(rows, png, datdir):
             f.write(f'{i} "{name}" {r} {lo if lo is not None else r} '
                     f'{hi if hi is not None else r} {1 if d == "hi" else 2}\n')
     n = len(rows)
+    # Block latency ratios reach 10-100x beside rates near 1: a linear axis
+    # would flatten every other row, so a wide spread gets a log axis (and
+    # points, which a log axis draws truthfully; boxes need a zero).
+    vals = [x for _, r, lo, hi, _ in rows for x in (r, lo, hi)
+            if x is not None and x > 0]
+    wide = bool(vals) and max(vals) / min(vals) > 4
+    scale = ("set logscale y 2\nset yrange [*:*]\nset ytics format \"%g\"" if wide
+             else "set style fill solid 0.6 border -1\nset boxwidth 0.6\nset yrange [0:*]")
+    style = "points pt 7 ps 1.5" if wide else "boxes"
     return gnuplot(f"""
 set terminal pngcairo size {max(900, 70 * n + 200)},520 font "sans,10"
 set output "{png}"
-set title "vhx / baseline: median ratio, bars = per-pair ratio min-max\\n(rates: >1 is faster; memory and latency: <1 is smaller)"
-set style fill solid 0.6 border -1
-set boxwidth 0.6
-set yrange [0:*]
+set title "vhx / baseline: median ratio, bars = per-pair ratio min-max{' (log scale)' if wide else ''}\\n(rates: >1 is faster; memory and latency: <1 is smaller)"
+{scale}
 set xrange [-0.6:{n - 0.4}]
 set xtics rotate by -35 noenhanced
 set grid ytics
 set key off
 set arrow from -0.6,1 to {n - 0.4},1 nohead lc rgb "red" dt 2
-plot "{dat}" using 1:3:6:xtic(2) with boxes lc variable, \\
+plot "{dat}" using 1:3:6:xtic(2) with {style} lc variable, \\
      "" using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
 """)
 
