@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # profile.sh — BENCH_PROFILE=1: where the worker's time goes, printed on the
 # console (never in the report: traced runs are slower).
 #
@@ -93,7 +94,7 @@ prof_graph() {
 }
 
 prof_stop() {
-	local f=$WORK/prof.$1 pk
+	local f=$WORK/prof.$1
 	prof_on || return 0
 	wait "$PROF_PID" 2>/dev/null || true
 	cp "$TRACING/trace" "$f.trace"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # testpmd.sh — drive interactive DPDK testpmd instances (virtio-user ports)
 # from the bench workloads; several may be up at once (one per variant, so
 # that runs of A and B alternate every few seconds), only one forwards at a
@@ -63,6 +64,7 @@ tp_cmd() {	# tp_cmd ID CMD [TIMEOUT_SECS]
 	local id=$1 n
 	tp_alive "$id" || { TP_WHY="testpmd ($id) not running before '$2'"; return 1; }
 	n=$(grep -c 'testpmd>' "${TP_LOG[$id]}")
+	# shellcheck disable=SC2261  # >&FD is stdout to the fd
 	if ! echo "$2" >&"${TP_FD[$id]}" 2>/dev/null; then
 		tp_died "$id" "$2"
 		return 1
@@ -90,6 +92,7 @@ tp_stat() {	# tp_stat ID PORT FIELD
 tp_quit() {	# tp_quit ID
 	local id=$1
 	if tp_alive "$id"; then
+		# shellcheck disable=SC2261  # >&FD is stdout to the fd
 		echo quit >&"${TP_FD[$id]}" 2>/dev/null || true
 		for _ in $(seq 1 100); do
 			tp_alive "$id" || break

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034  # TP_WHY is read by bench/guest.sh
 # blk.sh — block rows: vhx's /dev/vhost-blk, driven by tools/vhx-blk-bench
 # (which plays the guest: its own memory, split rings, eventfds), against
 # fio ioengine=io_uring (tools/vhx-blk-fio.sh) on the same backend, 4 KiB:

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # idle.sh — what N owned, set-up, idle devices cost (no traffic).
 #
 #   tools/bench/idle_devs -n N PATH: N taps, then N devices owned with

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034  # TP_WHY is read by bench/guest.sh
 # iperf.sh — TCP between two network namespaces bridged by testpmd.
 #
 #   netns vbV0: vbV0 198.18.N.1/24          netns vbV1: vbV1 198.18.N.2/24

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034  # TP_WHY is read by bench/guest.sh
 # pmd.sh — packets per second with DPDK testpmd over virtio-user.
 #
 #   testpmd "V" (virtio-user PMD) <-> dev of V (vhost-net worker) <-> tap
@@ -52,7 +53,8 @@ now() { date +%s.%N; }
 # pmd_up VARIANT: its testpmd with one port, the tap up and quiet.
 pmd_up() {
 	local ifc=${PMD_IF[$1]}
-	local args="net_virtio_user0,path=$(dev_of "$1"),queues=1,queue_size=1024,iface=$ifc"
+	local args
+	args="net_virtio_user0,path=$(dev_of "$1"),queues=1,queue_size=1024,iface=$ifc"
 	[[ $1 == *-packed ]] && args+=",packed_vq=1"
 	tp_start "pmd-$1" --vdev="$args" || return 1
 	sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1" 2>/dev/null || true
