@@ -98,7 +98,20 @@ qi_result 2 migrate $rc
 
 # 3 after: the writer goes on in dst
 rc=1
-if [ "$(qi_alive dst && echo y)" = y ] && qi_ping_agent dst 60; then
+alive=n
+if ! qi_alive dst; then
+	qb_log "QEMU 'dst' died after the migration"
+elif ! qi_ping_agent dst 120; then
+	qb_log "the inner guest on dst did not answer its agent for 120 s after the migration"
+	qi_mon dst "info status"
+	sleep 1
+	tail -n 3 "${QI_DIR[dst]}/mon.log" | tr -d '\r' | sed 's/^/#   dst mon| /'
+	tail -n 10 "${QI_DIR[dst]}/console.log" | tr -d '\r' | sed 's/^/#   dst| /'
+	tail -n 10 "$B2_LOG" | sed "s/^/#   bridge2| /"
+else
+	alive=y
+fi
+if [ $alive = y ]; then
 	t0=$SECONDS
 	while ! grep -q "VHXI: blkwriter done $W" "${QI_DIR[dst]}/console.log" && [ $((SECONDS - t0)) -lt 300 ]; do
 		grep -q 'VHXI: blkwriter failed' "${QI_DIR[dst]}/console.log" && break
