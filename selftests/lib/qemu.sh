@@ -627,13 +627,16 @@ qi_diag() {
 
 # ---- vhost side -------------------------------------------------------------
 
-# qi_workers PID: vhost worker threads named vhost-PID (one per device).
+# qi_workers PID: the thread ids of the vhost worker threads named vhost-PID
+# (one per device, or per queue).  Threads, not processes: since 6.4 a
+# worker is a vhost_task, a thread of the owner's process (QEMU's), which
+# "ps -e" does not list; on 6.1 it is a kthread (its own process, lwp = pid).
 qi_workers() {
-	ps -e -o pid=,comm= | awk -v n="vhost-$1" '$2 == n { print $1 }'
+	ps -e -L -o lwp=,comm= | awk -v n="vhost-$1" '$2 == n { print $1 }'
 }
 
 qi_any_workers() {
-	ps -e -o pid=,comm= | awk '$2 ~ /^vhost-[0-9]+$/ { print $1 " " $2 }'
+	ps -e -L -o lwp=,comm= | awk '$2 ~ /^vhost-[0-9]+$/ { print $1 " " $2 }'
 }
 
 qi_has_stats() { [ -r "$QI_DEBUGFS" ] || { mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null; [ -r "$QI_DEBUGFS" ]; }; }
@@ -678,7 +681,8 @@ qi_check_worker() {
 		qi_log "no vhost-$pid worker thread for QEMU pid $pid; vhost threads: $(qi_any_workers | tr '\n' ' ')"
 		return 1
 	fi
-	ps -o pid,ppid,stat,comm -p "$pid,$(tr '\n' ',' <<< "$w" | sed 's/,$//')" | sed 's/^/#   ps| /'
+	ps -e -L -o pid,lwp,ppid,stat,comm | awk -v p="$pid" -v w=" $(echo $w) " \
+		'NR == 1 || ($1 == p && $2 == p) || index(w, " " $2 " ")' | sed 's/^/#   ps| /'
 	if qi_has_stats; then
 		while read -r line; do
 			wp=$(sed -n 's/.* worker=\([0-9]*\).*/\1/p' <<< "$line")
