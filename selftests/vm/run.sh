@@ -28,7 +28,7 @@ SHELL_MODE=0
 HOST_RESULTS=		# host-side results to count (tools/host-check.sh)
 MODE="test"		# guest mode: test (guest-run.sh), demo (tools/demo-guest.sh),
 			# bench (bench/guest.sh: in-tree vhost_net and vhx side by side)
-TIMEOUT=${VHX_VM_TIMEOUT:-2400}		# whole VM, seconds
+TIMEOUT=${VHX_VM_TIMEOUT:-4200}		# whole VM, seconds (the full suite: ~45 min)
 TEST_TIMEOUT=${VHX_TEST_TIMEOUT:-300}	# each test program, seconds
 ACCEL=${VHX_ACCEL:-tcg}			# kvm is opt-in: it hangs on the lab machines
 MEM=${VHX_VM_MEM:-4G}
