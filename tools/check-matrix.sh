@@ -42,6 +42,9 @@ for s in $SERIES; do
 		rc=1
 		continue
 	fi
+	# The nested QEMU tests' inner image, built on the host as make check
+	# does (in the VM it would be rebuilt under /tmp on every boot).
+	bash selftests/vm/inner/mkinner.sh "$kver" > /dev/null || rc=1
 	log "== $kver: run.sh"
 	out=$(mktemp)
 	bash selftests/vm/run.sh --kver "$kver" "${args[@]}" 2>&1 | tee "$out" || rc=1

@@ -10,7 +10,7 @@ set -euo pipefail
 
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
-      pkg-config e2fsprogs fio jq)
+      pkg-config e2fsprogs fio jq xz-utils zstd)
 
 BENCH=0
 [ "${1:-}" = --bench ] && BENCH=1

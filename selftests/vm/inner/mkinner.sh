@@ -121,12 +121,20 @@ unsign() {
 # QEMU boots it through PVH (CONFIG_PVH): no firmware-side decompression,
 # which is slow under double emulation.  Fails if it is not an ELF with a
 # PVH note (the caller then falls back to the bzImage).
+# Debian's 6.1 compresses the kernel with xz, 6.12 and 7.x with zstd: the
+# first xz or zstd frame in the file is the kernel (the decompressor ignores
+# what follows it).
 extract_vmlinux() {
-	local in=$1 out=$2 off unxz
+	local in=$1 out=$2 off unz
 	off=$(grep -abo $'\xfd7zXZ' "$in" | head -n1 | cut -d: -f1)
-	[ -n "$off" ] || return 1
-	if command -v xz > /dev/null; then unxz="xz -dc --single-stream"; else unxz="busybox xzcat"; fi
-	tail -c +$((off + 1)) "$in" | $unxz > "$out" 2>/dev/null
+	if [ -n "$off" ]; then
+		if command -v xz > /dev/null; then unz="xz -dc --single-stream"; else unz="busybox xzcat"; fi
+	else
+		off=$(grep -abo $'\x28\xb5\x2f\xfd' "$in" | head -n1 | cut -d: -f1)
+		[ -n "$off" ] && command -v zstd > /dev/null || return 1
+		unz="zstd -dcq"
+	fi
+	tail -c +$((off + 1)) "$in" | $unz > "$out" 2>/dev/null
 	[ "$(head -c 4 "$out" | od -An -c | tr -d ' ')" = "177ELF" ] || return 1
 	# XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point
 	readelf -n "$out" 2>/dev/null | grep -q 'Unknown note type: (0x00000012)' || return 1
