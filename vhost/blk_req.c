@@ -293,12 +293,18 @@ static void vhx_blk_req_done_here(struct vhx_blk_req *req, long ret)
 static void vhx_blk_work_fn(struct work_struct *work)
 {
 	struct vhx_blk_req *req = container_of(work, struct vhx_blk_req, work);
-	struct vhx_dev *dev = req->bvq->vq.dev;
+	/*
+	 * Read once: the request holds the owner (a drain waits for it), but
+	 * only until vhx_blk_req_done_here() below; after that a reset or
+	 * release may clear dev->mm while this work still has to unuse it.
+	 * kthread_use_mm() grabs the mm_struct, so it stays valid to here.
+	 */
+	struct mm_struct *mm = req->bvq->vq.dev->mm;
 	struct file *file = req->iocb.ki_filp;
 	long r;
 
 	/* The guest's buffers and rings are user addresses of the owner. */
-	kthread_use_mm(dev->mm);
+	kthread_use_mm(mm);
 	switch (req->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
@@ -321,7 +327,7 @@ static void vhx_blk_work_fn(struct work_struct *work)
 	/* -EIOCBQUEUED: ->ki_complete finishes it. */
 	if (r != -EIOCBQUEUED)
 		vhx_blk_req_done_here(req, r);
-	kthread_unuse_mm(dev->mm);
+	kthread_unuse_mm(mm);
 }
 
 static void vhx_blk_punt(struct vhx_blk_req *req)
