@@ -48,16 +48,7 @@ N=11
 echo "1..$N"
 names=(- bridge boot fs-write fs-readback raw-guest raw-host discard counters stop leaks kernel-log)
 
-if ! qb_prereq; then
-	for i in $(seq 1 $N); do echo "ok $i ${names[$i]} # SKIP $QB_WHY"; done
-	exit 4
-fi
-
-skip_rest() {	# FROM REASON
-	local i
-	for i in $(seq "$1" $N); do echo "not ok $i ${names[$i]} # $2"; done
-	exit 1
-}
+qb_prereq || qb_skip_all
 
 qb_begin
 
@@ -69,7 +60,7 @@ if qb_bridge_start "$IMG" --queues 2 --serial vhx-e2e-serial ${QB_BRIDGE_ARGS:-}
 	rc=0
 fi
 qi_result 1 bridge $rc
-[ $rc -eq 0 ] || skip_rest 2 "no bridge"
+[ $rc -eq 0 ] || qb_skip_rest 2 "no bridge"
 
 # 2 boot
 rc=1
@@ -91,7 +82,7 @@ qi_result 2 boot $rc
 if ! qi_alive g || [ -z "${info:-}" ]; then
 	qb_bridge_tail 30
 	qi_tail_logs g
-	skip_rest 3 "inner guest did not boot"
+	qb_skip_rest 3 "inner guest did not boot"
 fi
 grep 'device started' "$QB_BRIDGE_LOG" | tail -n1 | sed 's/^/#   bridge| /'
 

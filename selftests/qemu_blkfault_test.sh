@@ -43,15 +43,7 @@ W1=${QB_W1:-10}		# writer 1: blocks at [0, W1) MiB
 W2=${QB_W2:-8}		# writer 2: blocks at [32, 32 + W2) MiB
 echo "1..$N"
 
-if ! qb_prereq; then
-	for i in $(seq 1 $N); do echo "ok $i ${names[$i]} # SKIP $QB_WHY"; done
-	exit 4
-fi
-skip_rest() {	# FROM REASON
-	local i
-	for i in $(seq "$1" $N); do echo "not ok $i ${names[$i]} # $2"; done
-	exit 1
-}
+qb_prereq || qb_skip_all
 
 # flushed ID: the highest "VHXI: flushed I" on the console (-1: none)
 flushed() {
@@ -94,14 +86,14 @@ qb_begin
 rc=1
 qb_bridge_start "$IMG" --queues 2 && rc=0
 qi_result 1 bridge $rc
-[ $rc -eq 0 ] || skip_rest 2 "no bridge"
+[ $rc -eq 0 ] || qb_skip_rest 2 "no bridge"
 
 # 2 boot
 rc=1
 qb_qemu_start a ",reconnect=1" && qi_cmd a 30 'blkinfo vda' > /dev/null && rc=0
 qb_log "inner: $(head -n1 <<< "$QI_OUT")"
 qi_result 2 boot $rc
-[ $rc -eq 0 ] || { qb_bridge_tail 30; qi_tail_logs a; skip_rest 3 "inner guest did not boot"; }
+[ $rc -eq 0 ] || { qb_bridge_tail 30; qi_tail_logs a; qb_skip_rest 3 "inner guest did not boot"; }
 
 # 3 kill-bridge
 rc=0

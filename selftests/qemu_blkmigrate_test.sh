@@ -46,11 +46,6 @@ if [ "$QB_MOCK" = 1 ] || ! qb_prereq; then
 	for i in $(seq 1 $N); do echo "ok $i ${names[$i]} # SKIP $QB_WHY"; done
 	exit 4
 fi
-skip_rest() {
-	local i
-	for i in $(seq "$1" $N); do echo "not ok $i ${names[$i]} # $2"; done
-	exit 1
-}
 
 ip link set lo up	# the lab VM leaves it down; the migration stream uses 127.0.0.1
 qb_begin
@@ -75,7 +70,7 @@ if qb_bridge_start "$IMG" --queues 2 --no-lock; then
 	fi
 fi
 qi_result 1 setup $rc
-[ $rc -eq 0 ] || { qb_bridge_tail 20; skip_rest 2 "setup failed"; }
+[ $rc -eq 0 ] || { qb_bridge_tail 20; qb_skip_rest 2 "setup failed"; }
 
 # 2 migrate during the writer
 rc=1

@@ -233,6 +233,23 @@ qb_unload() {
 	return 1
 }
 
+# The QEMU tests' TAP plan lives in the caller: N results named
+# ${names[1..N]}.  qb_skip_all: every result SKIP with $QB_WHY (exit 4);
+# qb_skip_rest FROM REASON: results FROM..N "not ok" with REASON (exit 1).
+# shellcheck disable=SC2154  # N and names are the calling test's
+qb_skip_all() {
+	local i
+	for i in $(seq 1 "$N"); do echo "ok $i ${names[$i]} # SKIP $QB_WHY"; done
+	exit 4
+}
+
+# shellcheck disable=SC2154
+qb_skip_rest() {
+	local i
+	for i in $(seq "$1" "$N"); do echo "not ok $i ${names[$i]} # $2"; done
+	exit 1
+}
+
 # qb_begin: the common start of the QEMU tests: kernel-log and leak
 # baselines, the inner guest image, and a fresh disk image in $IMG.
 qb_begin() {
