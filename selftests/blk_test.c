@@ -1248,9 +1248,19 @@ TEST_F(hb, rejected_then_recovers)
 			vq->desc[i].next = variant->d[i].next;
 		}
 	}
-	vhx_vq_publish_head(vq, variant->head ? variant->head : first);
-	if (variant->idx_jump)
-		*(volatile uint16_t *)&vq->avail->idx = vq->avail_idx + variant->idx_jump;
+	if (variant->idx_jump) {
+		/*
+		 * One store of the bad index: published as idx 1 first, a
+		 * worker that runs in between takes the chain, and idx 65 is
+		 * then a legal jump of exactly num (seen on 6.12).
+		 */
+		vq->avail->ring[vq->avail_idx % vq->num] = first;
+		__atomic_store_n(&vq->avail->idx,
+				 (uint16_t)(vq->avail_idx + 1 + variant->idx_jump),
+				 __ATOMIC_RELEASE);
+	} else {
+		vhx_vq_publish_head(vq, variant->head ? variant->head : first);
+	}
 	vhx_vq_kick_force(vq);
 	TH_LOG("%s", variant->what);
 	ASSERT_GT(vhx_eventfd_wait(vq->err_fd, 3000), 0u);
