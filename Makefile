@@ -76,7 +76,7 @@ check: deps
 	@mkdir -p $(dir $(HOST_RESULTS))
 	-bash tools/host-check.sh $(HOST_RESULTS)
 	@echo "check: building the inner guest image (qemu_* tests; reused by the lab VM)"
-	bash selftests/vm/inner/mkinner.sh $(KVER) > /dev/null
+	bash selftests/vm/inner/mkinner.sh $${VHX_INNER_KVER:-} > /dev/null
 	bash selftests/vm/run.sh $(VM_ARGS) --host-results $(HOST_RESULTS)
 
 # checkpatch.pl --strict over the kernel sources (and W=1 in `modules`).

@@ -22,7 +22,21 @@
 # Every wait is bounded.  Functions print TAP diagnostics ("# ...") only.
 
 QI_ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
-QI_KVER=${VHX_KVER:-$(uname -r)}
+# The inner guest's kernel is the client, not the kernel under test: the
+# newest installed 6.1 on every row of the matrix (a 6.12 L2 guest panicked
+# under double TCG during boot, before any vhost device had started).
+# VHX_INNER_KVER picks another; without a 6.1, the lab VM's own kernel.
+qi_inner_kver() {
+	local k
+	[ -n "${VHX_INNER_KVER:-}" ] && { echo "$VHX_INNER_KVER"; return; }
+	k=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
+	if [ -n "$k" ] && [ -r "/boot/vmlinuz-$k" ]; then
+		echo "$k"
+	else
+		uname -r
+	fi
+}
+QI_KVER=$(qi_inner_kver)
 QI_KERNEL_SET=${QI_KERNEL:-}	# set by the caller: use as given
 QI_KERNEL=${QI_KERNEL:-/boot/vmlinuz-$QI_KVER}
 QI_QEMU=${QI_QEMU:-qemu-system-x86_64}
