@@ -315,11 +315,6 @@ static size_t vq_used_size(const struct vhx_vq *vq)
 	return vq->packed ? sizeof(struct vring_packed_desc_event) : 6 + 8 * vq->num;
 }
 
-static uint16_t packed_event(uint16_t pos, bool wrap)
-{
-	return pos | (wrap ? 1u << VRING_PACKED_EVENT_F_WRAP_CTR : 0);
-}
-
 static void vq_init_state(struct vhx_vq *vq)
 {
 	unsigned i;
@@ -328,23 +323,7 @@ static void vq_init_state(struct vhx_vq *vq)
 	memset(vq->avail, 0, vq_avail_size(vq));
 	memset(vq->used, 0, vq_used_size(vq));
 	if (vq->packed) {
-		/*
-		 * Both wrap counters 1, at position base % num: as if the
-		 * entries before it had been made available and used in this
-		 * lap (AVAIL = USED = 1), the rest in the previous one (0).
-		 */
-		vq->avail_idx = vq->last_used = (uint16_t)(vq->base % vq->num);
-		vq->avail_wrap = vq->used_wrap = true;
-		for (i = 0; i < vq->avail_idx; i++)
-			vq->pdesc[i].flags = (1u << VRING_PACKED_DESC_F_AVAIL) |
-					     (1u << VRING_PACKED_DESC_F_USED);
-		vq->added = 0;
-		if (vq->no_interrupt) {
-			vq->drv_event->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
-		} else if (vq->event_idx) {
-			vq->drv_event->off_wrap = packed_event(vq->last_used, true);
-			vq->drv_event->flags = VRING_PACKED_EVENT_FLAG_DESC;
-		}
+		vhxl_packed_init_state(vq);
 	} else {
 		vq->avail_idx = (uint16_t)vq->base;
 		vq->last_used = (uint16_t)vq->base;
@@ -494,104 +473,6 @@ static uint16_t *avail_event_p(struct vhx_vq *vq)
 	return (uint16_t *)&vq->used->ring[vq->num];
 }
 
-/* ---- packed layout (virtio 1.1 section 2.8), driver side ---- */
-
-#define PD_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
-#define PD_USED (1u << VRING_PACKED_DESC_F_USED)
-
-static uint16_t wrap_bits(bool wrap)
-{
-	return wrap ? PD_AVAIL : PD_USED;	/* available in lap @wrap */
-}
-
-static bool packed_is_used(uint16_t flags, bool wrap)
-{
-	return !!(flags & PD_AVAIL) == wrap && !!(flags & PD_USED) == wrap;
-}
-
-uint16_t vhx_vq_packed_avail_bits(const struct vhx_vq *vq, unsigned slot)
-{
-	bool wrap = vq->avail_wrap;
-
-	if (vq->avail_idx + slot >= vq->num)
-		wrap = !wrap;	/* at most one lap ahead */
-	return wrap_bits(wrap);
-}
-
-/* Ring position of slot @slot of the next chain. */
-static uint16_t packed_slot(const struct vhx_vq *vq, unsigned slot)
-{
-	return (vq->avail_idx + slot) % vq->num;
-}
-
-/* Advance the driver position by @n entries. */
-static void packed_advance(struct vhx_vq *vq, unsigned n)
-{
-	unsigned pos = vq->avail_idx + n;
-
-	while (pos >= vq->num) {
-		pos -= vq->num;
-		vq->avail_wrap = !vq->avail_wrap;
-	}
-	vq->avail_idx = pos;
-}
-
-static int packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
-		      bool indirect, void *cookie)
-{
-	struct vring_packed_desc *d;
-	uint16_t id, head_flags = 0;
-	unsigned k, descs = indirect ? 1 : n;
-
-	if (indirect && (n > vq->ind_max || !vq->ind))
-		return -E2BIG;
-	if (!vq->num_free || descs > vq->num_free)
-		return -ENOSPC;
-	id = vq->free_head;
-	if (indirect) {
-		struct vring_packed_desc *t = vhx_gpa(vq->dev->mem, vq->ind[id], 16 * n);
-
-		for (k = 0; k < n; k++) {
-			/* only WRITE counts in a table */
-			t[k].addr = sg[k].gpa;
-			t[k].len = sg[k].len;
-			t[k].id = 0;
-			t[k].flags = sg[k].write ? VRING_DESC_F_WRITE : 0;
-		}
-		d = &vq->pdesc[vq->avail_idx];
-		d->addr = vq->ind[id];
-		d->len = 16 * n;
-		d->id = id;
-		head_flags = VRING_DESC_F_INDIRECT | wrap_bits(vq->avail_wrap);
-	} else {
-		for (k = 0; k < n; k++) {
-			uint16_t f = (sg[k].write ? VRING_DESC_F_WRITE : 0) |
-				     (k + 1 < n ? VRING_DESC_F_NEXT : 0) |
-				     vhx_vq_packed_avail_bits(vq, k);
-
-			d = &vq->pdesc[packed_slot(vq, k)];
-			d->addr = sg[k].gpa;
-			d->len = sg[k].len;
-			d->id = id;	/* the last one counts; Linux writes all */
-			if (k)
-				WRITE_ONCE(d->flags, f);
-			else
-				head_flags = f;
-		}
-	}
-	/* the head's flags last: the chain becomes available at once */
-	wmb();
-	WRITE_ONCE(vq->pdesc[vq->avail_idx].flags, head_flags);
-	packed_advance(vq, descs);
-	vq->free_head = vq->next[id];
-	vq->num_free -= descs;
-	vq->added += descs;
-	vq->chain[id] = descs;
-	vq->cookie[id] = cookie;
-	vq->inflight++;
-	return id;
-}
-
 void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
 		     uint32_t len, uint32_t flags, uint16_t next)
 {
@@ -602,20 +483,7 @@ void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
 		vq->desc[slot].next = next;
 		return;
 	}
-	{
-		struct vring_packed_desc *d = &vq->pdesc[packed_slot(vq, slot)];
-		uint16_t f = (uint16_t)flags;
-
-		if (!(flags & VHX_RAW_OWN_WRAP))
-			f |= vhx_vq_packed_avail_bits(vq, slot);
-		d->addr = addr;
-		d->len = len;
-		d->id = next;
-		if (slot)
-			WRITE_ONCE(d->flags, f);
-		else
-			vq->raw_head_flags = f;	/* written by raw_publish */
-	}
+	vhxl_packed_raw_desc(vq, slot, addr, len, flags, next);
 }
 
 void vhx_vq_raw_publish(struct vhx_vq *vq, uint16_t head, unsigned ndesc)
@@ -624,110 +492,19 @@ void vhx_vq_raw_publish(struct vhx_vq *vq, uint16_t head, unsigned ndesc)
 		vhx_vq_publish_head(vq, head);
 		return;
 	}
-	/* raw chains are never reclaimed: the vq is reset after them */
-	wmb();
-	WRITE_ONCE(vq->pdesc[vq->avail_idx].flags, vq->raw_head_flags);
-	packed_advance(vq, ndesc);
-	vq->added += ndesc;
+	vhxl_packed_raw_publish(vq, ndesc);
 }
 
 uint32_t vhx_vq_expected_base(const struct vhx_vq *vq)
 {
-	uint32_t half;
-
 	if (!vq->packed)
 		return vq->avail_idx;
-	half = packed_event(vq->avail_idx, vq->avail_wrap);
-	return half | half << 16;
+	return vhxl_packed_expected_base(vq);
 }
 
 unsigned vhx_vq_inflight(const struct vhx_vq *vq)
 {
 	return vq->inflight;
-}
-
-static bool packed_kick_needed(struct vhx_vq *vq)
-{
-	union {
-		struct vring_packed_desc_event e;
-		uint32_t u32;
-	} snap;
-	uint16_t event, new, old;
-
-	snap.u32 = __atomic_load_n((uint32_t *)vq->dev_event, __ATOMIC_ACQUIRE);
-	new = vq->avail_idx;
-	old = (uint16_t)(new - vq->added);
-	if (snap.e.flags != VRING_PACKED_EVENT_FLAG_DESC)
-		return snap.e.flags != VRING_PACKED_EVENT_FLAG_DISABLE;
-	if (vq->added >= vq->num)
-		return true;	/* a whole ring since: the event passed */
-	event = snap.e.off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
-	if (!!(snap.e.off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != vq->avail_wrap)
-		event -= vq->num;
-	return vring_need_event(event, new, old);
-}
-
-/* Used entries waiting at last_used (walked by their chains' lengths). */
-static unsigned packed_pending(const struct vhx_vq *vq)
-{
-	unsigned n = 0, pos = vq->last_used, seen = 0;
-	bool wrap = vq->used_wrap;
-
-	while (seen < vq->num) {
-		const struct vring_packed_desc *d = &vq->pdesc[pos];
-		uint16_t id;
-
-		if (!packed_is_used(READ_ONCE(d->flags), wrap))
-			break;
-		rmb();
-		id = d->id;
-		if (id >= vq->num || !vq->chain[id])
-			return n + 1;	/* malformed: get_used reports it */
-		n++;
-		seen += vq->chain[id];
-		pos += vq->chain[id];
-		if (pos >= vq->num) {
-			pos -= vq->num;
-			wrap = !wrap;
-		}
-	}
-	return n;
-}
-
-static int packed_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
-{
-	struct vring_packed_desc *d = &vq->pdesc[vq->last_used];
-	uint16_t id;
-	unsigned pos;
-
-	if (!packed_is_used(READ_ONCE(d->flags), vq->used_wrap))
-		return -EAGAIN;
-	rmb();
-	id = d->id;
-	if (id >= vq->num || !vq->chain[id])
-		return -EPROTO;
-	if (cookie)
-		*cookie = vq->cookie[id];
-	if (len)
-		*len = d->len;
-	pos = vq->last_used + vq->chain[id];
-	if (pos >= vq->num) {
-		pos -= vq->num;
-		vq->used_wrap = !vq->used_wrap;
-	}
-	vq->last_used = pos;
-	vq->num_free += vq->chain[id];
-	vq->chain[id] = 0;
-	vq->next[id] = vq->free_head;
-	vq->free_head = id;
-	vq->inflight--;
-	vq->used_total++;
-	if (vq->event_idx && !vq->no_interrupt) {
-		/* interrupt me at the next used entry */
-		WRITE_ONCE(vq->drv_event->off_wrap, packed_event(vq->last_used, vq->used_wrap));
-		mb();
-	}
-	return id;
 }
 
 /* ---- both layouts ---- */
@@ -741,7 +518,7 @@ int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 	if (!n)
 		return -EINVAL;
 	if (vq->packed)
-		return packed_add(vq, sg, n, indirect, cookie);
+		return vhxl_packed_add(vq, sg, n, indirect, cookie);
 	if (indirect) {
 		struct vring_desc *t;
 
@@ -817,7 +594,7 @@ int vhx_vq_kick(struct vhx_vq *vq)
 
 	mb();
 	if (vq->packed) {
-		need = packed_kick_needed(vq);
+		need = vhxl_packed_kick_needed(vq);
 		vq->added = 0;
 	} else if (vq->event_idx) {
 		/* Every kick decision covers all entries since the last one. */
@@ -839,7 +616,7 @@ int vhx_vq_kick(struct vhx_vq *vq)
 unsigned vhx_vq_pending_used(const struct vhx_vq *vq)
 {
 	if (vq->packed)
-		return packed_pending(vq);
+		return vhxl_packed_pending(vq);
 	return (uint16_t)(READ_ONCE(vq->used->idx) - vq->last_used);
 }
 
@@ -849,7 +626,7 @@ int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
 	uint16_t head, i, k;
 
 	if (vq->packed)
-		return packed_get_used(vq, len, cookie);
+		return vhxl_packed_get_used(vq, len, cookie);
 	if (!vhx_vq_pending_used(vq))
 		return -EAGAIN;
 	rmb();
@@ -879,16 +656,9 @@ int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
 
 bool vhx_vq_enable_cb(struct vhx_vq *vq)
 {
-	if (vq->packed) {
-		if (vq->event_idx) {
-			WRITE_ONCE(vq->drv_event->off_wrap,
-				   packed_event(vq->last_used, vq->used_wrap));
-			wmb();
-			WRITE_ONCE(vq->drv_event->flags, VRING_PACKED_EVENT_FLAG_DESC);
-		} else {
-			WRITE_ONCE(vq->drv_event->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
-		}
-	} else if (vq->event_idx) {
+	if (vq->packed)
+		vhxl_packed_enable_cb(vq);
+	else if (vq->event_idx) {
 		WRITE_ONCE(*used_event_p(vq), vq->last_used);
 	} else {
 		WRITE_ONCE(vq->avail->flags, vq->avail->flags & ~VRING_AVAIL_F_NO_INTERRUPT);
@@ -902,7 +672,7 @@ void vhx_vq_disable_cb(struct vhx_vq *vq)
 {
 	vq->no_interrupt = true;
 	if (vq->packed)
-		WRITE_ONCE(vq->drv_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+		vhxl_packed_disable_cb(vq);
 	else if (vq->event_idx)
 		WRITE_ONCE(*used_event_p(vq), (uint16_t)(vq->last_used - 1));
 	else

@@ -31,4 +31,28 @@ static inline size_t align_up(size_t v, size_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+
+/* Driver event / base half of a packed ring: position | wrap << 15. */
+static inline uint16_t packed_event(uint16_t pos, bool wrap)
+{
+	return pos | (wrap ? 1u << VRING_PACKED_EVENT_F_WRAP_CTR : 0);
+}
+
+/*
+ * The packed ring driver (vhxring_packed.c), behind the vhx_vq_* calls of
+ * vhxlib.c for packed vqs: the layout's part of each, same arguments.
+ */
+void vhxl_packed_init_state(struct vhx_vq *vq);
+int vhxl_packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+		    bool indirect, void *cookie);
+void vhxl_packed_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+			  uint32_t len, uint32_t flags, uint16_t next);
+void vhxl_packed_raw_publish(struct vhx_vq *vq, unsigned ndesc);
+uint32_t vhxl_packed_expected_base(const struct vhx_vq *vq);
+bool vhxl_packed_kick_needed(struct vhx_vq *vq);
+unsigned vhxl_packed_pending(const struct vhx_vq *vq);
+int vhxl_packed_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
+void vhxl_packed_enable_cb(struct vhx_vq *vq);
+void vhxl_packed_disable_cb(struct vhx_vq *vq);
+
 #endif
