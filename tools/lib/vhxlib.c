@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vhxlib.c - userspace guest-driver library for /dev/vhost-net (see vhxlib.h).
+ * vhxlib.c - userspace guest-driver library for /dev/vhost-net (see vhxlib.h):
+ * guest memory, the device, virtqueue set-up and the vhx_vq_* calls of both
+ * ring layouts.  The layouts' drivers are vhxring_split.c and
+ * vhxring_packed.c, the net helpers vhxnet.c, the tap vhxtap.c.
  */
 #define _GNU_SOURCE
 #include "vhxlib.h"
@@ -322,19 +325,10 @@ static void vq_init_state(struct vhx_vq *vq)
 	memset(vq->desc, 0, 16 * vq->num);
 	memset(vq->avail, 0, vq_avail_size(vq));
 	memset(vq->used, 0, vq_used_size(vq));
-	if (vq->packed) {
+	if (vq->packed)
 		vhxl_packed_init_state(vq);
-	} else {
-		vq->avail_idx = (uint16_t)vq->base;
-		vq->last_used = (uint16_t)vq->base;
-		vq->avail->idx = vq->avail_idx;
-		vq->used->idx = vq->last_used;
-		vq->kick_old = vq->avail_idx;
-		if (vq->event_idx)
-			vq->avail->ring[vq->num] = vq->last_used;	/* used_event */
-		if (vq->no_interrupt && !vq->event_idx)
-			vq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	}
+	else
+		vhxl_split_init_state(vq);
 	vq->inflight = 0;
 	vq->used_total = 0;
 	for (i = 0; i < vq->num; i++) {
@@ -463,24 +457,16 @@ int vhx_set_backend(struct vhx_dev *d, unsigned index, int fd)
 
 /* ================================================================ rings */
 
-static uint16_t *used_event_p(struct vhx_vq *vq)
-{
-	return &vq->avail->ring[vq->num];
-}
-
-static uint16_t *avail_event_p(struct vhx_vq *vq)
-{
-	return (uint16_t *)&vq->used->ring[vq->num];
-}
+/*
+ * The calls of both layouts: each is the split driver's (vhxring_split.c) or
+ * the packed driver's (vhxring_packed.c) part, plus what they share.
+ */
 
 void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
 		     uint32_t len, uint32_t flags, uint16_t next)
 {
 	if (!vq->packed) {
-		vq->desc[slot].addr = addr;
-		vq->desc[slot].len = len;
-		vq->desc[slot].flags = (uint16_t)flags;
-		vq->desc[slot].next = next;
+		vhxl_split_raw_desc(vq, slot, addr, len, flags, next);
 		return;
 	}
 	vhxl_packed_raw_desc(vq, slot, addr, len, flags, next);
@@ -507,71 +493,14 @@ unsigned vhx_vq_inflight(const struct vhx_vq *vq)
 	return vq->inflight;
 }
 
-/* ---- both layouts ---- */
-
 int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 	       bool indirect, void *cookie)
 {
-	uint16_t head, i, last = 0;
-	unsigned k;
-
 	if (!n)
 		return -EINVAL;
 	if (vq->packed)
 		return vhxl_packed_add(vq, sg, n, indirect, cookie);
-	if (indirect) {
-		struct vring_desc *t;
-
-		if (n > vq->ind_max || !vq->ind)
-			return -E2BIG;
-		if (!vq->num_free)
-			return -ENOSPC;
-		head = vq->free_head;
-		t = vhx_gpa(vq->dev->mem, vq->ind[head], 16 * n);
-		for (k = 0; k < n; k++) {
-			t[k].addr = sg[k].gpa;
-			t[k].len = sg[k].len;
-			t[k].flags = (sg[k].write ? VRING_DESC_F_WRITE : 0) |
-				     (k + 1 < n ? VRING_DESC_F_NEXT : 0);
-			t[k].next = k + 1 < n ? k + 1 : 0;
-		}
-		vq->desc[head].addr = vq->ind[head];
-		vq->desc[head].len = 16 * n;
-		vq->desc[head].flags = VRING_DESC_F_INDIRECT;
-		vq->desc[head].next = 0;
-		vq->free_head = vq->next[head];
-		vq->num_free--;
-		vq->chain[head] = 1;
-	} else {
-		if (n > vq->num_free)
-			return -ENOSPC;
-		head = i = vq->free_head;
-		for (k = 0; k < n; k++) {
-			vq->desc[i].addr = sg[k].gpa;
-			vq->desc[i].len = sg[k].len;
-			vq->desc[i].flags = (sg[k].write ? VRING_DESC_F_WRITE : 0) |
-					    (k + 1 < n ? VRING_DESC_F_NEXT : 0);
-			vq->desc[i].next = vq->next[i];
-			last = i;
-			i = vq->next[i];
-		}
-		vq->desc[last].next = 0;
-		vq->free_head = i;
-		vq->num_free -= n;
-		vq->chain[head] = n;
-	}
-	vq->cookie[head] = cookie;
-	vq->inflight++;
-	vhx_vq_publish_head(vq, head);
-	return head;
-}
-
-void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head)
-{
-	vq->avail->ring[vq->avail_idx % vq->num] = head;
-	wmb();
-	vq->avail_idx++;
-	WRITE_ONCE(vq->avail->idx, vq->avail_idx);
+	return vhxl_split_add(vq, sg, n, indirect, cookie);
 }
 
 static void eventfd_kick(int fd)
@@ -596,15 +525,8 @@ int vhx_vq_kick(struct vhx_vq *vq)
 	if (vq->packed) {
 		need = vhxl_packed_kick_needed(vq);
 		vq->added = 0;
-	} else if (vq->event_idx) {
-		/* Every kick decision covers all entries since the last one. */
-		uint16_t ev = READ_ONCE(*avail_event_p(vq));
-		uint16_t newi = vq->avail_idx;
-
-		need = vring_need_event(ev, newi, vq->kick_old);
-		vq->kick_old = newi;
 	} else {
-		need = !(READ_ONCE(vq->used->flags) & VRING_USED_F_NO_NOTIFY);
+		need = vhxl_split_kick_needed(vq);
 	}
 	if (need)
 		vhx_vq_kick_force(vq);
@@ -617,52 +539,22 @@ unsigned vhx_vq_pending_used(const struct vhx_vq *vq)
 {
 	if (vq->packed)
 		return vhxl_packed_pending(vq);
-	return (uint16_t)(READ_ONCE(vq->used->idx) - vq->last_used);
+	return vhxl_split_pending(vq);
 }
 
 int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
 {
-	struct vring_used_elem e;
-	uint16_t head, i, k;
-
 	if (vq->packed)
 		return vhxl_packed_get_used(vq, len, cookie);
-	if (!vhx_vq_pending_used(vq))
-		return -EAGAIN;
-	rmb();
-	e = vq->used->ring[vq->last_used % vq->num];
-	if (e.id >= vq->num || !vq->chain[e.id])
-		return -EPROTO;
-	head = e.id;
-	for (i = head, k = 1; k < vq->chain[head]; k++)
-		i = vq->next[i];
-	vq->next[i] = vq->free_head;
-	vq->free_head = head;
-	vq->num_free += vq->chain[head];
-	vq->chain[head] = 0;
-	if (cookie)
-		*cookie = vq->cookie[head];
-	if (len)
-		*len = e.len;
-	vq->last_used++;
-	vq->inflight--;
-	vq->used_total++;
-	if (vq->event_idx && !vq->no_interrupt) {
-		WRITE_ONCE(*used_event_p(vq), vq->last_used);
-		mb();
-	}
-	return head;
+	return vhxl_split_get_used(vq, len, cookie);
 }
 
 bool vhx_vq_enable_cb(struct vhx_vq *vq)
 {
 	if (vq->packed)
 		vhxl_packed_enable_cb(vq);
-	else if (vq->event_idx) {
-		WRITE_ONCE(*used_event_p(vq), vq->last_used);
-	} else {
-		WRITE_ONCE(vq->avail->flags, vq->avail->flags & ~VRING_AVAIL_F_NO_INTERRUPT);
-	}
+	else
+		vhxl_split_enable_cb(vq);
 	vq->no_interrupt = false;
 	mb();
 	return vhx_vq_pending_used(vq) != 0;
@@ -673,10 +565,8 @@ void vhx_vq_disable_cb(struct vhx_vq *vq)
 	vq->no_interrupt = true;
 	if (vq->packed)
 		vhxl_packed_disable_cb(vq);
-	else if (vq->event_idx)
-		WRITE_ONCE(*used_event_p(vq), (uint16_t)(vq->last_used - 1));
 	else
-		WRITE_ONCE(vq->avail->flags, vq->avail->flags | VRING_AVAIL_F_NO_INTERRUPT);
+		vhxl_split_disable_cb(vq);
 	mb();
 }
 

@@ -55,4 +55,17 @@ int vhxl_packed_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
 void vhxl_packed_enable_cb(struct vhx_vq *vq);
 void vhxl_packed_disable_cb(struct vhx_vq *vq);
 
+
+/* The split ring driver (vhxring_split.c), likewise for split vqs. */
+void vhxl_split_init_state(struct vhx_vq *vq);
+int vhxl_split_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+		   bool indirect, void *cookie);
+void vhxl_split_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+			 uint32_t len, uint32_t flags, uint16_t next);
+bool vhxl_split_kick_needed(struct vhx_vq *vq);
+unsigned vhxl_split_pending(const struct vhx_vq *vq);
+int vhxl_split_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
+void vhxl_split_enable_cb(struct vhx_vq *vq);
+void vhxl_split_disable_cb(struct vhx_vq *vq);
+
 #endif
