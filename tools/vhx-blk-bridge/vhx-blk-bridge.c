@@ -150,7 +150,7 @@ static struct {
 	cpu_set_t cpus;			/* affinity at start, for the kernel workers */
 	pthread_t main_thread;
 	struct timespec t0;
-} g = { .device = "/dev/vhost-blk", .backend_fd = -1 };
+} vhxb_g = { .device = "/dev/vhost-blk", .backend_fd = -1 };
 
 struct bq {
 	bool ready;		/* librte_vhost: configured and enabled */
@@ -170,37 +170,37 @@ static struct conn {
 	unsigned nvr;		/* vrings the client configured */
 	unsigned long devices;	/* new_device count on this connection */
 	struct bq q[MAX_QUEUES];
-} C = { .vid = -1, .kfd = -1 };
+} vhxb_conn = { .vid = -1, .kfd = -1 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t vhxb_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long n_conns;
 
 /* ------------------------------------------------------------------ logging */
 
-static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logmsg(int level, const char *fmt, ...)
+static void vhxb_logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vhxb_logmsg(int level, const char *fmt, ...)
 {
 	struct timespec ts;
 	va_list ap;
 	char buf[512];
 
-	if (level > g.verbose)
+	if (level > vhxb_g.verbose)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vhx-blk-bridge[%.3f]: %s\n",
-		(double)(ts.tv_sec - g.t0.tv_sec) + (ts.tv_nsec - g.t0.tv_nsec) / 1e9, buf);
+		(double)(ts.tv_sec - vhxb_g.t0.tv_sec) + (ts.tv_nsec - vhxb_g.t0.tv_nsec) / 1e9, buf);
 }
 
-#define LOG(...) logmsg(0, __VA_ARGS__)
-#define DBG(...) logmsg(1, __VA_ARGS__)
-#define TRACE(...) logmsg(2, __VA_ARGS__)
+#define LOG(...) vhxb_logmsg(0, __VA_ARGS__)
+#define DBG(...) vhxb_logmsg(1, __VA_ARGS__)
+#define TRACE(...) vhxb_logmsg(2, __VA_ARGS__)
 
-static int kioctl(unsigned long req, void *arg, const char *what, int q)
+static int vhxb_kioctl(unsigned long req, void *arg, const char *what, int q)
 {
-	if (ioctl(C.kfd, req, arg) < 0) {
+	if (ioctl(vhxb_conn.kfd, req, arg) < 0) {
 		int e = errno;
 
 		if (q >= 0)
@@ -214,7 +214,7 @@ static int kioctl(unsigned long req, void *arg, const char *what, int q)
 
 /* ------------------------------------------------------------ kernel side */
 
-static int queue_start(unsigned q)
+static int vhxb_queue_start(unsigned q)
 {
 	struct rte_vhost_vring vr;
 	struct vhost_vring_state st = { .index = q };
@@ -224,8 +224,8 @@ static int queue_start(unsigned q)
 	uint64_t one = 1;
 	int r;
 
-	if (rte_vhost_get_vhost_vring(C.vid, (uint16_t)q, &vr) ||
-	    rte_vhost_get_vring_base(C.vid, (uint16_t)q, &last_avail, &last_used)) {
+	if (rte_vhost_get_vhost_vring(vhxb_conn.vid, (uint16_t)q, &vr) ||
+	    rte_vhost_get_vring_base(vhxb_conn.vid, (uint16_t)q, &last_avail, &last_used)) {
 		LOG("queue %u: no ring state from librte_vhost", q);
 		return -EINVAL;
 	}
@@ -235,69 +235,69 @@ static int queue_start(unsigned q)
 		return 0;
 	}
 	st.num = vr.size;
-	r = kioctl(VHOST_SET_VRING_NUM, &st, "VHOST_SET_VRING_NUM", (int)q);
+	r = vhxb_kioctl(VHOST_SET_VRING_NUM, &st, "VHOST_SET_VRING_NUM", (int)q);
 	if (r)
 		return r;
 	st.num = last_avail;
-	r = kioctl(VHOST_SET_VRING_BASE, &st, "VHOST_SET_VRING_BASE", (int)q);
+	r = vhxb_kioctl(VHOST_SET_VRING_BASE, &st, "VHOST_SET_VRING_BASE", (int)q);
 	if (r)
 		return r;
 	a.desc_user_addr = (uint64_t)(uintptr_t)vr.desc;
 	a.avail_user_addr = (uint64_t)(uintptr_t)vr.avail;
 	a.used_user_addr = (uint64_t)(uintptr_t)vr.used;
-	if ((C.q[q].addr_flags & (1u << VHOST_VRING_F_LOG)) && vr.log_guest_addr) {
+	if ((vhxb_conn.q[q].addr_flags & (1u << VHOST_VRING_F_LOG)) && vr.log_guest_addr) {
 		a.flags = 1u << VHOST_VRING_F_LOG;
 		a.log_guest_addr = vr.log_guest_addr;
 	}
-	r = kioctl(VHOST_SET_VRING_ADDR, &a, "VHOST_SET_VRING_ADDR", (int)q);
+	r = vhxb_kioctl(VHOST_SET_VRING_ADDR, &a, "VHOST_SET_VRING_ADDR", (int)q);
 	if (r)
 		return r;
 	f.fd = vr.kickfd;
-	r = kioctl(VHOST_SET_VRING_KICK, &f, "VHOST_SET_VRING_KICK", (int)q);
+	r = vhxb_kioctl(VHOST_SET_VRING_KICK, &f, "VHOST_SET_VRING_KICK", (int)q);
 	if (r)
 		return r;
 	f.fd = vr.callfd;	/* -1 (no call fd) clears */
-	r = kioctl(VHOST_SET_VRING_CALL, &f, "VHOST_SET_VRING_CALL", (int)q);
+	r = vhxb_kioctl(VHOST_SET_VRING_CALL, &f, "VHOST_SET_VRING_CALL", (int)q);
 	if (r)
 		return r;
-	if (C.q[q].err_fd >= 0) {
-		f.fd = C.q[q].err_fd;
-		r = kioctl(VHOST_SET_VRING_ERR, &f, "VHOST_SET_VRING_ERR", (int)q);
+	if (vhxb_conn.q[q].err_fd >= 0) {
+		f.fd = vhxb_conn.q[q].err_fd;
+		r = vhxb_kioctl(VHOST_SET_VRING_ERR, &f, "VHOST_SET_VRING_ERR", (int)q);
 		if (r)
 			return r;
 	}
-	f.fd = g.backend_fd;
-	r = kioctl(VHX_BLK_SET_BACKEND, &f, "VHX_BLK_SET_BACKEND", (int)q);
+	f.fd = vhxb_g.backend_fd;
+	r = vhxb_kioctl(VHX_BLK_SET_BACKEND, &f, "VHX_BLK_SET_BACKEND", (int)q);
 	if (r)
 		return r;
-	C.q[q].running = true;
-	C.q[q].starts++;
+	vhxb_conn.q[q].running = true;
+	vhxb_conn.q[q].starts++;
 	/* Requests the guest made available while no backend was attached. */
 	if (write(vr.kickfd, &one, sizeof(one)) != sizeof(one))
 		DBG("queue %u: kick: %s", q, strerror(errno));
 	DBG("queue %u: started in the kernel: size %u base %u, desc %p avail %p used %p%s, "
 	    "kick %d call %d err %d", q, vr.size, last_avail, (void *)vr.desc, (void *)vr.avail,
-	    (void *)vr.used, a.flags ? " +log" : "", vr.kickfd, vr.callfd, C.q[q].err_fd);
+	    (void *)vr.used, a.flags ? " +log" : "", vr.kickfd, vr.callfd, vhxb_conn.q[q].err_fd);
 	return 0;
 }
 
 /* Detach (drains), read the kernel's ring base and give it to librte_vhost. */
-static int queue_stop(unsigned q)
+static int vhxb_queue_stop(unsigned q)
 {
 	struct vhost_vring_file f = { .index = q, .fd = -1 };
 	struct vhost_vring_state st = { .index = q };
 	struct rte_vhost_vring vr;
 	int r, r2;
 
-	if (!C.q[q].running)
+	if (!vhxb_conn.q[q].running)
 		return 0;
-	C.q[q].running = false;
-	r = kioctl(VHX_BLK_SET_BACKEND, &f, "VHX_BLK_SET_BACKEND -1", (int)q);
-	r2 = kioctl(VHOST_GET_VRING_BASE, &st, "VHOST_GET_VRING_BASE", (int)q);
+	vhxb_conn.q[q].running = false;
+	r = vhxb_kioctl(VHX_BLK_SET_BACKEND, &f, "VHX_BLK_SET_BACKEND -1", (int)q);
+	r2 = vhxb_kioctl(VHOST_GET_VRING_BASE, &st, "VHOST_GET_VRING_BASE", (int)q);
 	if (r2)
 		return r2;
-	rte_vhost_set_vring_base(C.vid, (uint16_t)q, (uint16_t)st.num, (uint16_t)st.num);
-	if (!rte_vhost_get_vhost_vring(C.vid, (uint16_t)q, &vr) && vr.used) {
+	rte_vhost_set_vring_base(vhxb_conn.vid, (uint16_t)q, (uint16_t)st.num, (uint16_t)st.num);
+	if (!rte_vhost_get_vhost_vring(vhxb_conn.vid, (uint16_t)q, &vr) && vr.used) {
 		uint16_t used = __atomic_load_n(&vr.used->idx, __ATOMIC_ACQUIRE);
 
 		if (used != (uint16_t)st.num)
@@ -308,31 +308,31 @@ static int queue_stop(unsigned q)
 	return r;
 }
 
-static void dev_stop(const char *why)
+static void vhxb_dev_stop(const char *why)
 {
 	unsigned q;
 
-	if (!C.started && C.kfd < 0)
+	if (!vhxb_conn.started && vhxb_conn.kfd < 0)
 		return;
 	for (q = 0; q < MAX_QUEUES; q++) {
-		queue_stop(q);
-		C.q[q].quiesced = false;
+		vhxb_queue_stop(q);
+		vhxb_conn.q[q].quiesced = false;
 	}
-	if (C.kfd >= 0)
-		close(C.kfd);	/* the release drains too */
-	C.kfd = -1;
-	C.started = false;
+	if (vhxb_conn.kfd >= 0)
+		close(vhxb_conn.kfd);	/* the release drains too */
+	vhxb_conn.kfd = -1;
+	vhxb_conn.started = false;
 	LOG("device stopped (%s)", why);
 }
 
-static int set_mem_table(void)
+static int vhxb_set_mem_table(void)
 {
 	struct rte_vhost_memory *mem = NULL;
 	struct vhost_memory *km;
 	uint32_t i;
 	int r;
 
-	if (rte_vhost_get_mem_table(C.vid, &mem) || !mem) {
+	if (rte_vhost_get_mem_table(vhxb_conn.vid, &mem) || !mem) {
 		LOG("no memory table from librte_vhost");
 		return -EINVAL;
 	}
@@ -350,116 +350,117 @@ static int set_mem_table(void)
 		    i, mem->regions[i].guest_phys_addr, mem->regions[i].size,
 		    mem->regions[i].host_user_addr);
 	}
-	r = kioctl(VHOST_SET_MEM_TABLE, km, "VHOST_SET_MEM_TABLE", -1);
+	r = vhxb_kioctl(VHOST_SET_MEM_TABLE, km, "VHOST_SET_MEM_TABLE", -1);
 	free(km);
 	free(mem);
 	return r;
 }
 
-static int set_log_base(void)
+static int vhxb_set_log_base(void)
 {
 	uint64_t base = 0, size = 0;
 
-	if (rte_vhost_get_log_base(C.vid, &base, &size) || !base || !size)
+	if (rte_vhost_get_log_base(vhxb_conn.vid, &base, &size) || !base || !size)
 		return 0;
 	DBG("dirty log at 0x%" PRIx64 ", %" PRIu64 " bytes", base, size);
-	return kioctl(VHOST_SET_LOG_BASE, &base, "VHOST_SET_LOG_BASE", -1);
+	return vhxb_kioctl(VHOST_SET_LOG_BASE, &base, "VHOST_SET_LOG_BASE", -1);
 }
 
-static int set_kernel_features(uint64_t negotiated)
+static int vhxb_set_kernel_features(uint64_t negotiated)
 {
-	uint64_t kf = negotiated & g.kfeatures;
+	uint64_t kf = negotiated & vhxb_g.kfeatures;
 
-	return kioctl(VHOST_SET_FEATURES, &kf, "VHOST_SET_FEATURES", -1);
+	return vhxb_kioctl(VHOST_SET_FEATURES, &kf, "VHOST_SET_FEATURES", -1);
 }
 
-static int dev_start(void)
+static int vhxb_dev_start(void)
 {
 	struct vhx_blk_serial ser;
 	unsigned q;
 	int r, fd;
 
-	if (rte_vhost_get_negotiated_features(C.vid, &C.features))
+	if (rte_vhost_get_negotiated_features(vhxb_conn.vid, &vhxb_conn.features))
 		return -EINVAL;
-	C.nvr = rte_vhost_get_vring_num(C.vid);
-	if (!C.nvr || C.nvr > g.queues) {
-		LOG("client configured %u queues, the bridge serves 1..%u", C.nvr, g.queues);
+	vhxb_conn.nvr = rte_vhost_get_vring_num(vhxb_conn.vid);
+	if (!vhxb_conn.nvr || vhxb_conn.nvr > vhxb_g.queues) {
+		LOG("client configured %u queues, the bridge serves 1..%u", vhxb_conn.nvr, vhxb_g.queues);
 		return -EINVAL;
 	}
 	/* The kernel workers inherit this thread's CPUs (vhost_task kernels). */
-	pthread_setaffinity_np(pthread_self(), sizeof(g.cpus), &g.cpus);
-	fd = open(g.device, O_RDWR | O_CLOEXEC);
+	pthread_setaffinity_np(pthread_self(), sizeof(vhxb_g.cpus), &vhxb_g.cpus);
+	fd = open(vhxb_g.device, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		LOG("open %s: %s", g.device, strerror(errno));
+		LOG("open %s: %s", vhxb_g.device, strerror(errno));
 		return r;
 	}
-	C.kfd = fd;
-	r = kioctl(VHOST_SET_OWNER, NULL, "VHOST_SET_OWNER", -1);
+	vhxb_conn.kfd = fd;
+	r = vhxb_kioctl(VHOST_SET_OWNER, NULL, "VHOST_SET_OWNER", -1);
 	memset(&ser, 0, sizeof(ser));
-	if (!r && g.serial) {
-		memcpy(ser.id, g.serial, strlen(g.serial));	/* <= 20, checked */
-		r = kioctl(VHX_BLK_SET_SERIAL, &ser, "VHX_BLK_SET_SERIAL", -1);
+	if (!r && vhxb_g.serial) {
+		memcpy(ser.id, vhxb_g.serial, strlen(vhxb_g.serial));	/* <= 20, checked */
+		r = vhxb_kioctl(VHX_BLK_SET_SERIAL, &ser, "VHX_BLK_SET_SERIAL", -1);
 	}
 	if (!r)
-		r = set_kernel_features(C.features);
+		r = vhxb_set_kernel_features(vhxb_conn.features);
 	if (!r)
-		r = set_mem_table();
+		r = vhxb_set_mem_table();
 	if (!r)
-		r = set_log_base();
-	for (q = 0; !r && q < C.nvr; q++) {
-		if (!C.q[q].ready)
+		r = vhxb_set_log_base();
+	for (q = 0; !r && q < vhxb_conn.nvr; q++) {
+		if (!vhxb_conn.q[q].ready)
 			continue;
-		r = queue_start(q);
+		r = vhxb_queue_start(q);
 	}
 	if (r) {
-		dev_stop("setup failed");
+		vhxb_dev_stop("setup failed");
 		return r;
 	}
-	C.started = true;
-	C.devices++;
+	vhxb_conn.started = true;
+	vhxb_conn.devices++;
 	LOG("device started: %u queue%s, features 0x%" PRIx64 " (kernel 0x%" PRIx64 ")",
-	    C.nvr, C.nvr == 1 ? "" : "s", C.features, C.features & g.kfeatures);
+	    vhxb_conn.nvr, vhxb_conn.nvr == 1 ? "" : "s", vhxb_conn.features,
+	    vhxb_conn.features & vhxb_g.kfeatures);
 	return 0;
 }
 
 /* Stop the running queues before librte_vhost remaps memory or the log. */
-static void quiesce(const char *why)
+static void vhxb_quiesce(const char *why)
 {
 	unsigned q, n = 0;
 
 	for (q = 0; q < MAX_QUEUES; q++) {
-		if (!C.q[q].running)
+		if (!vhxb_conn.q[q].running)
 			continue;
-		queue_stop(q);
-		C.q[q].quiesced = true;
+		vhxb_queue_stop(q);
+		vhxb_conn.q[q].quiesced = true;
 		n++;
 	}
 	if (n)
 		DBG("%u queue%s stopped for %s", n, n == 1 ? "" : "s", why);
 }
 
-static int resume(void)
+static int vhxb_resume(void)
 {
 	unsigned q;
 	int r = 0;
 
 	for (q = 0; q < MAX_QUEUES && !r; q++) {
-		if (!C.q[q].quiesced)
+		if (!vhxb_conn.q[q].quiesced)
 			continue;
-		C.q[q].quiesced = false;
-		if (C.started && C.q[q].ready)
-			r = queue_start(q);
+		vhxb_conn.q[q].quiesced = false;
+		if (vhxb_conn.started && vhxb_conn.q[q].ready)
+			r = vhxb_queue_start(q);
 	}
 	return r;
 }
 
-static bool any_quiesced(void)
+static bool vhxb_any_quiesced(void)
 {
 	unsigned q;
 
 	for (q = 0; q < MAX_QUEUES; q++)
-		if (C.q[q].quiesced)
+		if (vhxb_conn.q[q].quiesced)
 			return true;
 	return false;
 }
@@ -470,60 +471,60 @@ static int cb_new_device(int vid)
 {
 	int r;
 
-	pthread_mutex_lock(&lock);
-	if (vid != C.vid || C.broken) {
-		pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid != vhxb_conn.vid || vhxb_conn.broken) {
+		pthread_mutex_unlock(&vhxb_lock);
 		return -1;
 	}
-	r = dev_start();
+	r = vhxb_dev_start();
 	if (r)
-		C.broken = true;	/* the next message closes the connection */
-	pthread_mutex_unlock(&lock);
+		vhxb_conn.broken = true;	/* the next message closes the connection */
+	pthread_mutex_unlock(&vhxb_lock);
 	return r ? -1 : 0;
 }
 
 static void cb_destroy_device(int vid)
 {
-	pthread_mutex_lock(&lock);
-	if (vid == C.vid)
-		dev_stop("stopped by the client");
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid == vhxb_conn.vid)
+		vhxb_dev_stop("stopped by the client");
+	pthread_mutex_unlock(&vhxb_lock);
 }
 
 static int cb_vring_state_changed(int vid, uint16_t q, int enable)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&lock);
-	if (vid != C.vid || q >= MAX_QUEUES) {
-		pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid != vhxb_conn.vid || q >= MAX_QUEUES) {
+		pthread_mutex_unlock(&vhxb_lock);
 		return 0;
 	}
-	C.q[q].ready = !!enable;
+	vhxb_conn.q[q].ready = !!enable;
 	TRACE("queue %u: %s", q, enable ? "ready" : "not ready");
-	if (C.started) {
-		if (enable && !C.q[q].running && !C.q[q].quiesced)
-			r = queue_start(q);
-		else if (!enable && C.q[q].running)
-			r = queue_stop(q);
+	if (vhxb_conn.started) {
+		if (enable && !vhxb_conn.q[q].running && !vhxb_conn.q[q].quiesced)
+			r = vhxb_queue_start(q);
+		else if (!enable && vhxb_conn.q[q].running)
+			r = vhxb_queue_stop(q);
 		if (r)
-			C.broken = true;
+			vhxb_conn.broken = true;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&vhxb_lock);
 	return 0;
 }
 
 static int cb_features_changed(int vid, uint64_t features)
 {
-	pthread_mutex_lock(&lock);
-	if (vid == C.vid && C.started) {
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid == vhxb_conn.vid && vhxb_conn.started) {
 		DBG("features changed to 0x%" PRIx64 " (dirty log %s)", features,
 		    features & BIT(VHOST_F_LOG_ALL) ? "on" : "off");
-		if (set_kernel_features(features))
-			C.broken = true;
-		C.features = features;
+		if (vhxb_set_kernel_features(features))
+			vhxb_conn.broken = true;
+		vhxb_conn.features = features;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&vhxb_lock);
 	return 0;
 }
 
@@ -564,7 +565,7 @@ static enum rte_vhost_msg_result on_get_config(struct vu_msg *m)
 	if (m->size < VU_CONFIG_HDR || m->size > VU_CONFIG_HDR + VU_MAX_CONFIG ||
 	    len > VU_MAX_CONFIG || off > VU_MAX_CONFIG - len || !want_fds(m, 0))
 		return reject(m, "malformed GET_CONFIG");
-	memcpy(full, &g.cfg, sizeof(g.cfg));
+	memcpy(full, &vhxb_g.cfg, sizeof(vhxb_g.cfg));
 	memset(m->payload.cfg.region, 0, sizeof(m->payload.cfg.region));
 	memcpy(m->payload.cfg.region, full + off, len);
 	m->size = VU_CONFIG_HDR + len;
@@ -578,15 +579,15 @@ static enum rte_vhost_msg_result on_set_vring_err(struct vu_msg *m)
 	bool nofd = m->payload.u64 & VU_VRING_NOFD;
 	struct vhost_vring_file f = { .index = q, .fd = -1 };
 
-	if (m->size != sizeof(uint64_t) || q >= g.queues || !want_fds(m, nofd ? 0 : 1))
+	if (m->size != sizeof(uint64_t) || q >= vhxb_g.queues || !want_fds(m, nofd ? 0 : 1))
 		return reject(m, "malformed SET_VRING_ERR");
-	if (C.q[q].err_fd >= 0)
-		close(C.q[q].err_fd);
-	C.q[q].err_fd = nofd ? -1 : m->fds[0];
+	if (vhxb_conn.q[q].err_fd >= 0)
+		close(vhxb_conn.q[q].err_fd);
+	vhxb_conn.q[q].err_fd = nofd ? -1 : m->fds[0];
 	m->fd_num = 0;
-	if (C.started && C.q[q].running) {
-		f.fd = C.q[q].err_fd;
-		kioctl(VHOST_SET_VRING_ERR, &f, "VHOST_SET_VRING_ERR", (int)q);
+	if (vhxb_conn.started && vhxb_conn.q[q].running) {
+		f.fd = vhxb_conn.q[q].err_fd;
+		vhxb_kioctl(VHOST_SET_VRING_ERR, &f, "VHOST_SET_VRING_ERR", (int)q);
 	}
 	return RTE_VHOST_MSG_RESULT_OK;
 }
@@ -597,19 +598,19 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	unsigned q;
 
-	pthread_mutex_lock(&lock);
-	if (vid != C.vid) {
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid != vhxb_conn.vid) {
 		res = reject(m, "unknown connection");
 		goto out;
 	}
-	if (C.broken) {
+	if (vhxb_conn.broken) {
 		res = reject(m, "the device failed to start earlier");
 		goto out;
 	}
 	TRACE("request %u size %u flags 0x%x fds %d", m->request, m->size, m->flags, m->fd_num);
-	if (any_quiesced() && m->request != VU_SET_MEM_TABLE && m->request != VU_SET_LOG_BASE &&
-	    resume()) {
-		C.broken = true;
+	if (vhxb_any_quiesced() && m->request != VU_SET_MEM_TABLE && m->request != VU_SET_LOG_BASE &&
+	    vhxb_resume()) {
+		vhxb_conn.broken = true;
 		res = reject(m, "cannot restart the queues");
 		goto out;
 	}
@@ -627,7 +628,7 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 			break;
 		}
 		close_msg_fds(m);
-		m->payload.u64 = g.queues;
+		m->payload.u64 = vhxb_g.queues;
 		m->size = sizeof(uint64_t);
 		res = RTE_VHOST_MSG_RESULT_REPLY;
 		break;
@@ -639,48 +640,48 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 	case VU_GET_VRING_BASE:
 	case VU_SET_VRING_ENABLE:
 		q = m->payload.state.index;
-		if (m->size != sizeof(m->payload.state) || q >= g.queues) {
+		if (m->size != sizeof(m->payload.state) || q >= vhxb_g.queues) {
 			res = reject(m, "bad vring index or size");
 		} else if (m->request == VU_SET_VRING_NUM &&
 			   (!m->payload.state.num || m->payload.state.num > 32768 ||
 			    (m->payload.state.num & (m->payload.state.num - 1)))) {
 			res = reject(m, "ring size not a power of two in 1..32768");
 		} else if ((m->request == VU_SET_VRING_NUM || m->request == VU_SET_VRING_BASE) &&
-			   C.q[q].running) {
+			   vhxb_conn.q[q].running) {
 			res = reject(m, "ring size or base changed while the queue runs");
 		}
 		break;
 	case VU_SET_VRING_ADDR:
 		q = m->payload.addr.index;
-		if (m->size != sizeof(m->payload.addr) || q >= g.queues) {
+		if (m->size != sizeof(m->payload.addr) || q >= vhxb_g.queues) {
 			res = reject(m, "bad SET_VRING_ADDR");
 		} else if (m->payload.addr.flags & ~(1u << VHOST_VRING_F_LOG)) {
 			res = reject(m, "unknown SET_VRING_ADDR flags");
 		} else {
-			C.q[q].addr_flags = m->payload.addr.flags;
-			if (C.q[q].running) {	/* restarted with the new addresses after */
-				queue_stop(q);
-				C.q[q].quiesced = true;
+			vhxb_conn.q[q].addr_flags = m->payload.addr.flags;
+			if (vhxb_conn.q[q].running) {	/* restarted with the new addresses after */
+				vhxb_queue_stop(q);
+				vhxb_conn.q[q].quiesced = true;
 			}
 		}
 		break;
 	case VU_SET_VRING_KICK:
 	case VU_SET_VRING_CALL:
 		q = (unsigned)(m->payload.u64 & VU_VRING_IDX_MASK);
-		if (m->size != sizeof(uint64_t) || q >= g.queues || (m->payload.u64 >> 9))
+		if (m->size != sizeof(uint64_t) || q >= vhxb_g.queues || (m->payload.u64 >> 9))
 			res = reject(m, "bad vring index or flags");
 		else if (m->request == VU_SET_VRING_KICK && (m->payload.u64 & VU_VRING_NOFD))
 			res = reject(m, "polling mode (no kick eventfd) is not supported");
 		break;
 	case VU_SET_MEM_TABLE:
-		quiesce("a new memory table");
+		vhxb_quiesce("a new memory table");
 		break;
 	case VU_SET_LOG_BASE:
-		quiesce("a new dirty log");
+		vhxb_quiesce("a new dirty log");
 		break;
 	case VU_SET_FEATURES:
 		if (m->size == sizeof(uint64_t) &&
-		    (m->payload.u64 & ~(g.features | BIT(VU_F_PROTOCOL_FEATURES))))
+		    (m->payload.u64 & ~(vhxb_g.features | BIT(VU_F_PROTOCOL_FEATURES))))
 			res = reject(m, "features not offered");
 		break;
 	case VU_GET_FEATURES:
@@ -695,7 +696,7 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 		break;
 	}
 out:
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&vhxb_lock);
 	return res;
 }
 
@@ -704,32 +705,32 @@ static enum rte_vhost_msg_result post_msg(int vid, void *msg)
 	struct vu_msg *m = msg;
 	int r = 0;
 
-	pthread_mutex_lock(&lock);
-	if (vid != C.vid)
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid != vhxb_conn.vid)
 		goto out;
 	switch (m->request) {
 	case VU_SET_MEM_TABLE:
-		if (C.started)
-			r = set_mem_table();
+		if (vhxb_conn.started)
+			r = vhxb_set_mem_table();
 		if (!r)
-			r = resume();
+			r = vhxb_resume();
 		break;
 	case VU_SET_LOG_BASE:
-		if (C.started)
-			r = set_log_base();
+		if (vhxb_conn.started)
+			r = vhxb_set_log_base();
 		if (!r)
-			r = resume();
+			r = vhxb_resume();
 		break;
 	case VU_SET_VRING_ADDR:
-		r = resume();
+		r = vhxb_resume();
 		break;
 	default:
 		break;
 	}
 	if (r)
-		C.broken = true;
+		vhxb_conn.broken = true;
 out:
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&vhxb_lock);
 	return r ? RTE_VHOST_MSG_RESULT_ERR : RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
@@ -743,19 +744,19 @@ static int cb_new_connection(int vid)
 	char ifname[128] = "";
 	unsigned q;
 
-	pthread_mutex_lock(&lock);
-	if (C.vid >= 0) {
-		pthread_mutex_unlock(&lock);
-		LOG("refusing a second client (vid %d) while vid %d is connected", vid, C.vid);
+	pthread_mutex_lock(&vhxb_lock);
+	if (vhxb_conn.vid >= 0) {
+		pthread_mutex_unlock(&vhxb_lock);
+		LOG("refusing a second client (vid %d) while vid %d is connected", vid, vhxb_conn.vid);
 		return -1;
 	}
-	memset(&C, 0, sizeof(C));
-	C.vid = vid;
-	C.kfd = -1;
+	memset(&vhxb_conn, 0, sizeof(vhxb_conn));
+	vhxb_conn.vid = vid;
+	vhxb_conn.kfd = -1;
 	for (q = 0; q < MAX_QUEUES; q++)
-		C.q[q].err_fd = -1;
+		vhxb_conn.q[q].err_fd = -1;
 	n_conns++;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&vhxb_lock);
 	if (rte_vhost_extern_callback_register(vid, &ext_ops, NULL)) {
 		LOG("cannot register the message handlers");
 		return -1;
@@ -769,21 +770,21 @@ static void cb_destroy_connection(int vid)
 {
 	unsigned q;
 
-	pthread_mutex_lock(&lock);
-	if (vid != C.vid) {
-		pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&vhxb_lock);
+	if (vid != vhxb_conn.vid) {
+		pthread_mutex_unlock(&vhxb_lock);
 		return;
 	}
-	dev_stop("client gone");
+	vhxb_dev_stop("client gone");
 	for (q = 0; q < MAX_QUEUES; q++)
-		if (C.q[q].err_fd >= 0)
-			close(C.q[q].err_fd);
-	LOG("client disconnected (vid %d, %lu device start%s)", vid, C.devices,
-	    C.devices == 1 ? "" : "s");
-	C.vid = -1;
-	pthread_mutex_unlock(&lock);
-	if (g.once)
-		pthread_kill(g.main_thread, SIGUSR1);
+		if (vhxb_conn.q[q].err_fd >= 0)
+			close(vhxb_conn.q[q].err_fd);
+	LOG("client disconnected (vid %d, %lu device start%s)", vid, vhxb_conn.devices,
+	    vhxb_conn.devices == 1 ? "" : "s");
+	vhxb_conn.vid = -1;
+	pthread_mutex_unlock(&vhxb_lock);
+	if (vhxb_g.once)
+		pthread_kill(vhxb_g.main_thread, SIGUSR1);
 }
 
 static const struct rte_vhost_device_ops dev_ops = {
@@ -833,69 +834,70 @@ static int get_info(int fd, int backend_fd, struct vhx_blk_info *info)
 	return ioctl(fd, VHX_BLK_GET_INFO, info) < 0 ? -errno : 0;
 }
 
-static int probe_kernel(void)
+static int vhxb_probe_kernel(void)
 {
 	char buf[512];
 	int fd, r;
 
-	fd = open(g.device, O_RDWR | O_CLOEXEC);
+	fd = open(vhxb_g.device, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		LOG("open %s: %s (is vhx_blk.ko loaded?)", g.device, strerror(errno));
+		LOG("open %s: %s (is vhx_blk.ko loaded?)", vhxb_g.device, strerror(errno));
 		return -1;
 	}
-	if (ioctl(fd, VHOST_GET_FEATURES, &g.kfeatures) < 0) {
-		LOG("%s: VHOST_GET_FEATURES: %s", g.device, strerror(errno));
+	if (ioctl(fd, VHOST_GET_FEATURES, &vhxb_g.kfeatures) < 0) {
+		LOG("%s: VHOST_GET_FEATURES: %s", vhxb_g.device, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	r = get_info(fd, g.backend_fd, &g.info);
+	r = get_info(fd, vhxb_g.backend_fd, &vhxb_g.info);
 	if (r == -EPERM) {	/* the device may want an owner first */
 		if (ioctl(fd, VHOST_SET_OWNER) == 0)
-			r = get_info(fd, g.backend_fd, &g.info);
+			r = get_info(fd, vhxb_g.backend_fd, &vhxb_g.info);
 	}
 	close(fd);
 	if (r) {
-		LOG("%s: VHX_BLK_GET_INFO(%s): %s", g.device, g.backend, strerror(-r));
+		LOG("%s: VHX_BLK_GET_INFO(%s): %s", vhxb_g.device, vhxb_g.backend, strerror(-r));
 		return -1;
 	}
-	if (!g.info.num_queues)
-		g.info.num_queues = 1;
-	if (!g.queues)
-		g.queues = g.info.num_queues;
-	if (g.queues > g.info.num_queues || g.queues > MAX_QUEUES) {
-		LOG("--queues %u: the device has %u queues", g.queues, g.info.num_queues);
+	if (!vhxb_g.info.num_queues)
+		vhxb_g.info.num_queues = 1;
+	if (!vhxb_g.queues)
+		vhxb_g.queues = vhxb_g.info.num_queues;
+	if (vhxb_g.queues > vhxb_g.info.num_queues || vhxb_g.queues > MAX_QUEUES) {
+		LOG("--queues %u: the device has %u queues", vhxb_g.queues, vhxb_g.info.num_queues);
 		return -1;
 	}
-	if (g.info.capacity == 0)
-		LOG("warning: %s has capacity 0", g.backend);
-	g.features = vhx_blk_guest_features(g.kfeatures, &g.info, g.queues);
-	vhx_blk_guest_config(&g.cfg, &g.info, g.features, g.queues);
-	LOG("kernel %s: features 0x%" PRIx64 "; backend %s: %s", g.device, g.kfeatures, g.backend,
-	    vhx_blk_info_str(&g.info, buf, sizeof(buf)));
-	LOG("offering %u queue%s, virtio features 0x%" PRIx64, g.queues, g.queues == 1 ? "" : "s",
-	    g.features);
+	if (vhxb_g.info.capacity == 0)
+		LOG("warning: %s has capacity 0", vhxb_g.backend);
+	vhxb_g.features = vhx_blk_guest_features(vhxb_g.kfeatures, &vhxb_g.info, vhxb_g.queues);
+	vhx_blk_guest_config(&vhxb_g.cfg, &vhxb_g.info, vhxb_g.features, vhxb_g.queues);
+	LOG("kernel %s: features 0x%" PRIx64 "; backend %s: %s", vhxb_g.device, vhxb_g.kfeatures,
+	    vhxb_g.backend, vhx_blk_info_str(&vhxb_g.info, buf, sizeof(buf)));
+	LOG("offering %u queue%s, virtio features 0x%" PRIx64, vhxb_g.queues,
+	    vhxb_g.queues == 1 ? "" : "s", vhxb_g.features);
 	return 0;
 }
 
 static int open_backend(void)
 {
-	int flags = (g.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (g.direct ? O_DIRECT : 0);
+	int flags = (vhxb_g.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (vhxb_g.direct ? O_DIRECT : 0);
 	struct stat st;
 
-	if (!g.no_lock && stat(g.backend, &st) == 0 && S_ISBLK(st.st_mode))
+	if (!vhxb_g.no_lock && stat(vhxb_g.backend, &st) == 0 && S_ISBLK(st.st_mode))
 		flags |= O_EXCL;	/* no mount of it while a guest owns it */
-	g.backend_fd = open(g.backend, flags);
-	if (g.backend_fd < 0) {
-		LOG("open %s: %s", g.backend, strerror(errno));
+	vhxb_g.backend_fd = open(vhxb_g.backend, flags);
+	if (vhxb_g.backend_fd < 0) {
+		LOG("open %s: %s", vhxb_g.backend, strerror(errno));
 		return -1;
 	}
-	if (fstat(g.backend_fd, &g.backend_st) < 0 ||
-	    (!S_ISREG(g.backend_st.st_mode) && !S_ISBLK(g.backend_st.st_mode))) {
-		LOG("%s: not a regular file or block device", g.backend);
+	if (fstat(vhxb_g.backend_fd, &vhxb_g.backend_st) < 0 ||
+	    (!S_ISREG(vhxb_g.backend_st.st_mode) && !S_ISBLK(vhxb_g.backend_st.st_mode))) {
+		LOG("%s: not a regular file or block device", vhxb_g.backend);
 		return -1;
 	}
-	if (!g.no_lock && flock(g.backend_fd, (g.readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		LOG("%s: in use by another bridge (flock: %s)", g.backend, strerror(errno));
+	if (!vhxb_g.no_lock &&
+	    flock(vhxb_g.backend_fd, (vhxb_g.readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		LOG("%s: in use by another bridge (flock: %s)", vhxb_g.backend, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -919,11 +921,11 @@ static int eal_init(const char *prog)
 	argv[argc++] = "-l";
 	argv[argc++] = "0";
 	argv[argc++] = prefix;
-	argv[argc++] = g.verbose >= 2 ? "--log-level=lib.vhost.*:info" :
+	argv[argc++] = vhxb_g.verbose >= 2 ? "--log-level=lib.vhost.*:info" :
 					"--log-level=lib.vhost.*:warning";
-	argv[argc++] = g.verbose >= 2 ? "--log-level=lib.eal:info" : "--log-level=lib.eal:error";
-	if (g.eal_extra) {
-		extra = strdup(g.eal_extra);
+	argv[argc++] = vhxb_g.verbose >= 2 ? "--log-level=lib.eal:info" : "--log-level=lib.eal:error";
+	if (vhxb_g.eal_extra) {
+		extra = strdup(vhxb_g.eal_extra);
 		for (tok = strtok_r(extra, " ", &save); tok && argc < 62;
 		     tok = strtok_r(NULL, " ", &save))
 			argv[argc++] = tok;
@@ -936,7 +938,7 @@ static int eal_init(const char *prog)
 	}
 	rte_openlog_stream(stderr);
 	/* EAL pinned this thread to lcore 0; the bridge is not a poller. */
-	pthread_setaffinity_np(pthread_self(), sizeof(g.cpus), &g.cpus);
+	pthread_setaffinity_np(pthread_self(), sizeof(vhxb_g.cpus), &vhxb_g.cpus);
 	return 0;
 }
 
@@ -954,43 +956,43 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, sig;
 
-	clock_gettime(CLOCK_MONOTONIC, &g.t0);
+	clock_gettime(CLOCK_MONOTONIC, &vhxb_g.t0);
 	while ((c = getopt_long(argc, argv, "s:b:rdS:q:D:1vh", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': g.socket = optarg; break;
-		case 'b': g.backend = optarg; break;
-		case 'r': g.readonly = true; break;
-		case 'd': g.direct = true; break;
+		case 's': vhxb_g.socket = optarg; break;
+		case 'b': vhxb_g.backend = optarg; break;
+		case 'r': vhxb_g.readonly = true; break;
+		case 'd': vhxb_g.direct = true; break;
 		case 'S':
 			if (strlen(optarg) > VHX_BLK_SERIAL_BYTES) {
 				fprintf(stderr, "vhx-blk-bridge: --serial: at most %d bytes\n",
 					VHX_BLK_SERIAL_BYTES);
 				return 2;
 			}
-			g.serial = optarg;
+			vhxb_g.serial = optarg;
 			break;
 		case 'q':
-			g.queues = (unsigned)atoi(optarg);
-			if (!g.queues || g.queues > MAX_QUEUES) {
+			vhxb_g.queues = (unsigned)atoi(optarg);
+			if (!vhxb_g.queues || vhxb_g.queues > MAX_QUEUES) {
 				fprintf(stderr, "vhx-blk-bridge: --queues: 1..%d\n", MAX_QUEUES);
 				return 2;
 			}
 			break;
-		case 'D': g.device = optarg; break;
-		case '1': g.once = true; break;
-		case 'v': g.verbose++; break;
-		case 'E': g.eal_extra = optarg; break;
-		case 'L': g.no_lock = true; break;
+		case 'D': vhxb_g.device = optarg; break;
+		case '1': vhxb_g.once = true; break;
+		case 'v': vhxb_g.verbose++; break;
+		case 'E': vhxb_g.eal_extra = optarg; break;
+		case 'L': vhxb_g.no_lock = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!g.socket || !g.backend || optind != argc) {
+	if (!vhxb_g.socket || !vhxb_g.backend || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	sched_getaffinity(0, sizeof(g.cpus), &g.cpus);
-	g.main_thread = pthread_self();
+	sched_getaffinity(0, sizeof(vhxb_g.cpus), &vhxb_g.cpus);
+	vhxb_g.main_thread = pthread_self();
 	/* Signals go to the main thread's sigwait(), also for DPDK's threads. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -1000,28 +1002,28 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_backend() || probe_kernel())
+	if (open_backend() || vhxb_probe_kernel())
 		return 1;
 	if (eal_init(argv[0]))
 		return 1;
-	if (lstat(g.socket, &st) == 0) {
+	if (lstat(vhxb_g.socket, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			LOG("%s exists and is not a socket", g.socket);
+			LOG("%s exists and is not a socket", vhxb_g.socket);
 			return 1;
 		}
-		unlink(g.socket);	/* stale, from a bridge that died */
+		unlink(vhxb_g.socket);	/* stale, from a bridge that died */
 	}
-	if (rte_vhost_driver_register(g.socket, 0) ||
-	    rte_vhost_driver_set_features(g.socket, g.features | BIT(VU_F_PROTOCOL_FEATURES)) ||
-	    rte_vhost_driver_set_protocol_features(g.socket, pf) ||
-	    rte_vhost_driver_callback_register(g.socket, &dev_ops) ||
-	    rte_vhost_driver_start(g.socket)) {
-		LOG("cannot serve vhost-user on %s", g.socket);
+	if (rte_vhost_driver_register(vhxb_g.socket, 0) ||
+	    rte_vhost_driver_set_features(vhxb_g.socket, vhxb_g.features | BIT(VU_F_PROTOCOL_FEATURES)) ||
+	    rte_vhost_driver_set_protocol_features(vhxb_g.socket, pf) ||
+	    rte_vhost_driver_callback_register(vhxb_g.socket, &dev_ops) ||
+	    rte_vhost_driver_start(vhxb_g.socket)) {
+		LOG("cannot serve vhost-user on %s", vhxb_g.socket);
 		return 1;
 	}
-	LOG("listening on %s (backend %s%s%s, %u queue%s)", g.socket, g.backend,
-	    g.readonly ? ", read-only" : "", g.direct ? ", O_DIRECT" : "", g.queues,
-	    g.queues == 1 ? "" : "s");
+	LOG("listening on %s (backend %s%s%s, %u queue%s)", vhxb_g.socket, vhxb_g.backend,
+	    vhxb_g.readonly ? ", read-only" : "", vhxb_g.direct ? ", O_DIRECT" : "", vhxb_g.queues,
+	    vhxb_g.queues == 1 ? "" : "s");
 
 	for (;;) {
 		if (sigwait(&set, &sig))
@@ -1034,12 +1036,12 @@ int main(int argc, char **argv)
 	}
 	/* Closes the connection: destroy_device/destroy_connection stop the
 	 * kernel device first. */
-	rte_vhost_driver_unregister(g.socket);
-	pthread_mutex_lock(&lock);
-	dev_stop("bridge exiting");
-	pthread_mutex_unlock(&lock);
-	unlink(g.socket);
-	close(g.backend_fd);
+	rte_vhost_driver_unregister(vhxb_g.socket);
+	pthread_mutex_lock(&vhxb_lock);
+	vhxb_dev_stop("bridge exiting");
+	pthread_mutex_unlock(&vhxb_lock);
+	unlink(vhxb_g.socket);
+	close(vhxb_g.backend_fd);
 	rte_eal_cleanup();
 	return 0;
 }
