@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * loop_test - the module's ring walk (loop_dev.c) against the selftests'
- * guest driver (tools/lib/vhxlib.c), in one process, for split and packed
- * rings: random adds (chains of 1-4 descriptors, indirect tables), handler
- * runs that take chains, discard some and complete others out of order,
- * reclaims, and both sides' notification suppression, with and without
- * EVENT_IDX, at ring sizes that are not powers of two (packed) and bases
- * near the 16-bit wrap (split).
+ * guest driver (tools/lib/vhxlib.c, vhxring_split.c, vhxring_packed.c), in
+ * one process, for split and packed rings: random adds (chains of 1-4
+ * descriptors, indirect tables), handler runs that take chains, discard some
+ * and complete others out of order, reclaims, and both sides' notification
+ * suppression, with and without EVENT_IDX, at ring sizes that are not powers
+ * of two (packed) and bases near the 16-bit wrap (split).
  *
  * Checked at every step: every chain the device takes is one the driver
  * posted, with its byte counts; every used entry the driver reclaims is
