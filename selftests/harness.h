@@ -78,8 +78,15 @@ struct __test_metadata {
 	struct __test_metadata *next;
 };
 
-static struct __test_metadata *__th_tests, **__th_tests_tail = &__th_tests;
-static struct __fixture_metadata *__th_fixtures, **__th_fixtures_tail = &__th_fixtures;
+/*
+ * The registration lists, in the order the constructors run: the order of
+ * definition within a file, and the order of the files on the link command
+ * line.  One program may be built from several files that define tests:
+ * harness.h only declares the lists, TEST_HARNESS_MAIN (exactly once per
+ * program) defines them.
+ */
+extern struct __test_metadata *__th_tests, **__th_tests_tail;
+extern struct __fixture_metadata *__th_fixtures, **__th_fixtures_tail;
 
 static inline void __th_register_test(struct __test_metadata *t)
 {
@@ -501,6 +508,9 @@ static inline int __th_main(int argc, char **argv)
 }
 
 #define TEST_HARNESS_MAIN \
+	struct __test_metadata *__th_tests, **__th_tests_tail = &__th_tests; \
+	struct __fixture_metadata *__th_fixtures, \
+		**__th_fixtures_tail = &__th_fixtures; \
 	int main(int argc, char **argv) { return __th_main(argc, argv); }
 
 #endif /* VHX_HARNESS_H */
