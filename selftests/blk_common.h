@@ -71,4 +71,24 @@ unsigned post_writes(struct vhx_blk *b, unsigned q, unsigned n,
 /* debugfs counter @key of queue @q of the blk device @owner owns */
 long long vq_counter(pid_t owner, unsigned q, const char *key);
 
+/*
+ * The blk fixture: one device over each backend, split and packed.  It is
+ * defined in blk_test.c; its last test, killed_owner, is in blk_owner.c.
+ */
+FIXTURE_DATA(blk)
+{
+	struct vhx_blk b;
+	struct disk d;
+	bool up;
+};
+
+FIXTURE_VARIANT(blk)
+{
+	enum backend kind;
+	bool event_idx;
+	bool packed;
+};
+
+FIXTURE_EXTERN(blk);
+
 #endif /* VHX_BLK_COMMON_H */
