@@ -16,6 +16,12 @@
  *
  * Exit status: 0 when every selected test passed or skipped, 1 on any
  * failure, 4 (KSFT_SKIP) when every selected test skipped.
+ *
+ * A program may be built from several files with tests: they run in the
+ * order of definition within a file and in link order across files;
+ * TEST_HARNESS_MAIN goes in exactly one of them.  A fixture whose TEST_F()s
+ * are in several files is declared with FIXTURE_EXTERN and defined with
+ * FIXTURE_SHARED (below).
  */
 #ifndef VHX_HARNESS_H
 #define VHX_HARNESS_H
@@ -78,8 +84,15 @@ struct __test_metadata {
 	struct __test_metadata *next;
 };
 
-static struct __test_metadata *__th_tests, **__th_tests_tail = &__th_tests;
-static struct __fixture_metadata *__th_fixtures, **__th_fixtures_tail = &__th_fixtures;
+/*
+ * The registration lists, in the order the constructors run: the order of
+ * definition within a file, and the order of the files on the link command
+ * line.  One program may be built from several files that define tests:
+ * harness.h only declares the lists, TEST_HARNESS_MAIN (exactly once per
+ * program) defines them.
+ */
+extern struct __test_metadata *__th_tests, **__th_tests_tail;
+extern struct __fixture_metadata *__th_fixtures, **__th_fixtures_tail;
 
 static inline void __th_register_test(struct __test_metadata *t)
 {
@@ -214,25 +227,61 @@ __th_abort(struct __test_metadata *m)
 #define FIXTURE_DATA(fixture_name) struct _test_data_##fixture_name
 #define FIXTURE_VARIANT(fixture_name) struct _fixture_variant_##fixture_name
 
-#define FIXTURE(fixture_name) \
-	FIXTURE_VARIANT(fixture_name); \
-	static struct __fixture_metadata __fixture_##fixture_name = { \
-		.name = #fixture_name, \
-	}; \
+#define __FIXTURE_FNS(linkage, fixture_name) \
+	linkage void fixture_name##_setup(struct __test_metadata *, \
+		FIXTURE_DATA(fixture_name) *, \
+		const FIXTURE_VARIANT(fixture_name) *); \
+	linkage void fixture_name##_teardown(struct __test_metadata *, \
+		FIXTURE_DATA(fixture_name) *, \
+		const FIXTURE_VARIANT(fixture_name) *)
+
+#define __FIXTURE_REG(fixture_name) \
 	static void __attribute__((constructor)) __reg_fixture_##fixture_name(void) \
 	{ \
 		__th_register_fixture(&__fixture_##fixture_name); \
-	} \
+	}
+
+/*
+ * A fixture of one file.  Its setup and teardown are static (declared so
+ * here: FIXTURE_SETUP and FIXTURE_TEARDOWN inherit the linkage).
+ */
+#define FIXTURE(fixture_name) \
+	FIXTURE_VARIANT(fixture_name); \
+	FIXTURE_DATA(fixture_name); \
+	__FIXTURE_FNS(static, fixture_name); \
+	static struct __fixture_metadata __fixture_##fixture_name = { \
+		.name = #fixture_name, \
+	}; \
+	__FIXTURE_REG(fixture_name) \
 	FIXTURE_DATA(fixture_name)
 
+/*
+ * A fixture with TEST_F()s in more than one file of a program.  A header
+ * that each of those files includes defines the FIXTURE_DATA(name) and
+ * FIXTURE_VARIANT(name) structs, then says FIXTURE_EXTERN(name).  Exactly
+ * one of the files says FIXTURE_SHARED(name) where FIXTURE(name) { ... }
+ * would be, and holds FIXTURE_SETUP, FIXTURE_TEARDOWN and the
+ * FIXTURE_VARIANT_ADDs; the others only add TEST_F(name, ...).
+ */
+#define FIXTURE_EXTERN(fixture_name) \
+	extern struct __fixture_metadata __fixture_##fixture_name; \
+	__FIXTURE_FNS(extern, fixture_name)
+
+#define FIXTURE_SHARED(fixture_name) \
+	struct __fixture_metadata __fixture_##fixture_name = { \
+		.name = #fixture_name, \
+	}; \
+	__FIXTURE_REG(fixture_name)
+
+/* No storage class: static after FIXTURE, extern after FIXTURE_EXTERN. */
 #define FIXTURE_SETUP(fixture_name) \
-	static void fixture_name##_setup( \
+	void fixture_name##_setup( \
 		struct __test_metadata __attribute__((unused)) *_metadata, \
 		FIXTURE_DATA(fixture_name) __attribute__((unused)) *self, \
 		const FIXTURE_VARIANT(fixture_name) __attribute__((unused)) *variant)
 
 #define FIXTURE_TEARDOWN(fixture_name) \
-	static void fixture_name##_teardown( \
+	void fixture_name##_teardown( \
 		struct __test_metadata __attribute__((unused)) *_metadata, \
 		FIXTURE_DATA(fixture_name) __attribute__((unused)) *self, \
 		const FIXTURE_VARIANT(fixture_name) __attribute__((unused)) *variant)
@@ -501,6 +550,9 @@ static inline int __th_main(int argc, char **argv)
 }
 
 #define TEST_HARNESS_MAIN \
+	struct __test_metadata *__th_tests, **__th_tests_tail = &__th_tests; \
+	struct __fixture_metadata *__th_fixtures, \
+		**__th_fixtures_tail = &__th_fixtures; \
 	int main(int argc, char **argv) { return __th_main(argc, argv); }
 
 #endif /* VHX_HARNESS_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hostile_cases.h - the cases of hostile_test: what one case is (struct
+ * hcase: its vq, the outcome it expects, the device it needs and the
+ * function that corrupts the ring), the context that function works in
+ * (struct hctx), and the case functions of hostile_cases.c that the case
+ * table in hostile_test.c names.
+ */
+#ifndef VHX_HOSTILE_CASES_H
+#define VHX_HOSTILE_CASES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhxlib.h"
+
+#define NUM 64
+
+/* The expected outcomes are described at the top of hostile_test.c. */
+enum expect { SAME, ERR, ERR_MAY_SEND, ERR_OR_DROP, TOLERATED, SETUP_EFAULT,
+	      IGNORED, SENT };
+
+struct hctx {
+	struct vhx_net n;
+	struct vhx_vq *vq;
+	uint8_t frame[2048];
+	void *unmapped;		/* page to restore after the case */
+	uint64_t extra_gpa;	/* case-specific scratch in guest memory */
+	unsigned nd;		/* descriptors of the raw chain being built */
+};
+
+struct hcase {
+	const char *what;
+	unsigned vq;		/* VHX_RX or VHX_TX */
+	enum expect expect;
+	enum expect pexpect;	/* on a packed ring, if not the same */
+	bool vhost_hdr;
+	bool event_idx;
+	unsigned nregions;
+	size_t mem;
+	/* corrupt the ring; may return -errno to fail the case */
+	int (*fn)(struct hctx *h);
+};
+
+/* TX cases */
+int c_desc_loop(struct hctx *h);
+int c_chain_longer_than_ring(struct hctx *h);
+int c_addr_outside(struct hctx *h);
+int c_addr_len_wrap(struct hctx *h);
+int c_huge_len(struct hctx *h);
+int c_avail_idx_jump(struct hctx *h);
+int c_head_ge_num(struct hctx *h);
+int c_next_ge_num(struct hctx *h);
+int c_indirect_nested(struct hctx *h);
+int c_indirect_len_unaligned(struct hctx *h);
+int c_indirect_len_zero(struct hctx *h);
+int c_indirect_and_next(struct hctx *h);
+int c_indirect_outside(struct hctx *h);
+int c_indirect_loop(struct hctx *h);
+int c_indirect_next_outside(struct hctx *h);
+int c_tx_writable(struct hctx *h);
+int c_tx_hdr_too_short(struct hctx *h);
+int c_tx_zero_len(struct hctx *h);
+int c_too_many_iov_indirect(struct hctx *h);
+int c_too_many_iov_regions(struct hctx *h);
+int c_avail_unmapped(struct hctx *h);
+int c_desc_unmapped(struct hctx *h);
+int c_used_unmapped(struct hctx *h);
+int c_buffer_unmapped(struct hctx *h);
+
+/* RX cases */
+int c_rx_out_after_in(struct hctx *h);
+int c_rx_only_readable(struct hctx *h);
+int c_rx_addr_outside(struct hctx *h);
+int c_rx_head_ge_num(struct hctx *h);
+int c_rx_indirect_nested(struct hctx *h);
+int c_rx_desc_loop(struct hctx *h);
+
+/* packed-only cases */
+int c_wrap_confused(struct hctx *h);
+int c_head_looks_used(struct hctx *h);
+int c_head_prev_lap(struct hctx *h);
+int c_id_in_flight(struct hctx *h);
+int c_indirect_in_chain(struct hctx *h);
+int c_indirect_flags_ignored(struct hctx *h);
+int c_drv_event_reserved(struct hctx *h);
+int c_drv_event_desc_no_evtidx(struct hctx *h);
+int c_drv_event_off_ge_num(struct hctx *h);
+int c_rx_chain_longer_than_ring(struct hctx *h);
+
+/* setup-time cases */
+int c_used_addr_hole(struct hctx *h);
+int c_used_addr_kernel(struct hctx *h);
+
+#endif /* VHX_HOSTILE_CASES_H */
