@@ -133,16 +133,19 @@ EXPORT_SYMBOL_GPL(vhx_vq_has_work);
 /*
  * Spin for up to the vq's busy-loop timeout (VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
  * microseconds) until @ready says there is work, giving up at once when the
- * vq's worker has other work or should reschedule.  Caller holds vq->mutex.
+ * vq's worker has other work or should reschedule.  @ready is asked first:
+ * a completion of this vq's own (vhost-blk's punted requests) also queues
+ * work on the worker, and must keep the poll going, not end it.  Caller
+ * holds vq->mutex.
  */
 bool vhx_vq_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq))
 {
 	u64 end = local_clock() + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
 
-	while (!need_resched() && !vhx_vq_has_work(vq)) {
+	while (!need_resched()) {
 		if (ready(vq))
 			return true;
-		if (local_clock() >= end)
+		if (vhx_vq_has_work(vq) || local_clock() >= end)
 			break;
 		cpu_relax();
 	}
