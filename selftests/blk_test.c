@@ -6,9 +6,11 @@
  * backends, unsupported types, drain on detach and on GET_VRING_BASE,
  * multiqueue in parallel, dirty logging, and the ioctl errors.
  *
- * Each data test runs over three backends: a regular file (tmpfs,
- * buffered), a loop device over a tmpfs file (block device, buffered) and
- * a brd RAM disk opened O_DIRECT (block device, asynchronous direct I/O).
+ * Each data test runs over four backends, on split and packed rings: a
+ * regular file (tmpfs, buffered), a loop device over a tmpfs file (block
+ * device, buffered), a brd RAM disk opened O_DIRECT (block device,
+ * asynchronous direct I/O) and null_blk opened O_DIRECT, completing each
+ * request from a 5 ms timer (64 tags: requests really are in flight).
  *
  * The program is built from these files, linked in the order the tests run
  * (selftests/Makefile): blk_test.c, the blk fixture and its data tests;
