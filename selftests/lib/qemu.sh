@@ -163,7 +163,11 @@ qi_start() {
 	QI_BG+=($!)
 	cat "$dir/mon.out" > "$dir/mon.log" &
 	QI_BG+=($!)
-	local append="console=ttyS0 loglevel=${QI_LOGLEVEL:-4} panic=-1 VHXI_IP=$QI_GUEST_IP/24 VHXI_PEER=$QI_HOST_IP"
+	# no_timer_check: the boot-time IO-APIC timer check races a delay loop;
+	# under two layers of TCG it can fail, and with interrupt remapping
+	# (qemu_iommu) that is a panic ("timer doesn't work through
+	# Interrupt-remapped IO-APIC", seen with a 7.3 lab VM).
+	local append="console=ttyS0 loglevel=${QI_LOGLEVEL:-4} panic=-1 no_timer_check VHXI_IP=$QI_GUEST_IP/24 VHXI_PEER=$QI_HOST_IP"
 	append+=${QI_APPEND:+ $QI_APPEND}
 	local nic=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on${QI_NETDEV_OPTS:-}"
 		-device "virtio-net-pci,netdev=n0,mac=$QI_MAC${QI_DEV_OPTS:-}")
