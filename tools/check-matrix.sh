@@ -13,7 +13,8 @@
 # Prints one line per kernel, "KVER: N passed, N failed, N skipped; dkms
 # build ok", and
 # exits non-zero if any kernel is missing, fails to build or fails a test.
-# env: VHX_MATRIX="6.1 6.12 7" (series), VHX_TESTS / VHX_TARGET as for run.sh.
+# env: VHX_MATRIX="6.1 6.12 7" (series), VHX_TESTS / VHX_TARGET as for run.sh,
+# VHX_VM_TIMEOUT (7200 s per kernel).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,7 +23,9 @@ unset MAKEFLAGS MFLAGS MAKELEVEL KVER KDIR
 SERIES=${VHX_MATRIX:-6.1 6.12 7}
 log() { echo "[+] matrix: $*"; }
 
-args=()
+# The whole VM's time limit: the full suite on 6.12 and 7.3 took over 70
+# min with a second TCG VM on the host (the inner guest boots slower there).
+args=(--timeout "${VHX_VM_TIMEOUT:-7200}")
 [ -n "${VHX_TARGET:-}" ] && args+=(--target "$VHX_TARGET")
 [ -n "${VHX_TESTS:-}" ] && args+=(--tests "$VHX_TESTS")
 
