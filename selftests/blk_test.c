@@ -21,6 +21,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/sysinfo.h>
 
 #include "blk_common.h"
 
@@ -204,19 +206,37 @@ TEST_F(blk, direct_io_paths)
  * VHOST_SET_VRING_BUSYLOOP_TIMEOUT (QEMU's poll-us): the worker polls an
  * empty ring instead of waiting for a kick, so requests posted while it
  * polls need none (the driver sees NO_NOTIFY / an old avail_event).
+ *
+ * The poll ends early when the worker's CPU has someone else to run: with
+ * the driver (this process) on the same CPU, its own wake-up ends every
+ * poll and every request kicks.  So the worker and the driver get a CPU
+ * each when there are two, and the window (50 ms) covers a request's round
+ * trip under TCG with a second VM on the host (file backends: ~2.5 ms, a
+ * workqueue hop each way; a 2 ms window kicked 200 of 200 there).
  */
 TEST_F(blk, busy_poll)
 {
-	struct vhost_vring_state s = { .index = 0, .num = 2000 };
+	struct vhost_vring_state s = { .index = 0, .num = 50000 };
 	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
-	long long k0, k1, r0, r1;
+	long long k0, k1, r0, r1, worker;
+	cpu_set_t cpus;
 	unsigned i;
 	uint8_t st;
 
 	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
 	s.num = 0;
 	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, &s));
-	ASSERT_EQ(2000u, s.num);
+	ASSERT_EQ(50000u, s.num);
+	worker = vq_counter(getpid(), 0, "worker");
+	ASSERT_GT(worker, 0);
+	if (get_nprocs() >= 2) {
+		CPU_ZERO(&cpus);
+		CPU_SET(1, &cpus);
+		ASSERT_EQ(0, sched_setaffinity(worker, sizeof(cpus), &cpus));
+		CPU_ZERO(&cpus);
+		CPU_SET(0, &cpus);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	}
 	k0 = vq_counter(getpid(), 0, "kicks");
 	r0 = vq_counter(getpid(), 0, "packets");
 	for (i = 0; i < 200; i++) {
@@ -226,13 +246,16 @@ TEST_F(blk, busy_poll)
 	}
 	k1 = vq_counter(getpid(), 0, "kicks");
 	r1 = vq_counter(getpid(), 0, "packets");
-	TH_LOG("200 requests with a 2 ms busy loop: %lld kicks", k1 - k0);
+	TH_LOG("200 requests with a 50 ms busy loop: %lld kicks", k1 - k0);
 	EXPECT_EQ(200, r1 - r0);
 	/*
-	 * null_blk completes from a timer: the worker then leaves its loop
-	 * to publish, and the next request kicks it.
+	 * A file backend's requests take vhx_blk_wq (tmpfs: no IOCB_NOWAIT
+	 * on 6.1), each waking a kworker; when the scheduler puts that on
+	 * the worker's CPU the poll ends (need_resched) and most requests
+	 * kick (183 and 197 of 200 seen).  null_blk's 5 ms timer is inside
+	 * the window.
 	 */
-	if (variant->kind != BK_NULL_SLOW)
+	if (variant->kind != BK_FILE)
 		EXPECT_LT(k1 - k0, 200);
 	s.num = 0;
 	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
