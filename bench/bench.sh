@@ -89,6 +89,10 @@ log "other VMs at start: $(other_vms)"
 echo "other_vms_start $(other_vms)" >> "$HOSTENV"
 set +e
 # shellcheck disable=SC2086  # VMSLOT is a command prefix
+# 8 GiB: every variant keeps a testpmd (1 GiB of --no-huge memory) up so
+# that runs alternate; with BENCH_VS the packed group has four, and in 4 GiB
+# the OOM killer took them (seen).
+VHX_VM_MEM=${VHX_VM_MEM:-8G} \
 VHX_VM_OUT=$OUTDIR VHX_CMDLINE_EXTRA="$extra ${VHX_CMDLINE_EXTRA:-}" \
 	${VMSLOT:-} bash "$ROOT/selftests/vm/run.sh" --mode bench --kver "$KVER" \
 	--timeout "${BENCH_TIMEOUT:-5400}"
