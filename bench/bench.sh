@@ -33,7 +33,7 @@ PAIRS=${BENCH_PAIRS:-3}
 SECS=${BENCH_SECS:-10}
 WARM=${BENCH_WARM:-2}
 GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
-KVER=${KVER:-$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)}
+KVER=${KVER:-$("$ROOT/tools/kernels.sh" kver 6.1)}
 OUTDIR=$HERE/out
 log() { echo "[+] host: bench: $*"; }
 die() { echo "host: bench: error: $*" >&2; exit 2; }

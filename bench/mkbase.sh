@@ -17,8 +17,8 @@ REV=${1:?usage: mkbase.sh REV OUTDIR [KDIR]}
 OUT=${2:?usage: mkbase.sh REV OUTDIR [KDIR]}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd -P)
-KDIR=${3:-$(ls -d /lib/modules/6.1.*/build | sort -V | tail -n1)}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+KDIR=${3:-/lib/modules/$("$ROOT/tools/kernels.sh" kver 6.1)/build}
 log() { echo "[+] host: mkbase: $*" >&2; }
 
 sha=$(git -C "$ROOT" rev-parse --short "$REV")

@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ -z "$KVER" ]; then
-	KVER=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
+	KVER=$("$ROOT/tools/kernels.sh" kver 6.1)
 fi
 [ -n "$KVER" ] || { echo "demo: no /lib/modules/6.1.* (run: make deps)" >&2; exit 2; }
 if [ "$TARGET" = vhx ]; then

@@ -6,6 +6,8 @@
 #   kernels.sh install [6.12] [7]   (default: both)
 #   kernels.sh list                 one line per matrix kernel: "KVER KIND"
 #   kernels.sh kver 6.1|6.12|7      newest installed KVER of that series
+#   kernels.sh kver --boot SERIES   the same, but only a bootable image and
+#                                   its modules are needed (no headers)
 #   kernels.sh run KVER CMD...      run CMD where KVER's headers are (host,
 #                                   or chroot of the Debian 13 build root with
 #                                   the repository bind-mounted at its path)
@@ -30,7 +32,7 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "[+] kernels: $*" >&2; }
 die() { echo "kernels: error: $*" >&2; exit 1; }
 
-usage() { sed -n '3,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
 
@@ -183,19 +185,24 @@ install_7() {
 
 # ---- queries ---------------------------------------------------------------
 # newest installed KVER of a series (6.1, 6.12, 7): has /boot/vmlinuz and
-# modules, and headers on the host or in the build root.
+# modules, and headers on the host or in the build root.  With --boot first,
+# headers are not asked for (a guest kernel that nothing is built against).
+# Prints nothing, status 0, when there is none.
 kver_of() {
-	local series=$1 re k
+	local boot=0 series re k
+	[ "${1:-}" = --boot ] && { boot=1; shift; }
+	series=${1:?kver [--boot] 6.1|6.12|7}
 	case $series in
 	6.1) re='^6\.1\.[0-9]+-[0-9]+-amd64$' ;;
 	6.12) re='^6\.12\.[0-9]+\+deb12-amd64$' ;;
 	7 | 7.x) re='^7\.[0-9.]+\+deb13-amd64$' ;;
 	*) die "unknown series $series (6.1, 6.12, 7)" ;;
 	esac
-	find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -E "$re" | sort -V -r |
+	{ find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -E "$re" || true; } | sort -V -r |
 	while read -r k; do
 		[ -f "/boot/vmlinuz-$k" ] || continue
-		[ -f "/lib/modules/$k/build/Makefile" ] ||
+		[ -f "/lib/modules/$k/modules.dep" ] || continue
+		[ $boot -eq 1 ] || [ -f "/lib/modules/$k/build/Makefile" ] ||
 			[ -f "$BUILDROOT/usr/src/linux-headers-$k/Makefile" ] || continue
 		echo "$k"
 		break
@@ -254,7 +261,7 @@ list)
 		[ -n "$k" ] && echo "$k $s"
 	done
 	;;
-kver) kver_of "${1:?kver 6.1|6.12|7}" ;;
+kver) kver_of "$@" ;;
 run) run_for "${1:?run KVER CMD...}" "${@:2}" ;;
 -h | --help | '') usage ;;
 *) usage >&2; exit 2 ;;

@@ -29,12 +29,8 @@ QI_ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
 qi_inner_kver() {
 	local k
 	[ -n "${VHX_INNER_KVER:-}" ] && { echo "$VHX_INNER_KVER"; return; }
-	k=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
-	if [ -n "$k" ] && [ -r "/boot/vmlinuz-$k" ]; then
-		echo "$k"
-	else
-		uname -r
-	fi
+	k=$("$QI_ROOT/tools/kernels.sh" kver --boot 6.1 2>/dev/null) || k=
+	echo "${k:-$(uname -r)}"
 }
 QI_KVER=$(qi_inner_kver)
 QI_KERNEL_SET=${QI_KERNEL:-}	# set by the caller: use as given

@@ -95,7 +95,7 @@ done
 case $TARGET in vhx | intree) ;; *) die "--target must be vhx or intree" ;; esac
 case $MODE in test | demo | bench) ;; *) die "--mode must be test, demo or bench" ;; esac
 if [ -z "$KVER" ]; then
-	KVER=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
+	KVER=$("$VHX_ROOT/tools/kernels.sh" kver 6.1)
 	[ -n "$KVER" ] || die "no /lib/modules/6.1.* (run: make deps)"
 fi
 KERNEL=/boot/vmlinuz-$KVER

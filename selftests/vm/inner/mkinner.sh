@@ -28,7 +28,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 KVER=${1:-}
 if [ -z "$KVER" ]; then
-	KVER=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '6.1.*' -printf '%f\n' | sort -V | tail -n1)
+	KVER=$("$HERE/../../../tools/kernels.sh" kver --boot 6.1)
 fi
 MODS=(virtio_pci failover net_failover virtio_net)
 BLK_MODS=(virtio_blk ext4)
