@@ -21,44 +21,47 @@ struct mq_arg {
 #define MQ_DEPTH 16
 #define MQ_IO 16384
 
+/*
+ * Post one batch of MQ_DEPTH requests of @type, the i-th on bufs[i], kick
+ * once and reap them all.  A write batch fills its buffers with the round's
+ * pattern first; a read batch clears them.
+ */
+static void mq_batch(struct mq_arg *a, uint32_t type, const uint64_t *bufs,
+		     unsigned r)
+{
+	uint64_t base = 2048 + a->q * 8192ULL;	/* 4 MiB per queue */
+	unsigned i;
+	uint8_t st;
+
+	for (i = 0; i < MQ_DEPTH; i++) {
+		struct vhx_blk_io io = {
+			.type = type, .data = bufs[i],
+			.len = MQ_IO, .sector = base + i * (MQ_IO / 512),
+		};
+		void *p = vhx_blk_ptr(a->b, bufs[i], MQ_IO);
+
+		if (type == VIRTIO_BLK_T_OUT)
+			pattern(p, MQ_IO, a->q * 100000 + r * 100 + i);
+		else
+			memset(p, 0, MQ_IO);
+		if (vhx_blk_post(a->b, a->q, &io) < 0)
+			a->errors++;
+	}
+	vhx_blk_kick(a->b, a->q);
+	for (i = 0; i < MQ_DEPTH; i++)
+		if (vhx_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
+			a->errors++;
+}
+
 /* One queue's load: rounds of MQ_DEPTH writes then MQ_DEPTH reads back. */
 static void *mq_thread(void *p)
 {
 	struct mq_arg *a = p;
-	uint64_t base = 2048 + a->q * 8192ULL;	/* 4 MiB per queue */
 	unsigned r, i;
-	uint8_t st;
 
 	for (r = 0; r < a->rounds; r++) {
-		for (i = 0; i < MQ_DEPTH; i++) {
-			struct vhx_blk_io io = {
-				.type = VIRTIO_BLK_T_OUT, .data = a->wbuf[i],
-				.len = MQ_IO, .sector = base + i * (MQ_IO / 512),
-			};
-
-			pattern(vhx_blk_ptr(a->b, a->wbuf[i], MQ_IO), MQ_IO,
-				a->q * 100000 + r * 100 + i);
-			if (vhx_blk_post(a->b, a->q, &io) < 0)
-				a->errors++;
-		}
-		vhx_blk_kick(a->b, a->q);
-		for (i = 0; i < MQ_DEPTH; i++)
-			if (vhx_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
-				a->errors++;
-		for (i = 0; i < MQ_DEPTH; i++) {
-			struct vhx_blk_io io = {
-				.type = VIRTIO_BLK_T_IN, .data = a->rbuf[i],
-				.len = MQ_IO, .sector = base + i * (MQ_IO / 512),
-			};
-
-			memset(vhx_blk_ptr(a->b, a->rbuf[i], MQ_IO), 0, MQ_IO);
-			if (vhx_blk_post(a->b, a->q, &io) < 0)
-				a->errors++;
-		}
-		vhx_blk_kick(a->b, a->q);
-		for (i = 0; i < MQ_DEPTH; i++)
-			if (vhx_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
-				a->errors++;
+		mq_batch(a, VIRTIO_BLK_T_OUT, a->wbuf, r);
+		mq_batch(a, VIRTIO_BLK_T_IN, a->rbuf, r);
 		for (i = 0; i < MQ_DEPTH; i++)
 			if (memcmp(vhx_blk_ptr(a->b, a->wbuf[i], MQ_IO),
 				   vhx_blk_ptr(a->b, a->rbuf[i], MQ_IO), MQ_IO))
