@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 # vhx — front door.  See README.md.
 
-# Target kernel: newest installed Debian 6.1 build tree, never `uname -r`;
-# KVER=... picks another installed kernel (KDIR follows it), KDIR=... a tree.
+# Target kernel: newest installed Debian 6.1 (tools/kernels.sh kver 6.1,
+# version-sorted), never `uname -r`; KVER=... picks another installed kernel
+# (KDIR follows it), KDIR=... a tree.
 ifdef KVER
 KDIR ?= /lib/modules/$(KVER)/build
-else
-KDIR ?= $(lastword $(sort $(wildcard /lib/modules/6.1.*/build)))
+else ifdef KDIR
 KVER := $(notdir $(patsubst %/build,%,$(KDIR)))
+else
+KVER := $(shell bash $(dir $(lastword $(MAKEFILE_LIST)))tools/kernels.sh kver 6.1 2>/dev/null)
+KDIR := $(if $(KVER),/lib/modules/$(KVER)/build)
 endif
 # Kernels whose headers need a newer compiler (7.x) are built in a Debian 13
 # build root (tools/kernels.sh); KBUILD_IN runs the kernel's make there.
