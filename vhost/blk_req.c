@@ -14,9 +14,12 @@
  * per batch.
  *
  * Locking: vq->mutex covers the ring, the slot stack, inflight_bytes and
- * the flags; it is never taken by completion contexts (which may be in
- * interrupt context), which only push to the llist, queue done_work and
- * drop bvq->inflight.
+ * the flags.  Completion contexts (maybe interrupt context) never take it:
+ * they push to the llist, queue done_work unless the worker is in
+ * vhx_blk_handle_vq() and will reap anyway, and drop bvq->inflight.  The
+ * one exception is vhx_blk_wq's work, which may sleep: it takes the mutex
+ * to publish its request itself, but only when the worker is not in
+ * vhx_blk_handle_vq() (a polling worker holds it for up to poll-us).
  */
 
 #include <linux/blkdev.h>
@@ -80,6 +83,19 @@ static void vhx_blk_put_slot(struct vhx_blk_vq *bvq, struct vhx_blk_req *req)
 }
 
 /*
+ * Will the queue's worker reap done_list without being asked?  Yes while
+ * it is inside vhx_blk_handle_vq(): bvq->submitter is set there, and the
+ * worker clears it (a full barrier after) before its final reap.  The
+ * caller has just added to done_list (llist_add: a fully ordered cmpxchg),
+ * so either it reads submitter set and the worker's final llist_del_all()
+ * sees the entry, or it reads NULL and must wake the worker itself.
+ */
+static bool vhx_blk_reaps_soon(struct vhx_blk_vq *bvq)
+{
+	return !!READ_ONCE(bvq->submitter);
+}
+
+/*
  * The request is finished (@ret: bytes or -errno).  Any context, the
  * vq mutex may or may not be held.  Everything it touches after the
  * inflight drop is bvq, which outlives the drain (freed after an RCU
@@ -91,8 +107,14 @@ static void vhx_blk_req_done(struct vhx_blk_req *req, long ret)
 
 	req->ret = ret;
 	rcu_read_lock();
+	/*
+	 * While the worker is in vhx_blk_handle_vq() (submitter set) it
+	 * reaps before it leaves, and its busy poll watches done_list: no
+	 * done_work then, which would end the poll as "other work".  See
+	 * vhx_blk_reaps_soon().
+	 */
 	llist_add(&req->node, &bvq->done_list);
-	if (READ_ONCE(bvq->submitter) != current)
+	if (!vhx_blk_reaps_soon(bvq))
 		vhx_vq_work_queue(&bvq->vq, &bvq->done_work);
 	if (atomic_dec_and_test(&bvq->inflight))
 		wake_up_all(&bvq->drain_wq);
@@ -281,9 +303,15 @@ static void vhx_blk_req_done_here(struct vhx_blk_req *req, long ret)
 
 	req->ret = ret;
 	llist_add(&req->node, &bvq->done_list);
-	mutex_lock(&bvq->vq.mutex);
-	vhx_blk_reap(bvq, true);
-	mutex_unlock(&bvq->vq.mutex);
+	/*
+	 * The worker is in vhx_blk_handle_vq(), maybe busy polling with
+	 * the mutex held: it publishes this one; do not wait for it.
+	 */
+	if (!vhx_blk_reaps_soon(bvq)) {
+		mutex_lock(&bvq->vq.mutex);
+		vhx_blk_reap(bvq, true);
+		mutex_unlock(&bvq->vq.mutex);
+	}
 	rcu_read_lock();
 	if (atomic_dec_and_test(&bvq->inflight))
 		wake_up_all(&bvq->drain_wq);
@@ -652,9 +680,10 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 	} while (!vhx_exceeds_weight(vq, ++reqs, total));
 	/*
 	 * Publish what finished at once, with one signal; from here on
-	 * completions queue done_work again.
+	 * completions queue done_work again.  The barrier orders the store
+	 * before the reap's load of done_list (vhx_blk_reaps_soon()).
 	 */
-	WRITE_ONCE(bvq->submitter, NULL);
+	smp_store_mb(bvq->submitter, NULL);
 	vhx_blk_reap(bvq, true);
 out:
 	mutex_unlock(&vq->mutex);
