@@ -80,6 +80,7 @@ FIXTURE_DATA(blk)
 	struct vhx_blk b;
 	struct disk d;
 	bool up;
+	char wq_cpumask[64];	/* to restore at teardown, if changed */
 };
 
 FIXTURE_VARIANT(blk)

@@ -51,8 +51,39 @@ FIXTURE_SETUP(blk)
 	ASSERT_EQ(variant->packed, self->b.dev.vq[0].packed);
 }
 
+/* CPUs unbound workqueues (vhx_blk_wq, loop's) may run on; hex mask */
+#define WQ_CPUMASK "/sys/devices/virtual/workqueue/cpumask"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void save_wq_cpumask(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(blk) *self)
+{
+	FILE *f = fopen(WQ_CPUMASK, "r");
+
+	if (!f) {
+		TH_LOG("no %s: %s", WQ_CPUMASK, strerror(errno));
+		return;
+	}
+	if (!fgets(self->wq_cpumask, sizeof(self->wq_cpumask), f))
+		self->wq_cpumask[0] = 0;
+	fclose(f);
+}
+
 FIXTURE_TEARDOWN(blk)
 {
+	if (self->wq_cpumask[0])
+		write_str(WQ_CPUMASK, self->wq_cpumask);
 	BLK_TEARDOWN();
 }
 
@@ -207,12 +238,18 @@ TEST_F(blk, direct_io_paths)
  * empty ring instead of waiting for a kick, so requests posted while it
  * polls need none (the driver sees NO_NOTIFY / an old avail_event).
  *
- * The poll ends early when the worker's CPU has someone else to run: with
- * the driver (this process) on the same CPU, its own wake-up ends every
- * poll and every request kicks.  So the worker and the driver get a CPU
- * each when there are two, and the window (50 ms) covers a request's round
- * trip under TCG with a second VM on the host (file backends: ~2.5 ms, a
- * workqueue hop each way; a 2 ms window kicked 200 of 200 there).
+ * The poll ends early when the worker's CPU has someone else to run, as
+ * mainline's does (need_resched): with the driver (this process) on the
+ * same CPU, its own wake-up ends every poll and every request kicks.  So
+ * with two CPUs the worker gets CPU 1 and everything else CPU 0: this
+ * process, and unbound workqueues -- vhx_blk_wq, which serves the file
+ * backend, and loop's (with vhx_blk_wq free to run on CPU 1, the file
+ * backend kicked 36-43 of 200 on 6.1; 5-11 without).  The window (50 ms)
+ * covers a request's round trip under TCG with a second VM on the host.
+ * What is tested is that completions which arrive while the worker polls
+ * do not end the poll: not a timer on another CPU (null_blk, 200 of 200
+ * kicked on 7.3.4 when that queued done_work), not vhx_blk_wq's work
+ * (file, 183-198 of 200 kicked when it waited for the vq mutex).
  */
 TEST_F(blk, busy_poll)
 {
@@ -222,6 +259,7 @@ TEST_F(blk, busy_poll)
 	cpu_set_t cpus;
 	unsigned i;
 	uint8_t st;
+	int r;
 
 	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
 	s.num = 0;
@@ -236,6 +274,12 @@ TEST_F(blk, busy_poll)
 		CPU_ZERO(&cpus);
 		CPU_SET(0, &cpus);
 		ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+		save_wq_cpumask(_metadata, self);
+		r = self->wq_cpumask[0] ? write_str(WQ_CPUMASK, "1") : 0;
+		if (r) {
+			TH_LOG("unbound workqueues stay on every CPU: %s", strerror(-r));
+			self->wq_cpumask[0] = 0;
+		}
 	}
 	k0 = vq_counter(getpid(), 0, "kicks");
 	r0 = vq_counter(getpid(), 0, "packets");
@@ -249,14 +293,15 @@ TEST_F(blk, busy_poll)
 	TH_LOG("200 requests with a 50 ms busy loop: %lld kicks", k1 - k0);
 	EXPECT_EQ(200, r1 - r0);
 	/*
-	 * A file backend's requests take vhx_blk_wq (tmpfs: no IOCB_NOWAIT
-	 * on 6.1), each waking a kworker; when the scheduler puts that on
-	 * the worker's CPU the poll ends (need_resched) and most requests
-	 * kick (183 and 197 of 200 seen).  null_blk's 5 ms timer is inside
-	 * the window.
+	 * Most requests found the worker polling: at most half kicked.  Not
+	 * so for loop on 6.1: something else its requests wake still lands
+	 * on the worker's CPU with the workqueues moved (not identified;
+	 * 118-125 of 200 kicked there, 7.3.4: 2).  It still polls some.
 	 */
-	if (variant->kind != BK_FILE)
+	if (variant->kind == BK_LOOP)
 		EXPECT_LT(k1 - k0, 200);
+	else
+		EXPECT_LT(k1 - k0, 100);
 	s.num = 0;
 	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
 }
