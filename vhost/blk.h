@@ -104,11 +104,11 @@ struct vhx_blk_vq {
 	struct llist_head done_list;
 	struct vhx_work done_work;
 	/*
-	 * The worker while it handles the ring: what finishes in its own
-	 * context (direct I/O that completes during submission) is reaped by
-	 * the handler itself, without queueing done_work.
+	 * Set while the worker is in vhx_blk_handle_vq(): whatever finishes
+	 * meanwhile, in any context, is reaped by the handler before it
+	 * leaves, without queueing done_work (see vhx_blk_reaps_soon()).
 	 */
-	struct task_struct *submitter;
+	bool handling;
 };
 
 struct vhx_blk {

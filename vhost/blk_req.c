@@ -84,15 +84,15 @@ static void vhx_blk_put_slot(struct vhx_blk_vq *bvq, struct vhx_blk_req *req)
 
 /*
  * Will the queue's worker reap done_list without being asked?  Yes while
- * it is inside vhx_blk_handle_vq(): bvq->submitter is set there, and the
+ * it is inside vhx_blk_handle_vq(): bvq->handling is set there, and the
  * worker clears it (a full barrier after) before its final reap.  The
  * caller has just added to done_list (llist_add: a fully ordered cmpxchg),
- * so either it reads submitter set and the worker's final llist_del_all()
- * sees the entry, or it reads NULL and must wake the worker itself.
+ * so either it reads handling set and the worker's final llist_del_all()
+ * sees the entry, or it reads it clear and must wake the worker itself.
  */
 static bool vhx_blk_reaps_soon(struct vhx_blk_vq *bvq)
 {
-	return !!READ_ONCE(bvq->submitter);
+	return READ_ONCE(bvq->handling);
 }
 
 /*
@@ -108,7 +108,7 @@ static void vhx_blk_req_done(struct vhx_blk_req *req, long ret)
 	req->ret = ret;
 	rcu_read_lock();
 	/*
-	 * While the worker is in vhx_blk_handle_vq() (submitter set) it
+	 * While the worker is in vhx_blk_handle_vq() (handling set) it
 	 * reaps before it leaves, and its busy poll watches done_list: no
 	 * done_work then, which would end the poll as "other work".  See
 	 * vhx_blk_reaps_soon().
@@ -625,7 +625,7 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 		goto out;
 	vq->stats.runs++;
 	vhx_disable_notify(vq);
-	WRITE_ONCE(bvq->submitter, current);
+	WRITE_ONCE(bvq->handling, true);
 	do {
 		struct vhx_blk_req *req;
 
@@ -683,7 +683,7 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 	 * completions queue done_work again.  The barrier orders the store
 	 * before the reap's load of done_list (vhx_blk_reaps_soon()).
 	 */
-	smp_store_mb(bvq->submitter, NULL);
+	smp_store_mb(bvq->handling, false);
 	vhx_blk_reap(bvq, true);
 out:
 	mutex_unlock(&vq->mutex);
