@@ -14,6 +14,7 @@
 #   /modules/order.blk        virtio_blk, ext4 and its chain (qemu_blk tests;
 #                             loaded by load_blk, not at boot by default)
 #   iperf3, ethtool, mkfs.ext4  with their ldd libraries + ld-linux-x86-64.so.2
+#   /bin/vhxi-xfer            xfer.c, static: bulk TCP data for vhxi.sh
 # Modules lose their signature (faster insmod).  Next to the cpio, the same
 # name with .vmlinux: the kernel of /boot/vmlinuz-KVER uncompressed, booted
 # through PVH (selftests/lib/qemu.sh uses it when present).
@@ -76,7 +77,7 @@ for b in "${BINS[@]:1}"; do
 done
 [ -n "${seen[/lib64/ld-linux-x86-64.so.2]:-}" ] || libs+=(/lib64/ld-linux-x86-64.so.2)
 
-inputs=("$HERE/init" "$HERE/vhxi.sh" "${BASH_SOURCE[0]}" "${BINS[@]}" "${libs[@]}" "${modfiles[@]}"
+inputs=("$HERE/init" "$HERE/vhxi.sh" "$HERE/xfer.c" "${BASH_SOURCE[0]}" "${BINS[@]}" "${libs[@]}" "${modfiles[@]}"
 	"${blkfiles[@]}" "/boot/vmlinuz-$KVER")
 key=$( { echo "$KVER"; printf '%s\n' "${modfiles[@]}" "${blkfiles[@]}"; sha256sum "${inputs[@]}" | cut -d' ' -f1; } |
 	sha256sum | cut -c1-12)
@@ -150,6 +151,9 @@ install -m 0644 "$HERE/vhxi.sh" "$STAGE/lib/vhxi.sh"
 for b in "${BINS[@]}"; do
 	install -D -m 0755 "$b" "$STAGE$b"
 done
+# the bulk-data mover of vhxi.sh, static: no loader work at each start
+${CC:-gcc} -O2 -Wall -Wextra -static -o "$STAGE/bin/vhxi-xfer" "$HERE/xfer.c" ||
+	die "cannot build vhxi-xfer (gcc, libc6-dev: static libc)"
 for l in "${libs[@]}"; do
 	# Copy the file behind the name, keep the name ldd printed.
 	install -D -m 0755 "$(readlink -f "$l")" "$STAGE$l"

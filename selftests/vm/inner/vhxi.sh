@@ -31,9 +31,9 @@ load_net() {
 	ip link set eth0 up
 }
 
-# load_blk: the virtio_pci chain, then virtio_blk and ext4 (modules/order.blk;
-# a module that does not load, e.g. crc32c-intel on a CPU without SSE4.2, is
-# skipped), and wait for /dev/vda.
+# load_blk [SECS]: the virtio_pci chain, then virtio_blk and ext4
+# (modules/order.blk; a module that does not load, e.g. crc32c-intel on a CPU
+# without SSE4.2, is skipped), and wait up to SECS (10) for /dev/vda.
 load_blk() {
 	local ko i
 	while read -r ko; do
@@ -46,7 +46,7 @@ load_blk() {
 			insmod "/modules/$ko" 2>/dev/null || say "note: insmod $ko failed"
 	done < /modules/order.blk
 	i=0
-	while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+	while [ ! -b /dev/vda ] && [ $i -lt $((${1:-10} * 10)) ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	[ -b /dev/vda ] || { say "FAIL no /dev/vda"; return 1; }
@@ -62,21 +62,44 @@ blkinfo() {
 		"cache=$(cat $q/write_cache 2>/dev/null)"
 }
 
+# prep_mods: every module of the image but the two leaf drivers (virtio_net,
+# virtio_blk): the state a saved guest is in (selftests/vm/inner/mkstate.sh),
+# its devices present but unclaimed, so that after a restore the driver
+# probes the device against the backend of the restoring QEMU (load_net,
+# load_blk).
+prep_mods() {
+	local ko
+	cat /modules/order /modules/order.blk | while read -r ko; do
+		case $ko in virtio_net.ko | virtio_blk.ko) continue ;; esac
+		grep -q "^${ko%.ko} " /proc/modules ||
+			insmod "/modules/$ko" 2>/dev/null || say "note: insmod $ko failed"
+	done
+}
+
+# zero_free: fill the free memory with zeros and free it again (through a
+# file on /tmp, a tmpfs), so that a migration to a file sends those pages as
+# zero pages: a smaller saved state (mkstate.sh), faster to restore.
+zero_free() {
+	echo 3 > /proc/sys/vm/drop_caches
+	cat /dev/zero > /tmp/.zero 2>/dev/null
+	rm -f /tmp/.zero
+	echo 3 > /proc/sys/vm/drop_caches
+}
+
 # unload_net: rmmod virtio_net and what only it used.
 unload_net() {
 	ip link set eth0 down 2>/dev/null
 	rmmod virtio_net && rmmod net_failover && rmmod failover
 }
 
+# Bulk data moves with vhxi-xfer (xfer.c: 256 KiB per system call; busybox
+# nc's 1 KiB chunks, each a few ms under two layers of TCG, set the pace).
+
 # rxstart PORT FILE: background listener writing FILE, FILE.rc when done.
-# Its stdin is a FIFO held open read-write: busybox nc quits as soon as
-# stdin hits EOF *and* the peer half-closes, so stdin must never EOF.
 rxstart() {
 	local port=$1 f=$2 i=0
 	rm -f "$f" "$f.rc"
-	[ -p /tmp/never ] || mkfifo /tmp/never
-	(nc -l -p "$port" > "$f" 2> "$f.err" <> /tmp/never; echo $? > "$f.rc") \
-		> /dev/null 2>&1 &
+	(vhxi-xfer recv "$port" "$f" 2> "$f.err"; echo $? > "$f.rc") > /dev/null 2>&1 &
 	while ! netstat -ltn 2>/dev/null | grep -q ":$port "; do
 		i=$((i + 1)); [ $i -gt 100 ] && { echo "rxstart: not listening"; return 1; }
 		sleep 0.1
@@ -102,7 +125,7 @@ sumfile() {
 # tx HOST PORT FILE: send FILE, print its checksum first.
 tx() {
 	sumfile "$3"
-	timeout 300 nc "$1" "$2" < "$3"
+	timeout 300 vhxi-xfer send "$1" "$2" "$3" 2> /dev/null
 }
 
 # mkdata FILE MB: MB MiB of random data.
@@ -115,8 +138,7 @@ mkdata() {
 rxsum() {
 	local port=$1 n=$2 i=0
 	rm -f "/tmp/$n.sum" "/tmp/$n.rc"
-	[ -p /tmp/never ] || mkfifo /tmp/never
-	( (nc -l -p "$port" <> /tmp/never; echo $? > "/tmp/$n.nrc") | sha256sum > "/tmp/$n.sum.tmp"
+	( (vhxi-xfer recv "$port" - 2> /dev/null; echo $? > "/tmp/$n.nrc") | sha256sum > "/tmp/$n.sum.tmp"
 	  mv "/tmp/$n.sum.tmp" "/tmp/$n.sum"; cat "/tmp/$n.nrc" > "/tmp/$n.rc" ) > /dev/null 2>&1 &
 	while ! netstat -ltn 2>/dev/null | grep -q ":$port "; do
 		i=$((i + 1)); [ $i -gt 100 ] && { echo "rxsum: not listening"; return 1; }
