@@ -38,10 +38,12 @@ if [ -n "$why" ]; then
 fi
 
 qi_klog_mark
+qi_model sq
 qi_build && qi_net_bridge && qi_tap vhxtap0 || { echo "Bail out! setup failed"; exit 1; }
 
 t0=$SECONDS
-# 1 boot
+# 1 boot: a real boot of the inner guest with its vhost NIC (the other
+# qemu_* tests restore saved guests, see lib/qemu_state.sh)
 rc=1
 if qi_start g vhxtap0 && qi_wait_ready g; then
 	qi_check_worker g && rc=0

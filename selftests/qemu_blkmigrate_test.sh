@@ -12,7 +12,8 @@
 #   lab VM: bridge 1 (socket 1) ── QEMU src ── guest: writer, 12 blocks
 #           bridge 2 (socket 2, --no-lock) ── QEMU dst -incoming tcp:127.0.0.1:PORT
 #
-#   1 setup       both bridges listen, src boots, dst waits
+#   1 setup       both bridges listen, src is up (restored or booted,
+#                 disk hot-plugged), dst waits with the disk on its command line
 #   2 migrate     writer running: migrate src -> dst completes; bridge 1
 #                 turned the kernel's dirty log on (LOG_BASE, LOG_ALL)
 #   3 after       the writer finishes on dst, every block reads back in the
@@ -60,11 +61,9 @@ if qb_bridge_start "$IMG" --queues 2 --no-lock; then
 	if qb_bridge_start "$IMG" --queues 2; then
 		B1_PID=$QB_BRIDGE_PID B1_LOG=$QB_BRIDGE_LOG
 		if qb_qemu_start src; then
-			QB_SOCK=$S2 QI_SMP=2 QI_MACHINE="q35,memory-backend=mem" \
-				QI_APPEND="VHXI_BLK=1" qi_start dst - \
-				-object "memory-backend-memfd,id=mem,size=$QI_MEM,share=on" \
-				-chardev "socket,id=vb0,path=$S2" \
-				-device "vhost-user-blk-pci,chardev=vb0,num-queues=2,id=vblk0" \
+			# the disk src got by hot-plug is on dst's command line
+			# shellcheck disable=SC2046  # word-split QEMU args
+			QI_PREP=1 qi_start dst - $(QB_SOCK=$S2 qb_disk_args) \
 				-incoming "tcp:127.0.0.1:$PORT" && rc=0
 		fi
 	fi

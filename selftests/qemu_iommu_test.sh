@@ -41,15 +41,12 @@ if [ -n "$why" ]; then
 	exit 4
 fi
 qi_klog_mark
+qi_model iommu	# knobs QI_IOMMU_DEV, QI_IOMMU_APPEND, QI_IOMMU_MACHINE
 qi_build && qi_net_bridge && qi_tap vhxtap0 || { echo "Bail out! setup failed"; exit 1; }
 t0=$SECONDS
 
-QI_MACHINE=${QI_IOMMU_MACHINE:-q35,kernel-irqchip=split}
-QI_PRE_DEVS="-device ${QI_IOMMU_DEV:-intel-iommu,intremap=on,device-iotlb=on}"
-QI_DEV_OPTS=",iommu_platform=on,ats=on,disable-legacy=on"
-QI_APPEND=${QI_IOMMU_APPEND:-intel_iommu=on iommu.strict=1}
 rc=1
-if qi_start g vhxtap0 && qi_wait_ready g; then
+if qi_up g vhxtap0; then
 	qi_check_worker g && rc=0
 	qi_cmd g 30 'dmesg | grep -E "DMAR: IOMMU enabled|DMAR-IR: Enabled|iommu: Default domain|0000:00:0[0-9a-f].0: Adding to iommu"' > /dev/null
 	sed 's/^/#   inner dmesg| /' <<< "$QI_OUT"
@@ -110,5 +107,5 @@ w=$(qi_workers "$QPID")
 [ -z "$w" ] || qi_log "workers left: $w"
 qi_klog_check && [ -z "$w" ]
 qi_result 6 kernel-log $?
-qi_log "timing: inner boot ${boot_s}s, total $((SECONDS - t0))s"
+qi_log "timing: inner guest up (${QI_UP_HOW:-booted}) in ${boot_s}s, total $((SECONDS - t0))s"
 [ $QI_FAILS -eq 0 ]

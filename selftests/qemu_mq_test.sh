@@ -30,13 +30,12 @@ if [ -n "$why" ]; then
 	exit 4
 fi
 qi_klog_mark
-qi_build && qi_net_bridge && qi_tap vhxtap0 multi_queue || { echo "Bail out! setup failed"; exit 1; }
+qi_model mq
+qi_build && qi_net_bridge && qi_tap vhxtap0 "$QI_TAP_OPTS" || { echo "Bail out! setup failed"; exit 1; }
 t0=$SECONDS
 
-QI_NETDEV_OPTS=",queues=2"
-QI_DEV_OPTS=",mq=on,vectors=6"
 rc=1
-if qi_start g vhxtap0 && qi_wait_ready g; then
+if qi_up g vhxtap0; then
 	qi_check_worker g && rc=0
 	nw=$(qi_workers "${QI_PID[g]}" | wc -l)
 	qi_log "vhost worker threads of QEMU ${QI_PID[g]}: $nw"
@@ -113,5 +112,5 @@ w=$(qi_workers "$QPID")
 [ -z "$w" ] || qi_log "workers left: $w"
 qi_klog_check && [ -z "$w" ]
 qi_result 6 kernel-log $?
-qi_log "timing: inner boot ${boot_s}s, total $((SECONDS - t0))s"
+qi_log "timing: inner guest up (${QI_UP_HOW:-booted}) in ${boot_s}s, total $((SECONDS - t0))s"
 [ $QI_FAILS -eq 0 ]

@@ -10,8 +10,9 @@
 #   bridge vhxbr0 10.77.0.1 ─┬─ vhxtap0 ── QEMU src  -device virtio-net-pci,packed=on
 #                            └─ vhxtap1 ── QEMU dst  (-incoming tcp:127.0.0.1:PORT)
 #
-#   1 boot         src boots (a fresh boot: the shared snapshot is split);
-#                  worker vhost-<qemu pid> exists
+#   1 boot         src is up (model packed restored from its saved state,
+#                  virtio_net probing the device against /dev/vhost-net,
+#                  or booted); worker vhost-<qemu pid> exists
 #   2 negotiated   the inner guest's virtio-net device has bit 34 set in
 #                  /sys/bus/virtio/devices/virtioN/features (character 34);
 #                  on vhx, QEMU's device has bit 34 and both vqs say
@@ -68,14 +69,14 @@ pk_layout() {
 }
 
 qi_klog_mark
+qi_model packed
 qi_build && qi_net_bridge && qi_tap vhxtap0 && qi_tap vhxtap1 ||
 	{ echo "Bail out! setup failed"; exit 1; }
 t0=$SECONDS
-QI_DEV_OPTS=",packed=on"
 
 # 1 boot
 rc=1
-if qi_start src vhxtap0 && qi_wait_ready src; then
+if qi_up src vhxtap0; then
 	qi_check_worker src && rc=0
 fi
 qi_result 1 boot $rc
@@ -133,5 +134,5 @@ w=$(qi_any_workers)
 [ -z "$w" ] || qi_log "vhost worker threads left after QEMU quit: $w"
 qi_klog_check && [ -z "$w" ]
 qi_result 11 kernel-log $?
-qi_log "timing: inner boot ${boot_s}s, total $((SECONDS - t0))s"
+qi_log "timing: inner guest up (${QI_UP_HOW:-booted}) in ${boot_s}s, total $((SECONDS - t0))s"
 [ $QI_FAILS -eq 0 ]

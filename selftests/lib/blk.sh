@@ -8,7 +8,8 @@
 #     │          └── /dev/vhost-blk: one kernel worker per queue does the I/O
 #     └── qemu-system-x86_64 -smp 2, guest RAM memfd share=on,
 #         -chardev socket,path=S -device vhost-user-blk-pci,num-queues=2
-#         inner guest: busybox, virtio_blk, ext4, mkfs.ext4 (VHXI_BLK=1)
+#         inner guest: busybox, virtio_blk, ext4, mkfs.ext4; the disk is
+#         hot-plugged into a guest restored from its saved state (qb_attach)
 #
 # VHX_BLK_MOCK=1 runs the same tests on a host that cannot load modules:
 # the bridge gets tools/vhx-blk-bridge/mock/vhxblk-mock.so preloaded (a
@@ -134,16 +135,46 @@ qb_bridge_cpu() {
 		"/proc/$QB_BRIDGE_PID/stat" 2>/dev/null || echo 0
 }
 
-# qb_qemu_start ID [CHARDEV_OPTS]: inner guest with a vhost-user-blk disk
-# (2 queues, 2 vCPUs), no NIC; waits until its agent answers.
+# qb_qemu_start ID [CHARDEV_OPTS]: inner guest of model blk (2 vCPUs,
+# shared memfd RAM, no NIC; restored from its saved state or booted, see
+# lib/qemu_state.sh) with a vhost-user-blk disk of 2 queues on the bridge's
+# socket, hot-plugged (qb_attach); waits until the guest sees /dev/vda.
 qb_qemu_start() {
 	local id=$1 chopts=${2:-}
-	QI_SMP=2 QI_MACHINE="q35,memory-backend=mem" QI_APPEND="VHXI_BLK=1 ${QB_APPEND:-}" \
-		qi_start "$id" - \
-		-object "memory-backend-memfd,id=mem,size=$QI_MEM,share=on" \
-		-chardev "socket,id=vb0,path=$QB_SOCK$chopts" \
-		-device "vhost-user-blk-pci,chardev=vb0,num-queues=2,id=vblk0" || return 1
-	qi_wait_ready "$id"
+	qi_model blk
+	qi_up "$id" - || return 1
+	qb_attach "$id" "$chopts"
+}
+
+# qb_disk_args [CHARDEV_OPTS]: the same disk on a QEMU command line (the
+# destination of a migration), in the same root port.
+qb_disk_args() {
+	echo "-chardev socket,id=vb0,path=$QB_SOCK${1:-} -device vhost-user-blk-pci,chardev=vb0,num-queues=2,id=vblk0,bus=rp1"
+}
+
+# qb_attach ID [CHARDEV_OPTS]: hot-plug the disk into the running guest ID
+# (QEMU's monitor: chardev-add, device_add into root port rp1, as libvirt's
+# attach-device does), then load virtio_blk in the guest and wait for
+# /dev/vda.
+qb_attach() {
+	local id=$1 chopts=${2:-} dir=${QI_DIR[$1]} off t0=$SECONDS
+	off=$(stat -c %s "$dir/mon.log")
+	qi_mon "$id" "chardev-add socket,id=vb0,path=$QB_SOCK$chopts"
+	qi_mon "$id" "device_add vhost-user-blk-pci,chardev=vb0,num-queues=2,id=vblk0,bus=rp1"
+	qi_mon "$id" "info status"
+	for _ in $(seq 1 600); do
+		tail -c +"$((off + 1))" "$dir/mon.log" | grep -aq 'VM status' && break
+		qi_alive "$id" || break
+		sleep 0.1
+	done
+	if tail -c +"$((off + 1))" "$dir/mon.log" | grep -aqi -E 'error|failed'; then
+		qb_log "hot-plug of the vhost-user-blk disk failed:"
+		tail -c +"$((off + 1))" "$dir/mon.log" | tr -d '\r' | grep -a -v '^(qemu)' | sed 's/^/#   mon| /'
+		return 1
+	fi
+	qi_cmd "$id" 300 'load_blk 240 && blkinfo vda' > /dev/null ||
+		{ qb_log "the guest does not see the hot-plugged disk"; qi_tail_logs "$id"; return 1; }
+	qb_log "disk hot-plugged into '$id' and /dev/vda up in $((SECONDS - t0))s"
 }
 
 # ---- kernel side ------------------------------------------------------------

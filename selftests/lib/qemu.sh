@@ -44,7 +44,19 @@ QI_MAC=52:54:00:77:00:02
 # in its ARP cache.
 QI_HOST_MAC=02:77:00:00:00:01
 QI_MEM=${QI_MEM:-256M}
-QI_BOOT_TIMEOUT=${QI_BOOT_TIMEOUT:-400}	# inner boot, seconds (double TCG)
+# Extra inner kernel command line that makes the guest cheaper to run (part
+# of a saved state's name).  The inner guest is the client, not the kernel
+# under test; measured under two layers of TCG (guest seconds to READY):
+#   norandmaps         TCG translations are keyed by virtual address: the
+#                      guest's processes reuse them (see run.sh)
+#   cryptomgr.notests  no self-tests of every crypto algorithm at boot (-8 s)
+#   mitigations=off    no retpolines or RSB filling (-4 s)
+QI_BOOT_OPTS=${QI_BOOT_OPTS-norandmaps cryptomgr.notests mitigations=off}
+# Inner boot waits follow progress (qi_wait_ready): at most QI_BOOT_TIMEOUT
+# seconds in all, QI_STALL seconds without progress; a note past QI_BOOT_SLOW.
+QI_BOOT_TIMEOUT=${QI_BOOT_TIMEOUT:-1800}
+QI_STALL=${QI_STALL:-180}
+QI_BOOT_SLOW=${QI_BOOT_SLOW:-240}
 QI_CACHE=${QI_CACHE:-${TMPDIR:-/tmp}/vhx-qemu-cache}	# shared by tests of one VM boot
 QI_WORK_OWN=
 [ -n "${QI_WORK:-}" ] || { QI_WORK=$(mktemp -d "${TMPDIR:-/tmp}/qemu.XXXXXX"); QI_WORK_OWN=1; }
@@ -76,6 +88,39 @@ qi_prereq() {
 	[ "$(id -u)" -eq 0 ] || { echo "needs root"; return; }
 }
 
+# qi_accel: the inner guest's accelerator, once per lab-VM boot: KVM only
+# when the lab VM itself runs on KVM (VHX_LAB_ACCEL, run.sh) and a probe
+# boot of the inner guest under nested KVM reaches its /init within 20 s;
+# else TCG (saved states are TCG guests: a KVM inner guest boots instead).
+qi_accel() {
+	local f=$QI_CACHE/accel why=
+	[ -n "${QI_ACCEL:-}" ] && return 0
+	# not in a lab VM (mkstate.sh, the bridge's mock run on the host): TCG
+	[ -n "${VHX_LAB_ACCEL:-}" ] || { QI_ACCEL=tcg; return 0; }
+	if [ -s "$f" ]; then
+		QI_ACCEL=$(cat "$f")
+		return 0
+	fi
+	mkdir -p "$QI_CACHE"
+	QI_ACCEL=tcg
+	if [ "$VHX_LAB_ACCEL" = kvm ]; then
+		[ -c /dev/kvm ] || modprobe kvm_intel 2>/dev/null || modprobe kvm_amd 2>/dev/null
+		if [ ! -c /dev/kvm ]; then
+			why="no /dev/kvm in the lab VM (no nested virtualisation)"
+		elif QI_ACCEL=kvm qi_start kvmprobe - > /dev/null &&
+		     QI_ACCEL=kvm QI_STALL=20 qi_wait_ready kvmprobe 20 > /dev/null; then
+			QI_ACCEL=kvm
+		else
+			why="a nested KVM guest did not reach /init in 20 s"
+		fi
+		qi_stop kvmprobe 9 2> /dev/null
+	else
+		why="the lab VM runs on TCG"
+	fi
+	echo "$QI_ACCEL" > "$f"
+	qi_log "inner guest accelerator: $QI_ACCEL${why:+ ($why)}"
+}
+
 # qi_build: build (or find) the inner initramfs; sets QI_INITRD.
 qi_build() {
 	local out
@@ -91,6 +136,7 @@ qi_build() {
 		QI_KERNEL=${QI_INITRD%.cpio}.vmlinux
 		qi_log "inner kernel: $QI_KERNEL (PVH)"
 	fi
+	qi_accel
 }
 
 # qi_net_bridge: bridge $QI_BR with the VM's address.
@@ -140,6 +186,26 @@ qi_net_cleanup() {
 
 # ---- QEMU instances ---------------------------------------------------------
 
+# qi_append TAP: the inner kernel's command line for the current knobs.
+# no_timer_check: the boot-time IO-APIC timer check races a delay loop;
+# under two layers of TCG it can fail, and with interrupt remapping
+# (qemu_iommu) that is a panic ("timer doesn't work through
+# Interrupt-remapped IO-APIC", seen with a 7.3 lab VM).  QI_BOOT_OPTS: what
+# makes the boot itself cheaper (see QI_BOOT_OPTS above).  A guest booted to
+# be saved (QI_PREP=1) always has loglevel 4: its command line is part of
+# the saved state's name, and a restoring test sets its own (dmesg -n).
+qi_append() {
+	local tap=$1 a lvl=${QI_LOGLEVEL:-4}
+	[ "${QI_PREP:-0}" = 1 ] && lvl=4
+	a="console=ttyS0 loglevel=$lvl panic=-1 no_timer_check"
+	a+=${QI_BOOT_OPTS:+ $QI_BOOT_OPTS}
+	a+=" VHXI_IP=$QI_GUEST_IP/24 VHXI_PEER=$QI_HOST_IP"
+	a+=${QI_APPEND:+ $QI_APPEND}
+	[ "${QI_PREP:-0}" = 1 ] && a+=" VHXI_PREP=1"
+	[ "$tap" = - ] && a+=" VHXI_NET=0"
+	echo "$a"
+}
+
 # qi_start ID TAP [QEMU ARGS...] — start an inner QEMU in the background.
 # TAP "-": no NIC at all (the inner init skips the network: VHXI_NET=0).
 # Knobs (env): QI_MACHINE (q35), QI_SMP (1), QI_NETDEV_OPTS (",queues=2"),
@@ -159,21 +225,15 @@ qi_start() {
 	QI_BG+=($!)
 	cat "$dir/mon.out" > "$dir/mon.log" &
 	QI_BG+=($!)
-	# no_timer_check: the boot-time IO-APIC timer check races a delay loop;
-	# under two layers of TCG it can fail, and with interrupt remapping
-	# (qemu_iommu) that is a panic ("timer doesn't work through
-	# Interrupt-remapped IO-APIC", seen with a 7.3 lab VM).
-	local append="console=ttyS0 loglevel=${QI_LOGLEVEL:-4} panic=-1 no_timer_check VHXI_IP=$QI_GUEST_IP/24 VHXI_PEER=$QI_HOST_IP"
-	append+=${QI_APPEND:+ $QI_APPEND}
-	local nic=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on${QI_NETDEV_OPTS:-}"
-		-device "virtio-net-pci,netdev=n0,mac=$QI_MAC${QI_DEV_OPTS:-}")
-	if [ "$tap" = - ]; then
-		nic=()
-		append+=" VHXI_NET=0"
+	local append nic=()
+	append=$(qi_append "$tap")
+	if [ "$tap" != - ]; then
+		nic=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=${QI_VHOST:-on}${QI_NETDEV_OPTS:-}"
+			-device "virtio-net-pci,netdev=n0,mac=$QI_MAC${QI_DEV_OPTS:-}")
 	fi
 	# shellcheck disable=SC2054,SC2206
 	local cmd=("$QI_QEMU" -nodefaults -no-user-config -no-reboot -display none
-		-machine "${QI_MACHINE:-q35},accel=tcg" -m "$QI_MEM" -smp "${QI_SMP:-1}"
+		-machine "${QI_MACHINE:-q35},accel=${QI_ACCEL:-tcg}" -m "$QI_MEM" -smp "${QI_SMP:-1}"
 		-kernel "$QI_KERNEL" -initrd "$QI_INITRD" -append "$append"
 		-serial "file:$dir/console.log" -serial "pipe:$dir/ag"
 		-monitor "pipe:$dir/mon"
@@ -220,19 +280,46 @@ qi_unstream() {
 
 qi_alive() { [ -n "${QI_PID[$1]:-}" ] && kill -0 "${QI_PID[$1]}" 2>/dev/null; }
 
-# qi_wait_ready ID [SECS]: wait for the agent's banner, progress every 15 s.
+# qi_progress ID: a number that grows while the inner guest makes progress:
+# its console's size plus its QEMU's CPU time in units of 10 s (an idle
+# QEMU spends well under 10 s of CPU in QI_STALL).  A guest that is merely
+# slow (a loaded host) keeps moving it; a dead or idle-wedged one does not.
+qi_progress() {
+	local pid=${QI_PID[$1]:-} c t
+	c=$(stat -c %s "${QI_DIR[$1]}/console.log" 2>/dev/null) || c=0
+	t=$(awk '{ sub(/.*\) /, ""); print int(($12 + $13) / 1000) }' "/proc/$pid/stat" 2>/dev/null) || t=0
+	echo $((c + ${t:-0}))
+}
+
+# qi_wait_ready ID [CAP]: wait for the agent's banner.  The wait follows
+# progress, not a fixed time: it fails when QEMU exits, when the guest has
+# not moved (qi_progress) for QI_STALL seconds, or after CAP seconds
+# (QI_BOOT_TIMEOUT) in all; past QI_BOOT_SLOW seconds it says the host is
+# slow.  Progress lines every QI_PROGRESS (15) seconds.
 qi_wait_ready() {
 	local id=$1 secs=${2:-$QI_BOOT_TIMEOUT} dir=${QI_DIR[$1]} t0=$SECONDS next=${QI_PROGRESS:-15} size=
+	local p last=-1 moved=$SECONDS slow=0
 	while ! grep -q '^VHXI-AGENT ready' "$dir/ag.log" 2>/dev/null; do
 		if ! qi_alive "$id"; then
 			qi_log "QEMU '$id' exited during boot:"
 			qi_tail_logs "$id"
 			return 1
 		fi
-		if [ $((SECONDS - t0)) -ge "$secs" ]; then
-			qi_log "inner guest '$id' not ready after ${secs}s:"
+		p=$(qi_progress "$id")
+		[ "$p" != "$last" ] && { last=$p; moved=$SECONDS; }
+		if [ $((SECONDS - moved)) -ge "$QI_STALL" ]; then
+			qi_log "inner guest '$id' made no progress for ${QI_STALL}s (console and CPU time still), ${secs}s cap:"
 			qi_tail_logs "$id"
 			return 1
+		fi
+		if [ $((SECONDS - t0)) -ge "$secs" ]; then
+			qi_log "inner guest '$id' not ready after ${secs}s (still progressing: the host is too slow or overloaded):"
+			qi_tail_logs "$id"
+			return 1
+		fi
+		if [ $slow = 0 ] && [ $((SECONDS - t0)) -ge "$QI_BOOT_SLOW" ]; then
+			qi_log "  the host is slow: inner boot still running after ${QI_BOOT_SLOW}s (typical: 1-2 min); waiting while it progresses, up to ${secs}s"
+			slow=1
 		fi
 		if [ $((SECONDS - t0)) -ge $next ]; then
 			if [ "$QI_VERBOSE" != 1 ]; then
@@ -308,18 +395,42 @@ qi_cmd() {
 # qi_ping_agent ID [SECS]: is the agent answering?  Retries: a byte that
 # reaches the UART before an incoming migration has been loaded is lost.
 qi_ping_agent() {
-	local id=$1 secs=${2:-60} t0=$SECONDS
-	while [ $((SECONDS - t0)) -lt "$secs" ]; do
-		qi_cmd "$id" 15 'echo alive' > /dev/null 2>&1 && return 0
+	local id=$1 secs=${2:-60} t0=$SECONDS try=3
+	while qi_still_moving "$id" "$t0" "$secs"; do
+		qi_cmd "$id" "$try" 'echo alive' > /dev/null 2>&1 && return 0
 		qi_alive "$id" || return 1
+		[ $try -lt 15 ] && try=$((try + 2))	# a lost line is retried soon
 	done
 	return 1
 }
 
-# qi_wait_running ID SECS: wait for "VM status: running" (after -incoming).
+# qi_still_moving ID T0 SECS: true while a wait begun at T0 for SECS may go
+# on: within SECS, or past it while the guest still makes progress
+# (qi_progress moved in the last QI_STALL seconds) and QI_BOOT_TIMEOUT has
+# not passed -- a loaded host is slow, not broken.  Keeps its state in
+# QI_MV_* (one wait at a time).
+QI_MV_KEY='' QI_MV_LAST='' QI_MV_AT=0 QI_MV_NOTED=0
+qi_still_moving() {
+	local id=$1 t0=$2 secs=$3 p
+	if [ "$QI_MV_KEY" != "$id.$t0" ]; then
+		QI_MV_KEY=$id.$t0 QI_MV_LAST='' QI_MV_AT=$SECONDS QI_MV_NOTED=0
+	fi
+	p=$(qi_progress "$id")
+	[ "$p" != "$QI_MV_LAST" ] && { QI_MV_LAST=$p; QI_MV_AT=$SECONDS; }
+	[ $((SECONDS - t0)) -lt "$secs" ] && return 0
+	[ $((SECONDS - t0)) -lt "$QI_BOOT_TIMEOUT" ] && [ $((SECONDS - QI_MV_AT)) -lt "$QI_STALL" ] || return 1
+	if [ $QI_MV_NOTED = 0 ]; then
+		qi_log "  the host is slow: '$id' still busy after ${secs}s; waiting while it progresses (up to ${QI_BOOT_TIMEOUT}s)"
+		QI_MV_NOTED=1
+	fi
+	return 0
+}
+
+# qi_wait_running ID SECS: wait for "VM status: running" (after -incoming);
+# past SECS only while QEMU still makes progress (qi_still_moving).
 qi_wait_running() {
 	local id=$1 secs=${2:-120} dir=${QI_DIR[$1]} t0=$SECONDS off
-	while [ $((SECONDS - t0)) -lt "$secs" ]; do
+	while qi_still_moving "$id" "$t0" "$secs"; do
 		qi_alive "$id" || return 1
 		off=$(stat -c %s "$dir/mon.log")
 		qi_mon "$id" "info status"
@@ -442,11 +553,11 @@ qi_sq_snapshot() {
 	[ -n "$QI_INITRD" ] || qi_build || return 1
 	QI_SNAP=$(qi_sq_snapshot_path)
 	[ -f "$QI_SNAP.ok" ] && return 0
-	qi_log "no snapshot yet: booting a single-queue inner guest to make one"
+	qi_log "no snapshot yet (qemu_basic makes it): bringing up a single-queue inner guest to make one"
 	[ -d /sys/class/net/$QI_BR ] || qi_net_bridge || return 1
 	qi_tap vhxsnap0 || return 1
-	qi_start snapboot vhxsnap0 || return 1
-	qi_wait_ready snapboot || { qi_stop snapboot 9; return 1; }
+	qi_model sq
+	qi_up snapboot vhxsnap0 || { qi_stop snapboot 9; return 1; }
 	qi_cmd snapboot 60 "ping -c 2 -W 5 $QI_HOST_IP" > /dev/null
 	qi_snapshot snapboot "$QI_SNAP" || { qi_stop snapboot 9; return 1; }
 	qi_stop snapboot
@@ -725,12 +836,19 @@ qi_klog_check() {
 
 # ---- TAP --------------------------------------------------------------------
 QI_FAILS=0
+QI_T_LAST=$SECONDS
 # qi_result N NAME RC: "ok"/"not ok" from an exit status (4: skip, reason in
-# QI_SKIP_WHY).
+# QI_SKIP_WHY), then "# time: ..." -- the wall seconds since the previous
+# result, so a suite's log shows where its time goes.
 qi_result() {
 	case $3 in
 	0) echo "ok $1 $2" ;;
 	4) echo "ok $1 $2 # SKIP ${QI_SKIP_WHY:-skipped}" ;;
 	*) echo "not ok $1 $2"; QI_FAILS=$((QI_FAILS + 1)) ;;
 	esac
+	echo "# time: $1 $2 $((SECONDS - QI_T_LAST))s"
+	QI_T_LAST=$SECONDS
 }
+
+# shellcheck source=qemu_state.sh
+. "$QI_ROOT/selftests/lib/qemu_state.sh"
