@@ -203,6 +203,7 @@ main() {
 	modprobe macvtap 2>/dev/null || log "note: no macvtap"
 
 	load_target || loaded=0
+	log "timing: lab VM up at $(cut -d. -f1 /proc/uptime)s of uptime (kernel boot, init, module load)"
 
 	# Discovery: executables selftests/*_test (C, built by selftests/Makefile),
 	# then scripts selftests/*_test.sh, each set in name order.
