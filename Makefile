@@ -71,16 +71,13 @@ deps:
 VM_ARGS = $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET)) \
 	  $(if $(VHX_TESTS),--tests "$(VHX_TESTS)")
 
-# Host-side checks (style, fuzz corpus replay + short fuzz run) are counted
-# in the same final "N passed, N failed" line as the guest's.
-HOST_RESULTS = selftests/vm/out/host-results.txt
-check: deps
-	$(MAKE) all
-	@mkdir -p $(dir $(HOST_RESULTS))
-	-bash tools/host-check.sh $(HOST_RESULTS)
-	@echo "check: building the inner guest image (qemu_* tests; reused by the lab VM)"
-	bash selftests/vm/inner/mkinner.sh $${VHX_INNER_KVER:-} > /dev/null
-	bash selftests/vm/run.sh $(VM_ARGS) --host-results $(HOST_RESULTS)
+# The whole test suite (tools/check.sh): install, build, the inner guest's
+# image and saved states (booted here in seconds, restored by the nested
+# tests), host-side checks (style, fuzz replay, the bridge on its mock)
+# beside the lab VM, every suite in the VM; one final "N passed, N failed"
+# line (host and guest) and a time table.
+check:
+	bash tools/check.sh $(VM_ARGS)
 
 # checkpatch.pl --strict over the kernel sources (and W=1 in `modules`).
 style:
@@ -90,7 +87,7 @@ style:
 # the lab VM; streams the inner guest, ping, iperf3, vhx counters; exit 0
 # only if traffic flowed through vhx.  See tools/demo.sh.
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	bash tools/demo.sh $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET))
 
 # libFuzzer over the ring walk (vhost/vq.c, mem.c, log.c built in userspace

@@ -17,7 +17,9 @@ set -uo pipefail
 
 out=${1:?usage: host-check.sh RESULTS_FILE}
 cd "$(dirname "$0")/.." || exit 1
+rm -f "$out.done"
 : > "$out"
+trap 'touch "$out.done"' EXIT	# complete: run.sh --host-wait stops waiting
 bad=0
 
 run() {	# NAME CMD...: run CMD, record its verdict
