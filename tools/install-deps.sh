@@ -8,9 +8,14 @@
 # --bench: also what make bench needs on the host (gnuplot, python3).
 set -euo pipefail
 
+# One apt-get run for everything make check needs, host checks included
+# (checkpatch.pl from linux-source-6.1, clang's libFuzzer for fuzz-check):
+# a second apt-get later would repeat the update and could meet the dpkg
+# lock of a background install (.ci/run installs 6.12 while the VM runs).
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
-      pkg-config e2fsprogs fio jq xz-utils zstd)
+      pkg-config e2fsprogs fio jq xz-utils zstd util-linux linux-source-6.1
+      clang libclang-rt-14-dev)
 
 BENCH=0
 [ "${1:-}" = --bench ] && BENCH=1
@@ -48,6 +53,10 @@ need_glob '/usr/include/dpdk/rte_vhost.h'        dpdk-dev     # the bridge: libr
 need_glob '/usr/sbin/mkfs.ext4'                  e2fsprogs    # inner guest of qemu_blk, e2fsck
 need_cmd  fio                                    fio          # vhx-blk-fio.sh (vs the bench)
 need_cmd  jq                                     jq           # vhx-blk-fio.sh parses fio's JSON
+need_cmd  unshare                                util-linux   # mkstate.sh: a private netns
+need_glob /usr/src/linux-source-6.1.tar.xz       linux-source-6.1  # style: checkpatch.pl
+need_cmd  clang                                  clang        # fuzz-check
+need_glob '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' libclang-rt-14-dev
 if [ $BENCH = 1 ]; then
 	need_cmd  gnuplot                        gnuplot-nox
 	need_glob /usr/bin/python3               python3
@@ -73,8 +82,21 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -o DPkg::Lock::Timeout=600)
+# A machine whose own kernel cannot load modules (no /proc/modules: the lab
+# machines) never boots the Debian kernel installed here -- only the lab VM
+# does, from /boot/vmlinuz with an initramfs of its own (mkinitramfs.sh).
+# There its initramfs (update-initramfs, ~1 min, twice: the kernel's hook
+# and a trigger) and dpkg's fsyncs are pure cost.  A host that runs modules
+# keeps both.  VHX_GUEST_KERNEL_ONLY=1/0 forces either way.
+guest_only=${VHX_GUEST_KERNEL_ONLY:-$([ -e /proc/modules ] && echo 0 || echo 1)}
+if [ "$guest_only" = 1 ]; then
+	log "this kernel cannot load modules: the Debian kernel is for the lab VM only (no initramfs, unsafe-io)"
+	export INITRD=No
+	APT+=(-o Dpkg::Options::=--force-unsafe-io)
+fi
 log "apt-get update"
-apt-get update </dev/null
+"${APT[@]}" update </dev/null
 log "apt-get install -y --no-install-recommends ${PKGS[*]}"
-apt-get install -y --no-install-recommends "${PKGS[@]}" </dev/null
+"${APT[@]}" install -y --no-install-recommends "${PKGS[@]}" </dev/null
 log "done"

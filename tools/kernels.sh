@@ -28,6 +28,12 @@ set -euo pipefail
 BUILDROOT=${VHX_BUILDROOT:-/var/cache/vhx/trixie-root}
 BPO_LIST=/etc/apt/sources.list.d/vhx-bookworm-backports.sources
 export DEBIAN_FRONTEND=noninteractive
+# The matrix kernels boot only in the lab VM, from /boot/vmlinuz with the
+# VM's own initramfs: on a machine that cannot load modules (no
+# /proc/modules) their Debian initramfs is never used (see install-deps.sh).
+if [ "${VHX_GUEST_KERNEL_ONLY:-$([ -e /proc/modules ] && echo 0 || echo 1)}" = 1 ]; then
+	export INITRD=No
+fi
 
 log() { echo "[+] kernels: $*" >&2; }
 die() { echo "kernels: error: $*" >&2; exit 1; }
@@ -92,9 +98,9 @@ install_612() {
 		log "adding bookworm-backports from the machine's Debian entry ($BPO_LIST)"
 		printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
 			"$uri" "$sb" > "$BPO_LIST"
-		apt-get update -q >&2
+		apt-get -o DPkg::Lock::Timeout=600 update -q >&2
 	elif [ -z "$(newest_pkg 'linux-image-6\.12\.[0-9]+\+deb12-amd64')" ]; then
-		apt-get update -q >&2
+		apt-get -o DPkg::Lock::Timeout=600 update -q >&2
 	fi
 	img=$(newest_pkg 'linux-image-6\.12\.[0-9]+\+deb12-amd64')
 	[ -n "$img" ] || die "no linux-image-6.12.*+deb12-amd64 in bookworm-backports"
@@ -106,7 +112,7 @@ install_612() {
 		log "apt-get install $img $hdr (by version, not the metapackage)"
 		# No -t: only the named packages (and what they need) come from
 		# backports; linux-image-amd64/linux-headers-amd64 stay on 6.1.
-		apt-get install -y -q --no-install-recommends "$img" "$hdr" >&2
+		apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "$img" "$hdr" >&2
 	fi
 	check_default
 	echo "$kver"
