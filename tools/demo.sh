@@ -38,7 +38,9 @@ fi
 
 echo "[demo] stock QEMU + vhost=on served by $TARGET, nested: host -> lab VM ($KVER, TCG) -> inner guest"
 echo "[demo] building the inner guest image on the host (reused by the lab VM)"
-bash "$ROOT/selftests/vm/inner/mkinner.sh" "$KVER" > /dev/null
+bash "$ROOT/selftests/vm/inner/mkinner.sh" > /dev/null
+echo "[demo] booting the inner guest once here (one layer of TCG: seconds) and saving it for the lab VM"
+bash "$ROOT/selftests/vm/inner/mkstate.sh" sq
 echo "[demo] booting the lab VM; the inner guest's console is prefixed 'inner|'"
 exec bash "$ROOT/selftests/vm/run.sh" --kver "$KVER" --target "$TARGET" --mode demo \
 	--timeout "${VHX_DEMO_TIMEOUT:-1500}"
