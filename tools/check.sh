@@ -7,9 +7,10 @@
 #   install          tools/install-deps.sh (one apt-get run, or nothing)
 #   build            make -j all (modules W=1, selftests, tools)   } side by
 #   inner guest      mkinner.sh image + mkstate.sh saved states   } side
-#   host checks      tools/host-check.sh, in the background beside the VM
-#                    (the VM leaves part of the 2 cores idle: it waits on
-#                    its nested guests); run.sh --host-wait counts them
+#   host checks      tools/host-check.sh, in the background beside the VM's
+#                    nested suites (they leave part of the 2 cores idle:
+#                    they wait on their inner guests; tools/vm-phase.sh);
+#                    run.sh --host-wait counts them
 #   lab VM           selftests/vm/run.sh: boot, every suite
 #   time table       tools/timing.sh (information only)
 set -uo pipefail
@@ -40,9 +41,10 @@ if ! wait "$inner"; then
 fi
 sed -n 's/^mkstate: \([0-9]* saved, .*\)/check: inner guest states: \1/p' "$OUT/inner.log"
 
-echo "check: host-side checks in the background ($OUT/host-check.log)"
+echo "check: host-side checks beside the lab VM's nested suites ($OUT/host-check.log)"
 rm -f "$HOST_RESULTS.done"
-( "${TIMING[@]}" run "host checks (beside the VM)" bash tools/host-check.sh "$HOST_RESULTS" \
+( bash tools/vm-phase.sh nested
+  "${TIMING[@]}" run "host checks (beside the VM)" bash tools/host-check.sh "$HOST_RESULTS" \
 	> "$OUT/host-check.log" 2>&1 ) &
 
 rc=0

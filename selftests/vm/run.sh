@@ -126,11 +126,14 @@ CONSOLE=$RUNDIR/console.log
 RESULT=$RUNDIR/result.txt
 INITRD=$OUTDIR/initramfs-$KVER.cpio
 : > "$RESULT"
+# out/current: the running VM's logs (tools/vm-phase.sh follows its console)
+ln -sfn "$(basename "$RUNDIR")" "$OUTDIR/current"
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
 	local rc=$?
 	ln -sfn "$(basename "$RUNDIR")" "$OUTDIR/latest" 2>/dev/null || true
+	rm -f "$OUTDIR/current"
 	# Keep the 10 newest run directories.
 	find "$OUTDIR" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -printf '%T@ %p\n' |
 		sort -rn | tail -n +11 | cut -d' ' -f2- | xargs -r rm -rf
