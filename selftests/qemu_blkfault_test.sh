@@ -119,7 +119,7 @@ if qb_bridge_start "$IMG" --queues 2; then
 	grep -E 'client connected|device started' "$QB_BRIDGE_LOG" | sed 's/^/#   bridge| /'
 	if wait_flushed a "$W1" 300; then
 		qb_log "QEMU reconnected and the writer finished $W1 blocks $((SECONDS - t0)) s after the restart"
-		if qi_cmd a 300 "blkcheck /dev/vda 0 $W1" > /dev/null; then
+		if qi_cmd a 300 "blkcheck /dev/vda 0 $W1 $(qb_block_sums "$W1")" > /dev/null; then
 			ng=$(grep -c '^ok ' <<< "$QI_OUT")
 			qb_log "guest reads back $ng/$W1 blocks"
 			host_check 0 "$W1" && [ "$ng" = "$W1" ] && rc=0
@@ -157,7 +157,7 @@ qi_result 5 kill-qemu $rc
 # 6 new-qemu
 rc=1
 if qb_bridge_alive && qb_qemu_start b; then
-	if qi_cmd b 300 "blkcheck /dev/vda 0 $W1; blkcheck /dev/vda 32 $((k2 + 1))" > /dev/null; then
+	if qi_cmd b 300 "blkcheck /dev/vda 0 $W1 $(qb_block_sums "$W1"); blkcheck /dev/vda 32 $((k2 + 1)) $(qb_block_sums $((k2 + 1)))" > /dev/null; then
 		ng=$(grep -c '^ok ' <<< "$QI_OUT")
 		qb_log "QEMU B reads back $ng/$((W1 + k2 + 1)) flushed blocks"
 		[ "$ng" = $((W1 + k2 + 1)) ] && rc=0

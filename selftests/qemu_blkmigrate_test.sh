@@ -112,7 +112,7 @@ if [ $alive = y ]; then
 		sleep 0.5
 	done
 	if grep -q "VHXI: blkwriter done $W" "${QI_DIR[dst]}/console.log"; then
-		qi_cmd dst 300 "blkcheck /dev/vda 0 $W" > /dev/null
+		qi_cmd dst 300 "blkcheck /dev/vda 0 $W $(qb_block_sums "$W")" > /dev/null
 		ng=$(grep -c '^ok ' <<< "$QI_OUT")
 		bad=0
 		for ((i = 0; i < W; i++)); do

@@ -312,6 +312,18 @@ qb_end() {
 qb_block() { yes "vhx-blk-$1-0123456789abcdef" | head -c 1048576; }
 qb_block_sum() { qb_block "$1" | sha256sum | cut -d' ' -f1; }
 
+# qb_block_sums N: the sums of blocks 0..N-1, space-separated, for the inner
+# guest's blkcheck (cached: the same blocks are checked several times).
+declare -A QB_SUM
+qb_block_sums() {
+	local i out=()
+	for ((i = 0; i < $1; i++)); do
+		[ -n "${QB_SUM[$i]:-}" ] || QB_SUM[$i]=$(qb_block_sum "$i")
+		out+=("${QB_SUM[$i]}")
+	done
+	echo "${out[*]}"
+}
+
 # qb_backend_sum FILE OFFSET_MB COUNT_MB: sha256 of a region of the backend.
 qb_backend_sum() {
 	dd if="$1" bs=1M skip="$2" count="$3" status=none | sha256sum | cut -d' ' -f1
