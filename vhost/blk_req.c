@@ -542,6 +542,8 @@ void vhx_blk_reap(struct vhx_blk_vq *bvq, bool guest)
 	unsigned int n = 0;
 	bool freed = false;
 
+	lockdep_assert_held(&vq->mutex);
+
 	node = llist_del_all(&bvq->done_list);
 	if (!node)
 		return;

@@ -71,6 +71,8 @@ void vhx_iotlb_miss(struct vhx_vq *vq, u64 iova, int access)
 	struct vhost_iotlb_msg *msg;
 	struct vhx_msg_node *node;
 
+	lockdep_assert_held(&vq->mutex);
+
 	vq->stats.iotlb_misses++;
 	vq->iotlb_wait = true;
 	/* Zeroed: every byte userspace reads is defined (CVE-2018-1118). */

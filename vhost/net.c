@@ -51,6 +51,7 @@ void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq)
 {
 	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
 
+	lockdep_assert_held(&vq->mutex);
 	if (!vhx_vq_get_backend(vq))
 		return;
 	vhx_poll_stop(&n->poll[nvq - n->vqs]);
@@ -62,6 +63,7 @@ int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq)
 	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
 	struct socket *sock = vhx_vq_get_backend(vq);
 
+	lockdep_assert_held(&vq->mutex);
 	if (!sock)
 		return 0;
 	return vhx_poll_start(&n->poll[nvq - n->vqs], sock->file);

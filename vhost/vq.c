@@ -347,6 +347,7 @@ int vhx_get_vq_desc(struct vhx_vq *vq, struct iovec iov[],
 		    unsigned int *in_num, struct vhx_log *log,
 		    unsigned int *log_num)
 {
+	lockdep_assert_held(&vq->mutex);
 	if (vq->broken)
 		return -EIO;
 	return vq->ops->get_desc(vq, iov, iov_size, out_num, in_num, log,
@@ -369,6 +370,7 @@ EXPORT_SYMBOL_GPL(vhx_discard_vq_desc);
 int vhx_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
 		   unsigned int count)
 {
+	lockdep_assert_held(&vq->mutex);
 	if (!count)
 		return 0;
 	return vq->ops->add_used_n(vq, heads, count);
@@ -407,12 +409,14 @@ EXPORT_SYMBOL_GPL(vhx_add_used_and_signal_n);
 /* Ask the driver for kicks again; true if buffers arrived meanwhile. */
 bool vhx_enable_notify(struct vhx_vq *vq)
 {
+	lockdep_assert_held(&vq->mutex);
 	return vq->ops->enable_notify(vq);
 }
 EXPORT_SYMBOL_GPL(vhx_enable_notify);
 
 void vhx_disable_notify(struct vhx_vq *vq)
 {
+	lockdep_assert_held(&vq->mutex);
 	vq->ops->disable_notify(vq);
 }
 EXPORT_SYMBOL_GPL(vhx_disable_notify);
