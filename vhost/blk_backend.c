@@ -16,19 +16,9 @@
 
 #include "blk.h"
 
-/* The block device under a block-device file. */
-static struct block_device *vhx_blk_file_bdev(struct file *file)
-{
-#ifdef VHX_HAVE_FILE_BDEV
-	return file_bdev(file);
-#else
-	return I_BDEV(file->f_mapping->host);
-#endif
-}
-
 static void vhx_blk_probe_bdev(struct file *file, struct vhx_blk_props *p)
 {
-	struct block_device *bdev = vhx_blk_file_bdev(file);
+	struct block_device *bdev = vhx_file_bdev(file);
 	u32 gran;
 
 	p->flags |= VHX_BLK_INFO_F_BDEV;
@@ -167,7 +157,7 @@ static int vhx_blk_bdev_discard(struct file *file, loff_t pos, u64 len)
 
 	filemap_invalidate_lock(mapping);
 	truncate_inode_pages_range(mapping, pos, pos + len - 1);
-	r = blkdev_issue_discard(vhx_blk_file_bdev(file), pos >> SECTOR_SHIFT,
+	r = blkdev_issue_discard(vhx_file_bdev(file), pos >> SECTOR_SHIFT,
 				 len >> SECTOR_SHIFT, GFP_KERNEL);
 	filemap_invalidate_unlock(mapping);
 	return r;

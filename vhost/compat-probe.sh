@@ -33,7 +33,6 @@ if probe linux/sched/vhost_task.h 'vhost_task_create' VHX_HAVE_VHOST_TASK_H >/de
 fi
 # 6.17: tun/tap XDP batches lost struct tun_xdp_hdr (header at the start).
 probe linux/if_tun.h 'struct tun_xdp_hdr \{' VHX_HAVE_TUN_XDP_HDR
-probe linux/uio.h 'iter_iov\(' VHX_HAVE_ITER_IOV
 probe linux/uio.h 'define ITER_SOURCE' VHX_HAVE_ITER_SOURCE
 probe linux/page_frag_cache.h 'page_frag_alloc' VHX_HAVE_PAGE_FRAG_CACHE_H
 grep -qsE 'void page_frag_cache_drain\(struct page_frag_cache' \

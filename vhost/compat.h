@@ -82,4 +82,37 @@ static inline void vhx_tun_xdp_set_buflen(void *buf, int buflen)
 }
 #endif
 
+/*
+ * The block device under a block-device file: file_bdev() since 6.9, the
+ * inode of its mapping before.  A macro, so that this header need not
+ * pull <linux/blkdev.h> into every file.
+ */
+#ifdef VHX_HAVE_FILE_BDEV
+#define vhx_file_bdev(file) file_bdev(file)
+#else
+#define vhx_file_bdev(file) I_BDEV((file)->f_mapping->host)
+#endif
+
+/*
+ * vhost_task (6.4, exported to modules since): the worker as a thread of
+ * the owner.  Since 6.11 vhost_task_create() also takes the handler run
+ * when the owner gets SIGKILL; before, the thread simply exits with the
+ * owner and the handler is never called.  Only worker_task.c uses these;
+ * Kbuild builds it instead of worker_kthread.c where the probe found it.
+ */
+#ifdef VHX_HAVE_VHOST_TASK
+#include <linux/sched/vhost_task.h>
+
+static inline struct vhost_task *
+vhx_vhost_task_create(bool (*fn)(void *), void (*killed)(void *), void *data,
+		      const char *name)
+{
+#ifdef VHX_HAVE_VHOST_TASK_KILL
+	return vhost_task_create(fn, killed, data, name);
+#else
+	return vhost_task_create(fn, data, name);
+#endif
+}
+#endif
+
 #endif /* _VHX_COMPAT_H */
