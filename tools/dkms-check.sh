@@ -3,8 +3,8 @@
 # dkms-check.sh — prove that `dkms build` of this tree works for a kernel,
 # without installing anything into /usr/src or /var/lib/dkms:
 #
-#   tree (Kbuild dkms.conf vhost/ uapi/, as tools/dkms-install.sh copies it)
-#     --> selftests/vm/out/dkms/src/vhx-VERSION
+#   tree (Kbuild dkms.conf vhost/ uapi/) --tools/dkms-src.sh, as for
+#     tools/dkms-install.sh--> selftests/vm/out/dkms/KVER/src/vhx-VERSION
 #   dkms add + build vhx/VERSION -k KVER --dkmstree .../tree --sourcetree .../src
 #   --> the three modules (vhx_core vhx_net vhx_blk) built for KVER
 #
@@ -33,14 +33,10 @@ if ! command -v dkms >/dev/null; then
 	apt-get install -y -q --no-install-recommends dkms >/dev/null </dev/null
 fi
 
-version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 work=$(pwd -P)/selftests/vm/out/dkms/$kver
 rm -rf "$work"
-src=$work/src/vhx-$version
-mkdir -p "$src" "$work/tree"
-tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
-	--exclude='.*.cmd' --exclude=modules.order --exclude=Module.symvers \
-	Kbuild dkms.conf vhost uapi | tar -x -C "$src"
+mkdir -p "$work/src" "$work/tree"
+version=$(bash tools/dkms-src.sh "$work/src")
 
 log "$kver: dkms add + build vhx/$version (tree $work)"
 opts=(--dkmstree "$work/tree" --sourcetree "$work/src")

@@ -4,7 +4,8 @@
 # kernel that has its headers installed (`make dkms-install`, root).
 # DKMS then rebuilds it on each kernel upgrade (AUTOINSTALL in dkms.conf).
 #
-#   repo (Kbuild, dkms.conf, vhost/, uapi/) --copy--> /usr/src/vhx-VERSION
+#   repo (Kbuild, dkms.conf, vhost/, uapi/) --tools/dkms-src.sh--> /usr/src/vhx-VERSION
+#   (VERSION: vhost/version.sh, from git describe)
 #   dkms add vhx/VERSION; dkms install vhx/VERSION -k KVER   (each KVER)
 #
 # env: VHX_DKMS_KERNELS="KVER ..." (default: every /lib/modules/*/build),
@@ -17,27 +18,15 @@ die() { echo "dkms: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root"
 command -v dkms >/dev/null || die "no dkms (apt-get install dkms)"
-ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
-[ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
 action=${VHX_DKMS_ACTION:-install}
-src=/usr/src/vhx-$ver
 
+ver=$(sh vhost/version.sh)
 if [ -n "$(dkms status "vhx/$ver" 2>/dev/null)" ]; then
 	log "dkms remove vhx/$ver --all (replacing)"
 	dkms remove "vhx/$ver" --all
 fi
-log "copying sources to $src"
-rm -rf "$src"
-mkdir -p "$src"
-# Sources only: no build products from a local `make`.
-find Kbuild dkms.conf vhost uapi \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
-	-o -name '*.mod.c' -o -name '.*.cmd' -o -name 'modules.order' \
-	-o -name 'Module.symvers' \) -prune -o -type f -print 2>/dev/null |
-	cpio -pdm --quiet "$src"
-# Keep the version the module reports (vhost/Kbuild asks git, absent there).
-v=$(git describe --always --dirty 2>/dev/null || true)
-[ -n "$v" ] && sed -i "s#git -C \$(src) describe --always --dirty 2>/dev/null || echo 0.1#echo $v#" \
-	"$src/vhost/Kbuild"
+log "copying sources to /usr/src/vhx-$ver"
+bash tools/dkms-src.sh /usr/src >/dev/null
 dkms add "vhx/$ver"
 
 kernels=${VHX_DKMS_KERNELS:-}
