@@ -13,40 +13,40 @@
 
 #include "vq.h"
 
-/* Where each field lives. */
+/* Where each field lives, at ring addresses (user VA, or IOVA with an IOTLB). */
 #define USED_RING_OFF(i)	(4 + 8 * (u64)(i))
 
-static inline u64 AVAIL_FLAGS(const struct vhx_vq *vq)
+static inline u64 avail_flags_addr(const struct vhx_vq *vq)
 {
 	return vq->avail_addr;
 }
 
-static inline u64 AVAIL_IDX(const struct vhx_vq *vq)
+static inline u64 avail_idx_addr(const struct vhx_vq *vq)
 {
 	return vq->avail_addr + 2;
 }
 
-static inline u64 AVAIL_RING(const struct vhx_vq *vq, unsigned int i)
+static inline u64 avail_ring_addr(const struct vhx_vq *vq, unsigned int i)
 {
 	return vq->avail_addr + 4 + 2 * (u64)i;
 }
 
-static inline u64 USED_EVENT(const struct vhx_vq *vq)
+static inline u64 used_event_addr(const struct vhx_vq *vq)
 {
-	return AVAIL_RING(vq, vq->num);
+	return avail_ring_addr(vq, vq->num);
 }
 
-static inline u64 USED_FLAGS(const struct vhx_vq *vq)
+static inline u64 used_flags_addr(const struct vhx_vq *vq)
 {
 	return vq->used_addr;
 }
 
-static inline u64 USED_IDX(const struct vhx_vq *vq)
+static inline u64 used_idx_addr(const struct vhx_vq *vq)
 {
 	return vq->used_addr + 2;
 }
 
-static inline u64 AVAIL_EVENT(const struct vhx_vq *vq)
+static inline u64 avail_event_addr(const struct vhx_vq *vq)
 {
 	return vq->used_addr + USED_RING_OFF(vq->num);
 }
@@ -82,7 +82,7 @@ static u32 split_get_base(const struct vhx_vq *vq)
 
 static int split_update_used_flags(struct vhx_vq *vq)
 {
-	int r = vhx_write16(vq, USED_FLAGS(vq), vq->used_flags);
+	int r = vhx_write16(vq, used_flags_addr(vq), vq->used_flags);
 
 	if (r)
 		return r;
@@ -98,7 +98,7 @@ static int split_update_used_flags(struct vhx_vq *vq)
 
 static int split_update_avail_event(struct vhx_vq *vq, u16 avail_event)
 {
-	int r = vhx_write16(vq, AVAIL_EVENT(vq), avail_event);
+	int r = vhx_write16(vq, avail_event_addr(vq), avail_event);
 
 	if (r)
 		return r;
@@ -119,7 +119,7 @@ static int split_start(struct vhx_vq *vq)
 
 	if (split_update_used_flags(vq))
 		return -EFAULT;
-	if (vhx_read16(vq, USED_IDX(vq), &idx))
+	if (vhx_read16(vq, used_idx_addr(vq), &idx))
 		return -EFAULT;
 	vq->last_used_idx = idx;
 	return 0;
@@ -129,12 +129,12 @@ static int split_start(struct vhx_vq *vq)
 static int split_fetch_avail_idx(struct vhx_vq *vq)
 {
 	u16 idx;
-	int r = vhx_read16(vq, AVAIL_IDX(vq), &idx);
+	int r = vhx_read16(vq, avail_idx_addr(vq), &idx);
 
 	if (r) {
 		if (r != -EAGAIN)
 			vhx_vq_err(vq, "failed to read avail idx at 0x%llx\n",
-				   AVAIL_IDX(vq));
+				   avail_idx_addr(vq));
 		return r;
 	}
 	if ((u16)(idx - vq->last_avail_idx) > vq->num) {
@@ -235,7 +235,7 @@ static int split_get_desc(struct vhx_vq *vq, struct iovec iov[],
 		smp_rmb();
 	}
 
-	ret = vhx_read16(vq, AVAIL_RING(vq, vq->last_avail_idx & (vq->num - 1)),
+	ret = vhx_read16(vq, avail_ring_addr(vq, vq->last_avail_idx & (vq->num - 1)),
 			 &ring_head);
 	if (ret) {
 		if (ret != -EAGAIN)
@@ -352,7 +352,7 @@ static int split_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
 
 	/* The entries must be visible before the index. */
 	smp_wmb();
-	r = vhx_write16(vq, USED_IDX(vq), vq->last_used_idx);
+	r = vhx_write16(vq, used_idx_addr(vq), vq->last_used_idx);
 	if (r) {
 		if (r != -EAGAIN)
 			vhx_vq_err(vq, "failed to write used idx\n");
@@ -379,7 +379,7 @@ static bool split_should_notify(struct vhx_vq *vq)
 		return true;
 
 	if (!vhx_has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
-		if (vhx_read16(vq, AVAIL_FLAGS(vq), &flags))
+		if (vhx_read16(vq, avail_flags_addr(vq), &flags))
 			return true;
 		return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
 	}
@@ -390,7 +390,7 @@ static bool split_should_notify(struct vhx_vq *vq)
 	vq->signalled_used_valid = true;
 	if (!valid)
 		return true;
-	if (vhx_read16(vq, USED_EVENT(vq), &event))
+	if (vhx_read16(vq, used_event_addr(vq), &event))
 		return true;
 	return vring_need_event(event, new, old);
 }
@@ -414,7 +414,7 @@ static bool split_enable_notify(struct vhx_vq *vq)
 	}
 	/* They could have slipped one in as we were doing that. */
 	smp_mb();
-	if (vhx_read16(vq, AVAIL_IDX(vq), &idx))
+	if (vhx_read16(vq, avail_idx_addr(vq), &idx))
 		return false;
 	return idx != vq->avail_idx;
 }
