@@ -165,10 +165,10 @@ void pattern(void *buf, size_t len, uint32_t seed)
  * Fixture set-up shared by every fixture with a device @b over a disk @d:
  * 0, or 1 with @why filled when the test must be skipped.
  */
-int blk_up(struct vhx_blk *b, struct disk *d, enum backend kind,
-	   const struct vhx_blk_cfg *c, char *why, size_t whylen)
+int blk_up(struct vhxl_blk *b, struct disk *d, enum backend kind,
+	   const struct vhxl_blk_cfg *c, char *why, size_t whylen)
 {
-	const char *no = vhx_blk_skip_reason();
+	const char *no = vhxl_blk_skip_reason();
 	int r;
 
 	d->fd = d->check = d->loop_nr = -1;
@@ -182,37 +182,37 @@ int blk_up(struct vhx_blk *b, struct disk *d, enum backend kind,
 		r = disk_open(d, BK_FILE, false, why, whylen);
 	if (r)
 		return r;
-	return vhx_blk_setup(b, c, d->fd);
+	return vhxl_blk_setup(b, c, d->fd);
 }
 
 /* One request, expecting @status and (if >= 0) @used_len. */
-void do_io(struct __test_metadata *_metadata, struct vhx_blk *b,
-	   const struct vhx_blk_io *io, uint8_t status, int64_t used_len)
+void do_io(struct __test_metadata *_metadata, struct vhxl_blk *b,
+	   const struct vhxl_blk_io *io, uint8_t status, int64_t used_len)
 {
 	uint32_t len = 0;
 	uint8_t st = 0;
 
-	ASSERT_EQ(0, vhx_blk_do(b, 0, io, &st, &len));
+	ASSERT_EQ(0, vhxl_blk_do(b, 0, io, &st, &len));
 	EXPECT_EQ(status, st);
 	if (used_len >= 0)
 		EXPECT_EQ((uint32_t)used_len, len);
 }
 
 /* Write a pattern, read it back through the device and from the backend. */
-void rt(struct __test_metadata *_metadata, struct vhx_blk *b,
+void rt(struct __test_metadata *_metadata, struct vhxl_blk *b,
 	struct disk *disk, uint64_t sector, uint32_t len, uint32_t seed,
-	const struct vhx_blk_io *layout)
+	const struct vhxl_blk_io *layout)
 {
-	uint64_t w = vhx_blk_alloc(b, len + 4096), r = vhx_blk_alloc(b, len + 4096);
-	struct vhx_blk_io io = layout ? *layout : (struct vhx_blk_io){ 0 };
+	uint64_t w = vhxl_blk_alloc(b, len + 4096), r = vhxl_blk_alloc(b, len + 4096);
+	struct vhxl_blk_io io = layout ? *layout : (struct vhxl_blk_io){ 0 };
 	uint8_t *wp, *rp, *chk;
 
 	ASSERT_NE(0u, w);
 	ASSERT_NE(0u, r);
 	/* room for a header in front of the data (hdr_with_data) */
 	w += 16;
-	wp = vhx_blk_ptr(b, w, len);
-	rp = vhx_blk_ptr(b, r, len);
+	wp = vhxl_blk_ptr(b, w, len);
+	rp = vhxl_blk_ptr(b, r, len);
 	pattern(wp, len, seed);
 	memset(rp, 0x5a, len);
 	io.type = VIRTIO_BLK_T_OUT;
@@ -221,7 +221,7 @@ void rt(struct __test_metadata *_metadata, struct vhx_blk *b,
 	io.len = len;
 	io.status_with_data = false;
 	do_io(_metadata, b, &io, VIRTIO_BLK_S_OK, 1);
-	io = layout ? *layout : (struct vhx_blk_io){ 0 };
+	io = layout ? *layout : (struct vhxl_blk_io){ 0 };
 	io.type = VIRTIO_BLK_T_IN;
 	io.sector = sector;
 	io.data = r;
@@ -235,7 +235,7 @@ void rt(struct __test_metadata *_metadata, struct vhx_blk *b,
 	if (disk->kind == BK_LOOP) {
 		/* the check fd is the backing file: write back the loop
 		 * device's page cache first */
-		struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+		struct vhxl_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
 
 		do_io(_metadata, b, &fl, VIRTIO_BLK_S_OK, 1);
 	}
@@ -245,24 +245,24 @@ void rt(struct __test_metadata *_metadata, struct vhx_blk *b,
 }
 
 /* Post @n writes of @len bytes on queue @q and kick; returns how many. */
-unsigned post_writes(struct vhx_blk *b, unsigned q, unsigned n,
+unsigned post_writes(struct vhxl_blk *b, unsigned q, unsigned n,
 		     uint32_t len, uint64_t sector0)
 {
-	uint64_t buf = vhx_blk_alloc(b, len);
+	uint64_t buf = vhxl_blk_alloc(b, len);
 	unsigned i;
 
-	pattern(vhx_blk_ptr(b, buf, len), len, 77);
+	pattern(vhxl_blk_ptr(b, buf, len), len, 77);
 	for (i = 0; i < n; i++) {
-		struct vhx_blk_io io = {
+		struct vhxl_blk_io io = {
 			.type = VIRTIO_BLK_T_OUT, .data = buf, .len = len,
 			.indirect = true,
 			.sector = (sector0 + (uint64_t)i * (len / 512)) % (DISK_SECTORS - len / 512),
 		};
 
-		if (vhx_blk_post(b, q, &io) < 0)
+		if (vhxl_blk_post(b, q, &io) < 0)
 			break;
 	}
-	vhx_blk_kick(b, q);
+	vhxl_blk_kick(b, q);
 	return i;
 }
 

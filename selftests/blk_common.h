@@ -35,11 +35,11 @@ int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
 void disk_close(struct disk *d);
 int disk_pread(struct disk *d, void *buf, size_t len, off_t off);
 void pattern(void *buf, size_t len, uint32_t seed);
-int blk_up(struct vhx_blk *b, struct disk *d, enum backend kind,
-	   const struct vhx_blk_cfg *c, char *why, size_t whylen);
+int blk_up(struct vhxl_blk *b, struct disk *d, enum backend kind,
+	   const struct vhxl_blk_cfg *c, char *why, size_t whylen);
 
 #define BLK_SETUP(kind, ...) do {					\
-		struct vhx_blk_cfg c = { __VA_ARGS__ };			\
+		struct vhxl_blk_cfg c = { __VA_ARGS__ };			\
 		char why[160] = "";					\
 		int r = blk_up(&self->b, &self->d, kind, &c, why, sizeof(why)); \
 									\
@@ -51,21 +51,21 @@ int blk_up(struct vhx_blk *b, struct disk *d, enum backend kind,
 
 #define BLK_TEARDOWN() do {						\
 		if (self->up)						\
-			vhx_blk_teardown(&self->b);			\
+			vhxl_blk_teardown(&self->b);			\
 		disk_close(&self->d);					\
 	} while (0)
 
 /* Requests (blk_common.c) */
-void do_io(struct __test_metadata *_metadata, struct vhx_blk *b,
-	   const struct vhx_blk_io *io, uint8_t status, int64_t used_len);
-void rt(struct __test_metadata *_metadata, struct vhx_blk *b,
+void do_io(struct __test_metadata *_metadata, struct vhxl_blk *b,
+	   const struct vhxl_blk_io *io, uint8_t status, int64_t used_len);
+void rt(struct __test_metadata *_metadata, struct vhxl_blk *b,
 	struct disk *disk, uint64_t sector, uint32_t len, uint32_t seed,
-	const struct vhx_blk_io *layout);
+	const struct vhxl_blk_io *layout);
 
-/* Any fixture with a struct vhx_blk b and a struct disk d. */
+/* Any fixture with a struct vhxl_blk b and a struct disk d. */
 #define roundtrip(m, self, ...) rt(m, &(self)->b, &(self)->d, __VA_ARGS__)
 
-unsigned post_writes(struct vhx_blk *b, unsigned q, unsigned n,
+unsigned post_writes(struct vhxl_blk *b, unsigned q, unsigned n,
 		     uint32_t len, uint64_t sector0);
 
 /* debugfs counter @key of queue @q of the blk device @owner owns */
@@ -77,7 +77,7 @@ long long vq_counter(pid_t owner, unsigned q, const char *key);
  */
 FIXTURE_DATA(blk)
 {
-	struct vhx_blk b;
+	struct vhxl_blk b;
 	struct disk d;
 	bool up;
 	char wq_cpumask[64];	/* to restore at teardown, if changed */

@@ -10,12 +10,12 @@
 
 TEST(dirty_log)
 {
-	const char *why = vhx_blk_skip_reason();
-	struct vhx_blk_cfg c = { .num = 32, .data_size = 2 << 20 };
+	const char *why = vhxl_blk_skip_reason();
+	struct vhxl_blk_cfg c = { .num = 32, .data_size = 2 << 20 };
 	uint64_t data, id, log_base, f, pages, page;
-	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 8 };
+	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 8 };
 	char reason[128];
-	struct vhx_blk b;
+	struct vhxl_blk b;
 	struct disk d;
 	uint8_t *bm, st;
 	uint32_t len;
@@ -24,23 +24,23 @@ TEST(dirty_log)
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, disk_open(&d, BK_FILE, false, reason, sizeof(reason)));
-	ASSERT_EQ(0, vhx_blk_setup(&b, &c, d.fd));
+	ASSERT_EQ(0, vhxl_blk_setup(&b, &c, d.fd));
 	pages = (VHX_GPA_BASE + b.mem.size) / 4096 + 1;
 	bm = calloc(pages / 8 + 1, 1);
 	ASSERT_NONNULL(bm);
 	log_base = (uint64_t)(uintptr_t)bm;
-	ASSERT_EQ(0, vhx_ioctl(b.dev.fd, VHOST_SET_LOG_BASE, &log_base));
+	ASSERT_EQ(0, vhxl_ioctl(b.dev.fd, VHOST_SET_LOG_BASE, &log_base));
 	f = b.cfg.features | VHX_BIT(VHOST_F_LOG_ALL);
-	ASSERT_EQ(0, vhx_dev_set_features(&b.dev, f));
-	data = vhx_blk_alloc(&b, 3 * 4096);
-	id = vhx_blk_alloc(&b, 4096);
+	ASSERT_EQ(0, vhxl_dev_set_features(&b.dev, f));
+	data = vhxl_blk_alloc(&b, 3 * 4096);
+	id = vhxl_blk_alloc(&b, 4096);
 	/* an IN of 2 pages, then a GET_ID into its own page */
 	io.data = data;
 	io.len = 8192;
-	ASSERT_EQ(0, vhx_blk_do(&b, 0, &io, &st, &len));
+	ASSERT_EQ(0, vhxl_blk_do(&b, 0, &io, &st, &len));
 	ASSERT_EQ(0, st);
-	io = (struct vhx_blk_io){ .type = VIRTIO_BLK_T_GET_ID, .data = id, .len = 20 };
-	ASSERT_EQ(0, vhx_blk_do(&b, 0, &io, &st, &len));
+	io = (struct vhxl_blk_io){ .type = VIRTIO_BLK_T_GET_ID, .data = id, .len = 20 };
+	ASSERT_EQ(0, vhxl_blk_do(&b, 0, &io, &st, &len));
 	ASSERT_EQ(0, st);
 #define BIT_SET(gpa) (bm[(gpa) / 4096 / 8] & (1 << ((gpa) / 4096 % 8)))
 	EXPECT_TRUE(BIT_SET(data));
@@ -53,7 +53,7 @@ TEST(dirty_log)
 		set += !!(bm[page / 8] & (1 << (page % 8)));
 	TH_LOG("%u page bits set", set);
 	EXPECT_LE(set, 8u);
-	vhx_blk_teardown(&b);
+	vhxl_blk_teardown(&b);
 	disk_close(&d);
 	free(bm);
 }

@@ -12,7 +12,7 @@
 
 FIXTURE(hb)
 {
-	struct vhx_blk b;
+	struct vhxl_blk b;
 	struct disk d;
 	bool up;
 };
@@ -95,16 +95,16 @@ static uint64_t resolve(uint64_t a, uint64_t h, uint64_t s, uint64_t d)
 
 TEST_F(hb, rejected_then_recovers)
 {
-	struct vhx_vq *vq = &self->b.dev.vq[0];
-	uint64_t h = vhx_blk_alloc(&self->b, 4096), d = vhx_blk_alloc(&self->b, 4096);
-	uint64_t s = h + 64, tbl = vhx_blk_alloc(&self->b, 4096);
-	struct virtio_blk_outhdr *hdr = vhx_blk_ptr(&self->b, h, 16);
-	struct vring_desc *t = vhx_blk_ptr(&self->b, tbl, 4096);
+	struct vhxl_vq *vq = &self->b.dev.vq[0];
+	uint64_t h = vhxl_blk_alloc(&self->b, 4096), d = vhxl_blk_alloc(&self->b, 4096);
+	uint64_t s = h + 64, tbl = vhxl_blk_alloc(&self->b, 4096);
+	struct virtio_blk_outhdr *hdr = vhxl_blk_ptr(&self->b, h, 16);
+	struct vring_desc *t = vhxl_blk_ptr(&self->b, tbl, 4096);
 	int i, first = 0;
 
 	hdr->type = VIRTIO_BLK_T_IN;
 	hdr->sector = 0;
-	vhx_eventfd_read(vq->err_fd);
+	vhxl_eventfd_read(vq->err_fd);
 	if (variant->indirect_tbl) {
 		/* d[0] is the ring descriptor pointing at d[1..n-1] */
 		for (i = 1; i < variant->n; i++) {
@@ -136,20 +136,20 @@ TEST_F(hb, rejected_then_recovers)
 				 (uint16_t)(vq->avail_idx + 1 + variant->idx_jump),
 				 __ATOMIC_RELEASE);
 	} else {
-		vhx_vq_publish_head(vq, variant->head ? variant->head : first);
+		vhxl_vq_publish_head(vq, variant->head ? variant->head : first);
 	}
-	vhx_vq_kick_force(vq);
+	vhxl_vq_kick_force(vq);
 	TH_LOG("%s", variant->what);
-	ASSERT_GT(vhx_eventfd_wait(vq->err_fd, 3000), 0u);
+	ASSERT_GT(vhxl_eventfd_wait(vq->err_fd, 3000), 0u);
 	EXPECT_EQ(1, vq_counter(getpid(), 0, "errors"));
-	EXPECT_EQ(0u, vhx_vq_pending_used(vq));
+	EXPECT_EQ(0u, vhxl_vq_pending_used(vq));
 	/* reset the queue: detach, re-program the ring, attach */
-	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, -1));
+	ASSERT_EQ(0, vhxl_blk_set_backend(&self->b, 0, -1));
 	vq->base = 0;
-	ASSERT_EQ(0, vhx_vq_reset(vq));
+	ASSERT_EQ(0, vhxl_vq_reset(vq));
 	self->b.nfree[0] = 0;
 	for (i = 0; i < (int)self->b.cfg.num; i++)
 		self->b.slot_free[0][self->b.nfree[0]++] = i;
-	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, self->d.fd));
+	ASSERT_EQ(0, vhxl_blk_set_backend(&self->b, 0, self->d.fd));
 	roundtrip(_metadata, self, 0, 4096, 99, NULL);
 }

@@ -10,7 +10,7 @@
 #include "blk_common.h"
 
 struct mq_arg {
-	struct vhx_blk *b;
+	struct vhxl_blk *b;
 	unsigned q;
 	uint64_t wbuf[16], rbuf[16];
 	unsigned rounds;
@@ -34,22 +34,22 @@ static void mq_batch(struct mq_arg *a, uint32_t type, const uint64_t *bufs,
 	uint8_t st;
 
 	for (i = 0; i < MQ_DEPTH; i++) {
-		struct vhx_blk_io io = {
+		struct vhxl_blk_io io = {
 			.type = type, .data = bufs[i],
 			.len = MQ_IO, .sector = base + i * (MQ_IO / 512),
 		};
-		void *p = vhx_blk_ptr(a->b, bufs[i], MQ_IO);
+		void *p = vhxl_blk_ptr(a->b, bufs[i], MQ_IO);
 
 		if (type == VIRTIO_BLK_T_OUT)
 			pattern(p, MQ_IO, a->q * 100000 + r * 100 + i);
 		else
 			memset(p, 0, MQ_IO);
-		if (vhx_blk_post(a->b, a->q, &io) < 0)
+		if (vhxl_blk_post(a->b, a->q, &io) < 0)
 			a->errors++;
 	}
-	vhx_blk_kick(a->b, a->q);
+	vhxl_blk_kick(a->b, a->q);
 	for (i = 0; i < MQ_DEPTH; i++)
-		if (vhx_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
+		if (vhxl_blk_reap(a->b, a->q, 10000, &st, NULL) < 0 || st)
 			a->errors++;
 }
 
@@ -63,8 +63,8 @@ static void *mq_thread(void *p)
 		mq_batch(a, VIRTIO_BLK_T_OUT, a->wbuf, r);
 		mq_batch(a, VIRTIO_BLK_T_IN, a->rbuf, r);
 		for (i = 0; i < MQ_DEPTH; i++)
-			if (memcmp(vhx_blk_ptr(a->b, a->wbuf[i], MQ_IO),
-				   vhx_blk_ptr(a->b, a->rbuf[i], MQ_IO), MQ_IO))
+			if (memcmp(vhxl_blk_ptr(a->b, a->wbuf[i], MQ_IO),
+				   vhxl_blk_ptr(a->b, a->rbuf[i], MQ_IO), MQ_IO))
 				a->errors++;
 		a->done += 2 * MQ_DEPTH;
 	}
@@ -73,7 +73,7 @@ static void *mq_thread(void *p)
 
 FIXTURE(mq)
 {
-	struct vhx_blk b;
+	struct vhxl_blk b;
 	struct disk d;
 	bool up;
 };
@@ -126,8 +126,8 @@ TEST_F_TIMEOUT(mq, queues_in_parallel, 120)
 	for (i = 0; i < 4; i++) {
 		a[i] = (struct mq_arg){ .b = &self->b, .q = i, .rounds = 20 };
 		for (j = 0; j < MQ_DEPTH; j++) {
-			a[i].wbuf[j] = vhx_blk_alloc(&self->b, MQ_IO);
-			a[i].rbuf[j] = vhx_blk_alloc(&self->b, MQ_IO);
+			a[i].wbuf[j] = vhxl_blk_alloc(&self->b, MQ_IO);
+			a[i].rbuf[j] = vhxl_blk_alloc(&self->b, MQ_IO);
 			ASSERT_NE(0u, a[i].wbuf[j]);
 			ASSERT_NE(0u, a[i].rbuf[j]);
 		}
@@ -156,17 +156,17 @@ TEST_F_TIMEOUT(mq, queues_in_parallel, 120)
 TEST_F(mq, independent_queues)
 {
 	uint8_t st;
-	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
+	uint64_t buf = vhxl_blk_alloc(&self->b, 4096);
 	unsigned i;
 
 	/* Queue 0 stopped (GET_VRING_BASE): queue 1 still serves. */
 	struct vhost_vring_state s = { .index = 0 };
 
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_GET_VRING_BASE, &s));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHOST_GET_VRING_BASE, &s));
 	ASSERT_EQ(1u, post_writes(&self->b, 0, 1, 4096, 0));
 	for (i = 0; i < 20; i++) {
-		ASSERT_EQ(0, vhx_blk_rw(&self->b, 1, false, i * 8, buf, 4096, &st));
+		ASSERT_EQ(0, vhxl_blk_rw(&self->b, 1, false, i * 8, buf, 4096, &st));
 		ASSERT_EQ(VIRTIO_BLK_S_OK, st);
 	}
-	EXPECT_EQ(0u, vhx_vq_pending_used(&self->b.dev.vq[0]));
+	EXPECT_EQ(0u, vhxl_vq_pending_used(&self->b.dev.vq[0]));
 }

@@ -54,9 +54,9 @@ static int module_refcnt(void)
 /* A child owns a device with requests in flight and is SIGKILLed. */
 static void owner_child(int ready)
 {
-	struct vhx_blk_cfg c = { .num = 128, .nqueues = 2, .data_size = 8 << 20 };
+	struct vhxl_blk_cfg c = { .num = 128, .nqueues = 2, .data_size = 8 << 20 };
 	char reason[128];
-	struct vhx_blk b;
+	struct vhxl_blk b;
 	struct disk d;
 
 	/* null_blk's 5 ms completions: requests are in flight at the kill */
@@ -64,7 +64,7 @@ static void owner_child(int ready)
 	    disk_open(&d, BK_RAM_DIRECT, false, reason, sizeof(reason)) &&
 	    disk_open(&d, BK_FILE, false, reason, sizeof(reason)))
 		_exit(2);
-	if (vhx_blk_setup(&b, &c, d.fd))
+	if (vhxl_blk_setup(&b, &c, d.fd))
 		_exit(3);
 	post_writes(&b, 0, 128, 65536, 0);
 	post_writes(&b, 1, 128, 65536, 8192);

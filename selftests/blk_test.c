@@ -42,7 +42,7 @@ FIXTURE_VARIANT_ADD(blk, null_slow_packed) {
 
 FIXTURE_SETUP(blk)
 {
-	const char *why = variant->packed ? vhx_blk_skip_packed() : NULL;
+	const char *why = variant->packed ? vhxl_blk_skip_packed() : NULL;
 
 	if (why)
 		SKIP(return, "%s", why);
@@ -107,10 +107,10 @@ TEST_F(blk, info)
 	/* The same view for the attached backend (fd -1). */
 	struct vhx_blk_info j = { .fd = -1 };
 
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &j));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &j));
 	EXPECT_EQ(i->capacity, j.capacity);
 	EXPECT_EQ(i->flags, j.flags);
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_GET_FEATURES, &f));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHOST_GET_FEATURES, &f));
 	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_FLUSH));
 	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_MQ));
 	EXPECT_TRUE(f & VHX_BIT(VIRTIO_BLK_F_DISCARD));
@@ -133,8 +133,8 @@ TEST_F(blk, read_after_write)
 
 TEST_F(blk, boundaries)
 {
-	uint64_t buf = vhx_blk_alloc(&self->b, 8192);
-	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .data = buf };
+	uint64_t buf = vhxl_blk_alloc(&self->b, 8192);
+	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_IN, .data = buf };
 	const uint64_t end = self->d.sectors;
 	const uint64_t bad[] = { end, end + 1, UINT64_MAX, UINT64_MAX - 7,
 				 1ULL << 55 };
@@ -163,29 +163,29 @@ TEST_F(blk, boundaries)
 
 TEST_F(blk, layouts)
 {
-	struct vhx_blk_io l;
+	struct vhxl_blk_io l;
 
-	l = (struct vhx_blk_io){ .hdr_split = true };
+	l = (struct vhxl_blk_io){ .hdr_split = true };
 	roundtrip(_metadata, self, 100, 8192, 11, &l);
-	l = (struct vhx_blk_io){ .hdr_with_data = true };
+	l = (struct vhxl_blk_io){ .hdr_with_data = true };
 	roundtrip(_metadata, self, 200, 8192, 12, &l);
-	l = (struct vhx_blk_io){ .status_with_data = true };
+	l = (struct vhxl_blk_io){ .status_with_data = true };
 	roundtrip(_metadata, self, 300, 8192, 13, &l);
-	l = (struct vhx_blk_io){ .data_segs = 16 };
+	l = (struct vhxl_blk_io){ .data_segs = 16 };
 	roundtrip(_metadata, self, 400, 65536, 14, &l);
-	l = (struct vhx_blk_io){ .data_segs = 7, .indirect = true, .hdr_split = true };
+	l = (struct vhxl_blk_io){ .data_segs = 7, .indirect = true, .hdr_split = true };
 	roundtrip(_metadata, self, 500, 3584, 15, &l);
 	/* a 4-byte status descriptor on a write: the status is its last byte */
-	l = (struct vhx_blk_io){ .status_len = 4 };
+	l = (struct vhxl_blk_io){ .status_len = 4 };
 	roundtrip(_metadata, self, 600, 4096, 16, &l);
 	/* on a read, the 3 extra bytes are data: 4099 bytes is not sectors */
-	uint64_t buf = vhx_blk_alloc(&self->b, 8192);
-	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 600,
+	uint64_t buf = vhxl_blk_alloc(&self->b, 8192);
+	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 600,
 				 .data = buf, .len = 4096, .status_len = 4 };
 
 	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_IOERR, 1);
 	/* odd segment sizes (not multiples of 512 each) */
-	l = (struct vhx_blk_io){ .data_segs = 5 };
+	l = (struct vhxl_blk_io){ .data_segs = 5 };
 	roundtrip(_metadata, self, 700, 4096, 17, &l);
 }
 
@@ -196,7 +196,7 @@ TEST_F(blk, layouts)
  */
 TEST_F(blk, direct_io_paths)
 {
-	struct vhx_blk_io l = { .data_segs = 5 };	/* 819-byte segments */
+	struct vhxl_blk_io l = { .data_segs = 5 };	/* 819-byte segments */
 	long long p0, b0, p1, b1, p2, b2;
 	unsigned i;
 
@@ -206,17 +206,17 @@ TEST_F(blk, direct_io_paths)
 	b0 = vq_counter(getpid(), 0, "bounced");
 	ASSERT_GE(p0, 0);
 	for (i = 0; i < 8; i++) {
-		uint64_t w = vhx_blk_alloc(&self->b, 4096);	/* page-aligned */
-		uint64_t r = vhx_blk_alloc(&self->b, 4096);
+		uint64_t w = vhxl_blk_alloc(&self->b, 4096);	/* page-aligned */
+		uint64_t r = vhxl_blk_alloc(&self->b, 4096);
 		uint8_t st;
 
-		pattern(vhx_blk_ptr(&self->b, w, 4096), 4096, 70 + i);
-		ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, true, 64 + i * 8, w, 4096, &st));
+		pattern(vhxl_blk_ptr(&self->b, w, 4096), 4096, 70 + i);
+		ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, true, 64 + i * 8, w, 4096, &st));
 		ASSERT_EQ(0, st);
-		ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, false, 64 + i * 8, r, 4096, &st));
+		ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, false, 64 + i * 8, r, 4096, &st));
 		ASSERT_EQ(0, st);
-		ASSERT_EQ(0, memcmp(vhx_blk_ptr(&self->b, w, 4096),
-				    vhx_blk_ptr(&self->b, r, 4096), 4096));
+		ASSERT_EQ(0, memcmp(vhxl_blk_ptr(&self->b, w, 4096),
+				    vhxl_blk_ptr(&self->b, r, 4096), 4096));
 	}
 	p1 = vq_counter(getpid(), 0, "punted");
 	b1 = vq_counter(getpid(), 0, "bounced");
@@ -254,16 +254,16 @@ TEST_F(blk, direct_io_paths)
 TEST_F(blk, busy_poll)
 {
 	struct vhost_vring_state s = { .index = 0, .num = 50000 };
-	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
+	uint64_t buf = vhxl_blk_alloc(&self->b, 4096);
 	long long k0, k1, r0, r1, worker;
 	cpu_set_t cpus;
 	unsigned i;
 	uint8_t st;
 	int r;
 
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
 	s.num = 0;
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, &s));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, &s));
 	ASSERT_EQ(50000u, s.num);
 	worker = vq_counter(getpid(), 0, "worker");
 	ASSERT_GT(worker, 0);
@@ -284,8 +284,8 @@ TEST_F(blk, busy_poll)
 	k0 = vq_counter(getpid(), 0, "kicks");
 	r0 = vq_counter(getpid(), 0, "packets");
 	for (i = 0; i < 200; i++) {
-		pattern(vhx_blk_ptr(&self->b, buf, 4096), 4096, i);
-		ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, i & 1, 128 + (i % 16) * 8, buf, 4096, &st));
+		pattern(vhxl_blk_ptr(&self->b, buf, 4096), 4096, i);
+		ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, i & 1, 128 + (i % 16) * 8, buf, 4096, &st));
 		ASSERT_EQ(0, st);
 	}
 	k1 = vq_counter(getpid(), 0, "kicks");
@@ -303,7 +303,7 @@ TEST_F(blk, busy_poll)
 	else
 		EXPECT_LT(k1 - k0, 100);
 	s.num = 0;
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s));
 }
 
 /*
@@ -313,33 +313,33 @@ TEST_F(blk, busy_poll)
  */
 TEST_F(blk, out_of_order)
 {
-	uint64_t big = vhx_blk_alloc(&self->b, 4 << 20), rd[8];
-	struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+	uint64_t big = vhxl_blk_alloc(&self->b, 4 << 20), rd[8];
+	struct vhxl_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
 	int ids[9], seen[9] = { 0 }, order[9], id, i, before = 0, round;
 	uint8_t st;
 
 	for (i = 0; i < 8; i++)
-		rd[i] = vhx_blk_alloc(&self->b, 4096);
+		rd[i] = vhxl_blk_alloc(&self->b, 4096);
 	for (round = 0; round < 5; round++) {
 		/* dirty the page cache (buffered backends) */
-		pattern(vhx_blk_ptr(&self->b, big, 4 << 20), 4 << 20, round);
-		ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, true, 8192, big, 4 << 20, &st));
+		pattern(vhxl_blk_ptr(&self->b, big, 4 << 20), 4 << 20, round);
+		ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, true, 8192, big, 4 << 20, &st));
 		ASSERT_EQ(0, st);
-		ids[0] = vhx_blk_post(&self->b, 0, &fl);
+		ids[0] = vhxl_blk_post(&self->b, 0, &fl);
 		ASSERT_GE(ids[0], 0);
 		for (i = 0; i < 8; i++) {
-			struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 8192 + i * 8,
+			struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 8192 + i * 8,
 						 .data = rd[i], .len = 4096 };
 
-			ids[i + 1] = vhx_blk_post(&self->b, 0, &io);
+			ids[i + 1] = vhxl_blk_post(&self->b, 0, &io);
 			ASSERT_GE(ids[i + 1], 0);
 		}
-		vhx_blk_kick(&self->b, 0);
+		vhxl_blk_kick(&self->b, 0);
 		memset(seen, 0, sizeof(seen));
 		for (i = 0; i < 9; i++) {
 			int k;
 
-			id = vhx_blk_reap(&self->b, 0, 10000, &st, NULL);
+			id = vhxl_blk_reap(&self->b, 0, 10000, &st, NULL);
 			ASSERT_GE(id, 0);
 			ASSERT_EQ(0, st);
 			for (k = 0; k < 9 && ids[k] != id; k++)
@@ -353,8 +353,8 @@ TEST_F(blk, out_of_order)
 			;
 		before += i;
 		for (i = 0; i < 8; i++)
-			ASSERT_EQ(0, memcmp(vhx_blk_ptr(&self->b, rd[i], 4096),
-					    (uint8_t *)vhx_blk_ptr(&self->b, big, 4 << 20) + i * 4096,
+			ASSERT_EQ(0, memcmp(vhxl_blk_ptr(&self->b, rd[i], 4096),
+					    (uint8_t *)vhxl_blk_ptr(&self->b, big, 4 << 20) + i * 4096,
 					    4096));
 	}
 	TH_LOG("5 rounds: %d reads completed before the FLUSH posted ahead of them", before);
@@ -365,7 +365,7 @@ TEST_F(blk, out_of_order)
 
 TEST_F(blk, zero_length)
 {
-	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 10 };
+	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 10 };
 
 	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 1);
 	io.type = VIRTIO_BLK_T_OUT;
@@ -374,7 +374,7 @@ TEST_F(blk, zero_length)
 
 TEST_F(blk, four_mib)
 {
-	struct vhx_blk_io l = { .data_segs = 64 };
+	struct vhxl_blk_io l = { .data_segs = 64 };
 
 	roundtrip(_metadata, self, 4096, 4 << 20, 21, NULL);
 	roundtrip(_metadata, self, 16384, 4 << 20, 22, &l);
@@ -383,11 +383,11 @@ TEST_F(blk, four_mib)
 TEST_F(blk, get_id)
 {
 	struct vhx_blk_serial s = { .id = "vhx-serial-01234567" };
-	uint64_t buf = vhx_blk_alloc(&self->b, 64);
-	struct vhx_blk_io io = { .type = VIRTIO_BLK_T_GET_ID, .data = buf, .len = 20 };
-	uint8_t *p = vhx_blk_ptr(&self->b, buf, 20);
+	uint64_t buf = vhxl_blk_alloc(&self->b, 64);
+	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_GET_ID, .data = buf, .len = 20 };
+	uint8_t *p = vhxl_blk_ptr(&self->b, buf, 20);
 
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHX_BLK_SET_SERIAL, &s));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHX_BLK_SET_SERIAL, &s));
 	do_io(_metadata, &self->b, &io, VIRTIO_BLK_S_OK, 21);
 	EXPECT_EQ(0, memcmp(p, s.id, 20));
 	/* a short buffer gets what fits */
@@ -397,19 +397,19 @@ TEST_F(blk, get_id)
 	EXPECT_EQ(0, memcmp(p, s.id, 8));
 	EXPECT_EQ(0, p[8]);
 	s.reserved = 1;
-	EXPECT_EQ(-EINVAL, vhx_ioctl(self->b.dev.fd, VHX_BLK_SET_SERIAL, &s));
+	EXPECT_EQ(-EINVAL, vhxl_ioctl(self->b.dev.fd, VHX_BLK_SET_SERIAL, &s));
 }
 
 TEST_F(blk, flush)
 {
-	uint64_t buf = vhx_blk_alloc(&self->b, 65536);
-	uint8_t *p = vhx_blk_ptr(&self->b, buf, 65536), *chk = malloc(65536);
-	struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+	uint64_t buf = vhxl_blk_alloc(&self->b, 65536);
+	uint8_t *p = vhxl_blk_ptr(&self->b, buf, 65536), *chk = malloc(65536);
+	struct vhxl_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
 	uint8_t st;
 
 	ASSERT_NONNULL(chk);
 	pattern(p, 65536, 31);
-	ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, true, 2048, buf, 65536, &st));
+	ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, true, 2048, buf, 65536, &st));
 	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
 	do_io(_metadata, &self->b, &fl, VIRTIO_BLK_S_OK, 1);
 	/*
@@ -430,10 +430,10 @@ static void dwz(struct __test_metadata *_metadata, FIXTURE_DATA(blk) *self,
 		uint32_t type, const struct virtio_blk_discard_write_zeroes *segs,
 		unsigned n, size_t bytes, uint8_t status)
 {
-	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
-	struct vhx_blk_io io = { .type = type, .data = buf, .len = bytes };
+	uint64_t buf = vhxl_blk_alloc(&self->b, 4096);
+	struct vhxl_blk_io io = { .type = type, .data = buf, .len = bytes };
 
-	memcpy(vhx_blk_ptr(&self->b, buf, n * sizeof(*segs)), segs, n * sizeof(*segs));
+	memcpy(vhxl_blk_ptr(&self->b, buf, n * sizeof(*segs)), segs, n * sizeof(*segs));
 	do_io(_metadata, &self->b, &io, status, 1);
 }
 
@@ -449,23 +449,23 @@ static bool all_zero(const uint8_t *p, size_t len)
 static void fill(struct __test_metadata *_metadata, FIXTURE_DATA(blk) *self,
 		 uint64_t s, uint32_t n, uint32_t seed)
 {
-	uint64_t buf = vhx_blk_alloc(&self->b, n * 512);
+	uint64_t buf = vhxl_blk_alloc(&self->b, n * 512);
 	uint8_t st;
 
-	pattern(vhx_blk_ptr(&self->b, buf, n * 512), n * 512, seed);
-	ASSERT_EQ(0, vhx_blk_rw(&self->b, 0, true, s, buf, n * 512, &st));
+	pattern(vhxl_blk_ptr(&self->b, buf, n * 512), n * 512, seed);
+	ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, true, s, buf, n * 512, &st));
 	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
 }
 
 /* Read sectors [s, s + n) through the device; true if all zero. */
 static bool reads_zero(FIXTURE_DATA(blk) *self, uint64_t s, uint32_t n)
 {
-	uint64_t buf = vhx_blk_alloc(&self->b, n * 512);
+	uint64_t buf = vhxl_blk_alloc(&self->b, n * 512);
 	uint8_t st = 0;
 
-	if (vhx_blk_rw(&self->b, 0, false, s, buf, n * 512, &st) || st)
+	if (vhxl_blk_rw(&self->b, 0, false, s, buf, n * 512, &st) || st)
 		return false;
-	return all_zero(vhx_blk_ptr(&self->b, buf, n * 512), n * 512);
+	return all_zero(vhxl_blk_ptr(&self->b, buf, n * 512), n * 512);
 }
 
 TEST_F(blk, discard)
@@ -534,8 +534,8 @@ TEST_F(blk, unsupported_types)
 {
 	static const uint32_t types[] = { 2, 3, 10, 14, 15, 16, 24, 0xff,
 					  0x80000000u, 0x80000001u };
-	uint64_t buf = vhx_blk_alloc(&self->b, 4096);
-	struct vhx_blk_io io = { .data = buf, .len = 512, .write_data = true };
+	uint64_t buf = vhxl_blk_alloc(&self->b, 4096);
+	struct vhxl_blk_io io = { .data = buf, .len = 512, .write_data = true };
 	unsigned i;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -547,7 +547,7 @@ TEST_F(blk, unsupported_types)
 TEST_F(blk, readonly)
 {
 	struct virtio_blk_discard_write_zeroes s = { .sector = 0, .num_sectors = 8 };
-	struct vhx_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
+	struct vhxl_blk_io fl = { .type = VIRTIO_BLK_T_FLUSH };
 	char why[128];
 	struct vhx_blk_info info;
 	struct disk ro;
@@ -555,7 +555,7 @@ TEST_F(blk, readonly)
 	uint8_t st;
 
 	/* Re-attach the same disk read-only. */
-	ASSERT_EQ(0, vhx_blk_attach_all(&self->b, -1));
+	ASSERT_EQ(0, vhxl_blk_attach_all(&self->b, -1));
 	if (self->d.kind == BK_LOOP)
 		ro.fd = open(self->d.loop_path, O_RDONLY);
 	else if (self->d.kind == BK_FILE)
@@ -565,28 +565,28 @@ TEST_F(blk, readonly)
 	(void)why;
 	ASSERT_GE(ro.fd, 0);
 	info.fd = ro.fd;
-	ASSERT_EQ(0, vhx_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &info));
+	ASSERT_EQ(0, vhxl_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &info));
 	EXPECT_TRUE(info.flags & VHX_BLK_INFO_F_RO);
 	EXPECT_FALSE(info.flags & (VHX_BLK_INFO_F_DISCARD | VHX_BLK_INFO_F_WRITE_ZEROES));
-	ASSERT_EQ(0, vhx_blk_attach_all(&self->b, ro.fd));
-	buf = vhx_blk_alloc(&self->b, 4096);
-	EXPECT_EQ(0, vhx_blk_rw(&self->b, 0, false, 0, buf, 4096, &st));
+	ASSERT_EQ(0, vhxl_blk_attach_all(&self->b, ro.fd));
+	buf = vhxl_blk_alloc(&self->b, 4096);
+	EXPECT_EQ(0, vhxl_blk_rw(&self->b, 0, false, 0, buf, 4096, &st));
 	EXPECT_EQ(VIRTIO_BLK_S_OK, st);
-	EXPECT_EQ(0, vhx_blk_rw(&self->b, 0, true, 0, buf, 4096, &st));
+	EXPECT_EQ(0, vhxl_blk_rw(&self->b, 0, true, 0, buf, 4096, &st));
 	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
 	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, &s, 1, 16, VIRTIO_BLK_S_IOERR);
 	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, &s, 1, 16, VIRTIO_BLK_S_IOERR);
 	do_io(_metadata, &self->b, &fl, VIRTIO_BLK_S_OK, 1);
-	ASSERT_EQ(0, vhx_blk_attach_all(&self->b, -1));
+	ASSERT_EQ(0, vhxl_blk_attach_all(&self->b, -1));
 	close(ro.fd);
 }
 
 /* Wait until @n used entries are pending on @vq (up to @ms); returns them. */
-static unsigned wait_pending(struct vhx_vq *vq, unsigned n, int ms)
+static unsigned wait_pending(struct vhxl_vq *vq, unsigned n, int ms)
 {
-	while (vhx_vq_pending_used(vq) < n && ms-- > 0)
+	while (vhxl_vq_pending_used(vq) < n && ms-- > 0)
 		usleep(1000);
-	return vhx_vq_pending_used(vq);
+	return vhxl_vq_pending_used(vq);
 }
 
 /*
@@ -595,11 +595,11 @@ static unsigned wait_pending(struct vhx_vq *vq, unsigned n, int ms)
  * the avail position (bits 0-14) and wrap counter (bit 15), here mapped to
  * [0, 2 num) -- one chain is one descriptor with the indirect posts used.
  */
-static unsigned ring_pos(struct vhx_blk *b, unsigned q)
+static unsigned ring_pos(struct vhxl_blk *b, unsigned q)
 {
 	struct vhost_vring_state s = { .index = q };
 
-	if (vhx_ioctl(b->dev.fd, VHOST_GET_VRING_BASE, &s))
+	if (vhxl_ioctl(b->dev.fd, VHOST_GET_VRING_BASE, &s))
 		return ~0u;
 	if (!b->dev.vq[q].packed)
 		return s.num & 0xffff;
@@ -607,7 +607,7 @@ static unsigned ring_pos(struct vhx_blk *b, unsigned q)
 }
 
 /* Chains taken between two ring_pos() readings. */
-static unsigned pos_delta(struct vhx_blk *b, unsigned q, unsigned from,
+static unsigned pos_delta(struct vhxl_blk *b, unsigned q, unsigned from,
 			  unsigned to)
 {
 	unsigned mod = b->dev.vq[q].packed ? 2 * b->cfg.num : 65536;
@@ -622,7 +622,7 @@ static unsigned pos_delta(struct vhx_blk *b, unsigned q, unsigned from,
  */
 TEST_F_TIMEOUT(blk, drain_on_detach, 120)
 {
-	struct vhx_vq *vq = &self->b.dev.vq[0];
+	struct vhxl_vq *vq = &self->b.dev.vq[0];
 	unsigned round, fetched, i, mid = 0, busy = 0, pos, prev;
 	long long inflight;
 	uint8_t st;
@@ -634,19 +634,19 @@ TEST_F_TIMEOUT(blk, drain_on_detach, 120)
 		usleep(round * 1000);
 		inflight = vq_counter(getpid(), 0, "inflight");
 		busy += inflight > 0;
-		ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, -1));
+		ASSERT_EQ(0, vhxl_blk_set_backend(&self->b, 0, -1));
 		pos = ring_pos(&self->b, 0);
 		fetched = pos_delta(&self->b, 0, prev, pos);
 		/* everything taken is complete: nothing arrives later */
-		ASSERT_EQ(fetched, vhx_vq_pending_used(vq));
+		ASSERT_EQ(fetched, vhxl_vq_pending_used(vq));
 		usleep(20 * 1000);
-		ASSERT_EQ(fetched, vhx_vq_pending_used(vq));
+		ASSERT_EQ(fetched, vhxl_vq_pending_used(vq));
 		mid += fetched > 0 && fetched < 200;
 		/* the rest is served by the next backend */
-		ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, self->d.fd));
+		ASSERT_EQ(0, vhxl_blk_set_backend(&self->b, 0, self->d.fd));
 		ASSERT_EQ(200u, wait_pending(vq, 200, 10000));
 		for (i = 0; i < 200; i++) {
-			ASSERT_GE(vhx_blk_reap(&self->b, 0, 0, &st, NULL), 0);
+			ASSERT_GE(vhxl_blk_reap(&self->b, 0, 0, &st, NULL), 0);
 			ASSERT_EQ(VIRTIO_BLK_S_OK, st);
 		}
 		prev = (prev + 200) % (self->b.dev.vq[0].packed ? 2 * self->b.cfg.num : 65536);
@@ -664,30 +664,30 @@ TEST_F_TIMEOUT(blk, drain_on_detach, 120)
 /* GET_VRING_BASE on a running queue stops it and drains it. */
 TEST_F(blk, get_vring_base_drains)
 {
-	struct vhx_vq *vq = &self->b.dev.vq[0];
+	struct vhxl_vq *vq = &self->b.dev.vq[0];
 	unsigned fetched, i, start = 0, pos;	/* a fresh ring */
 	uint8_t st;
 
 	ASSERT_EQ(150u, post_writes(&self->b, 0, 150, 32768, 0));
-	ASSERT_EQ(0, vhx_vq_wait_used(vq, 5000));
+	ASSERT_EQ(0, vhxl_vq_wait_used(vq, 5000));
 	pos = ring_pos(&self->b, 0);
 	fetched = pos_delta(&self->b, 0, start, pos);
 	TH_LOG("GET_VRING_BASE: last_avail %u, %u complete", fetched,
-	       vhx_vq_pending_used(vq));
+	       vhxl_vq_pending_used(vq));
 	ASSERT_GE(fetched, 1u);
 	ASSERT_LE(fetched, 150u);
-	EXPECT_EQ(fetched, vhx_vq_pending_used(vq));
+	EXPECT_EQ(fetched, vhxl_vq_pending_used(vq));
 	/* Stopped: kicks are not served... */
 	ASSERT_EQ(1u, post_writes(&self->b, 0, 1, 4096, 0));
 	usleep(200 * 1000);
-	EXPECT_EQ(fetched, vhx_vq_pending_used(vq));
+	EXPECT_EQ(fetched, vhxl_vq_pending_used(vq));
 	EXPECT_EQ(pos, ring_pos(&self->b, 0));
 	/* ...until the backend is set again. */
-	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, -1));
-	ASSERT_EQ(0, vhx_blk_set_backend(&self->b, 0, self->d.fd));
+	ASSERT_EQ(0, vhxl_blk_set_backend(&self->b, 0, -1));
+	ASSERT_EQ(0, vhxl_blk_set_backend(&self->b, 0, self->d.fd));
 	EXPECT_EQ(151u, wait_pending(vq, 151, 10000));
 	for (i = 0; i < 151; i++) {
-		ASSERT_GE(vhx_blk_reap(&self->b, 0, 0, &st, NULL), 0);
+		ASSERT_GE(vhxl_blk_reap(&self->b, 0, 0, &st, NULL), 0);
 		EXPECT_EQ(VIRTIO_BLK_S_OK, st);
 	}
 }
@@ -701,7 +701,7 @@ TEST_F(blk, ring_full)
 	for (int round = 0; round < 2; round++) {
 		ASSERT_EQ(n, post_writes(&self->b, 0, n, 4096, 1000));
 		for (i = 0; i < n; i++) {
-			ASSERT_GE(vhx_blk_reap(&self->b, 0, 10000, &st, NULL), 0);
+			ASSERT_GE(vhxl_blk_reap(&self->b, 0, 10000, &st, NULL), 0);
 			ASSERT_EQ(VIRTIO_BLK_S_OK, st);
 		}
 	}

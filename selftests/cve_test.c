@@ -113,7 +113,7 @@ static long long vhx_requeues(pid_t pid, int idx)
 }
 
 struct busy_tx {
-	struct vhx_net *n;
+	struct vhxl_net *n;
 	atomic_int stop;
 	unsigned long posted, completed;
 };
@@ -122,20 +122,20 @@ struct busy_tx {
 static void *busy_tx_thread(void *arg)
 {
 	struct busy_tx *b = arg;
-	struct vhx_dev *d = &b->n->dev;
+	struct vhxl_dev *d = &b->n->dev;
 	uint8_t frame[64];
 
-	vhx_make_frame(frame, sizeof(frame), 0x39000000);
+	vhxl_make_frame(frame, sizeof(frame), 0x39000000);
 	while (!atomic_load(&b->stop)) {
 		int k = 0;
 
-		b->completed += vhx_tx_reclaim(d);
-		while (vhx_tx_post(d, frame, sizeof(frame), NULL) >= 0) {
+		b->completed += vhxl_tx_reclaim(d);
+		while (vhxl_tx_post(d, frame, sizeof(frame), NULL) >= 0) {
 			b->posted++;
 			k++;
 		}
 		if (k)
-			vhx_vq_kick_force(&d->vq[VHX_TX]);
+			vhxl_vq_kick_force(&d->vq[VHX_TX]);
 		else
 			sched_yield();
 	}
@@ -146,12 +146,12 @@ static void *busy_tx_thread(void *arg)
 
 TEST_TIMEOUT(cve_2019_3900, 120)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG, .num = 256,
 		.rx_buf = 2048, .tx_buf = 128, .identity = false,
 	};
-	const char *why = vhx_skip_reason();
-	static struct vhx_net n;
+	const char *why = vhxl_skip_reason();
+	static struct vhxl_net n;
 	struct busy_tx b = { .n = &n };
 	uint8_t f[1500], r[2048];
 	long long rq0, rq1, t0, worst = 0;
@@ -161,8 +161,8 @@ TEST_TIMEOUT(cve_2019_3900, 120)
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&n, &c));
-	vhx_rx_fill(&n.dev, 256, NULL);
+	ASSERT_EQ(0, vhxl_net_setup(&n, &c));
+	vhxl_rx_fill(&n.dev, 256, NULL);
 	rq0 = vhx_requeues(getpid(), VHX_TX);
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, busy_tx_thread, &b));
@@ -177,18 +177,18 @@ TEST_TIMEOUT(cve_2019_3900, 120)
 		usleep(50000);	/* spread RX over ~2 s of flood */
 
 		t0 = ms_now();
-		vhx_make_frame(f, 200 + i, 0x3900 + i);
-		if (vhx_tap_inject(&n.tap, f, 200 + i))
+		vhxl_make_frame(f, 200 + i, 0x3900 + i);
+		if (vhxl_tap_inject(&n.tap, f, 200 + i))
 			continue;
-		len = vhx_rx_recv(&n.dev, r, sizeof(r), NULL, NULL, 10000);
+		len = vhxl_rx_recv(&n.dev, r, sizeof(r), NULL, NULL, 10000);
 		dt = ms_now() - t0;
 		if (dt > worst)
 			worst = dt;
-		if (len == 200 + i && !vhx_check_frame(r, len, 0x3900 + i))
+		if (len == 200 + i && !vhxl_check_frame(r, len, 0x3900 + i))
 			got++;
 		else
 			TH_LOG("RX frame %d: len %zd after %lld ms", i, len, dt);
-		vhx_rx_fill(&n.dev, 256, NULL);
+		vhxl_rx_fill(&n.dev, 256, NULL);
 	}
 	atomic_store(&b.stop, 1);
 	pthread_join(th, NULL);
@@ -208,14 +208,14 @@ TEST_TIMEOUT(cve_2019_3900, 120)
 		else
 			EXPECT_GT(rq1, rq0);
 	}
-	vhx_net_teardown(&n);
+	vhxl_net_teardown(&n);
 }
 
 /* =========================================================== 2019-14835 */
 
 FIXTURE(mig)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 	uint8_t *bitmap, *expect;
 	size_t bytes;
@@ -248,23 +248,23 @@ FIXTURE_VARIANT_ADD(mig, mergeable_96_chains)
 
 FIXTURE_SETUP(mig)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_IND | F_LOG |
 			    (variant->mergeable ? F_MRG : 0),
 		.num = 128, .rx_buf = 4096, .tx_buf = 2048,
 		.ind_max = variant->per_chain, .identity = false,
 		.no_backend = true,
 	};
-	const char *why = vhx_skip_reason();
+	const char *why = vhxl_skip_reason();
 	uint64_t base;
 	int i;
 
 	self->log_fd = -1;
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
-	self->canary = vhx_mem_alloc(&self->n.mem, VHX_PAGE, VHX_PAGE);
+	self->canary = vhxl_mem_alloc(&self->n.mem, VHX_PAGE, VHX_PAGE);
 	ASSERT_NE(0ull, (unsigned long long)self->canary);
 	self->bytes = ((self->n.mem.r[0].gpa + self->n.mem.size) / VHX_PAGE + 7) / 8 + 8;
 	self->bitmap = aligned_alloc(4096, (self->bytes + 4095) & ~4095UL);
@@ -273,16 +273,16 @@ FIXTURE_SETUP(mig)
 	ASSERT_NONNULL(self->expect);
 	memset(self->bitmap, 0, self->bytes);
 	base = (uintptr_t)self->bitmap;
-	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
+	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
 	self->log_fd = eventfd(0, EFD_NONBLOCK);
 	ASSERT_GE(self->log_fd, 0);
-	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
+	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
 	for (i = 0; i < VHX_NVQS; i++) {
 		self->n.dev.vq[i].log = true;
-		ASSERT_EQ(0, vhx_vq_set_addr(&self->n.dev.vq[i]));
+		ASSERT_EQ(0, vhxl_vq_set_addr(&self->n.dev.vq[i]));
 	}
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	/* the TX handler's first run logs its used ring: let it happen */
 	usleep(200000);
 }
@@ -290,7 +290,7 @@ FIXTURE_SETUP(mig)
 FIXTURE_TEARDOWN(mig)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 	free(self->bitmap);
 	free(self->expect);
 	if (self->log_fd >= 0)
@@ -313,8 +313,8 @@ static void mig_mark(FIXTURE_DATA(mig) *self, uint64_t gpa, uint64_t len)
 static int post_hostile_chain(FIXTURE_DATA(mig) *self,
 			      const FIXTURE_VARIANT(mig) *v)
 {
-	struct vhx_vq *vq = &self->n.dev.vq[VHX_RX];
-	struct vhx_sg *sg = calloc(v->per_chain, sizeof(*sg));
+	struct vhxl_vq *vq = &self->n.dev.vq[VHX_RX];
+	struct vhxl_sg *sg = calloc(v->per_chain, sizeof(*sg));
 	uint16_t head = vq->free_head;
 	unsigned int k, off = 0;
 	int r;
@@ -333,15 +333,15 @@ static int post_hostile_chain(FIXTURE_DATA(mig) *self,
 		}
 	}
 	vq->posted_len[head] = off;
-	r = vhx_vq_add(vq, sg, v->per_chain, true, NULL);
+	r = vhxl_vq_add(vq, sg, v->per_chain, true, NULL);
 	free(sg);
 	return r;
 }
 
 TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 {
-	struct vhx_dev *d = &self->n.dev;
-	struct vhx_vq *rx = &d->vq[VHX_RX];
+	struct vhxl_dev *d = &self->n.dev;
+	struct vhxl_vq *rx = &d->vq[VHX_RX];
 	unsigned int k, nb, round, zero_descs;
 	size_t i;
 	int diff, set;
@@ -352,19 +352,19 @@ TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 
 		memset(self->bitmap, 0, self->bytes);
 		memset(self->expect, 0, self->bytes);
-		vhx_eventfd_read(self->log_fd);
+		vhxl_eventfd_read(self->log_fd);
 		for (k = 0; k < variant->chains; k++)
 			ASSERT_LE(0, post_hostile_chain(self, variant));
-		vhx_vq_kick_force(rx);
+		vhxl_vq_kick_force(rx);
 		zero_descs = variant->chains * (variant->per_chain -
 			     (variant->per_chain + variant->every - 1) / variant->every);
-		vhx_make_frame(self->f, variant->frame, 0x14835 + round);
-		ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, self->f, variant->frame));
-		got = vhx_rx_recv(d, self->r, sizeof(self->r), NULL, &nb, 5000);
+		vhxl_make_frame(self->f, variant->frame, 0x14835 + round);
+		ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, self->f, variant->frame));
+		got = vhxl_rx_recv(d, self->r, sizeof(self->r), NULL, &nb, 5000);
 		TH_LOG("round %u: %u chain(s) posted, %u zero-length descriptors; frame %zd bytes in %u buffer(s)",
 		       round, variant->chains, zero_descs, got, nb);
 		ASSERT_EQ((ssize_t)variant->frame, got);
-		ASSERT_EQ(0u, vhx_check_frame(self->r, got, 0x14835 + round));
+		ASSERT_EQ(0u, vhxl_check_frame(self->r, got, 0x14835 + round));
 		for (k = 0; k < nb; k++) {
 			struct vring_used_elem *e =
 				&rx->used->ring[(uint16_t)(first + k) % rx->num];
@@ -392,22 +392,22 @@ TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 		EXPECT_EQ(0, diff);
 		i = self->canary / VHX_PAGE;
 		EXPECT_FALSE(self->bitmap[i / 8] & (1 << (i % 8)));
-		EXPECT_GT(vhx_eventfd_read(self->log_fd), 0u);
+		EXPECT_GT(vhxl_eventfd_read(self->log_fd), 0u);
 		/* the rest of the chains posted stay for the next round: drop
 		 * them by resetting the queue (backend detached) */
-		ASSERT_EQ(0, vhx_set_backend(d, VHX_RX, -1));
-		ASSERT_EQ(0, vhx_vq_reset(rx));
-		ASSERT_EQ(0, vhx_set_backend(d, VHX_RX, self->n.tap.fd));
+		ASSERT_EQ(0, vhxl_set_backend(d, VHX_RX, -1));
+		ASSERT_EQ(0, vhxl_vq_reset(rx));
+		ASSERT_EQ(0, vhxl_set_backend(d, VHX_RX, self->n.tap.fd));
 	}
 	/* a queue error is not expected: chains are valid */
-	EXPECT_EQ(0u, vhx_eventfd_read(rx->err_fd));
+	EXPECT_EQ(0u, vhxl_eventfd_read(rx->err_fd));
 }
 
 /* ============================================================ 2018-1118 */
 
 FIXTURE(iotlb)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 };
 
@@ -450,42 +450,42 @@ static ssize_t iotlb_send(int fd, bool v2, uint8_t type, uint64_t iova,
 
 FIXTURE_SETUP(iotlb)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG | F_AP, .num = 64,
 		.rx_buf = 2048, .tx_buf = 2048, .identity = false,
 		.no_backend = true,
 	};
-	const char *why = vhx_skip_reason();
+	const char *why = vhxl_skip_reason();
 	size_t sz = variant->v2 ? sizeof(struct vhost_msg_v2) : sizeof(struct vhost_msg);
 	int i;
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
 	if (variant->v2) {
 		uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 
-		ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_BACKEND_FEATURES, &bf));
+		ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_BACKEND_FEATURES, &bf));
 	}
 	/* used rings mapped first (NET_SET_BACKEND touches them) */
 	for (i = 0; i < VHX_NVQS; i++) {
-		struct vhx_vq *vq = &self->n.dev.vq[i];
+		struct vhxl_vq *vq = &self->n.dev.vq[i];
 
 		ASSERT_EQ((ssize_t)sz,
 			  iotlb_send(self->n.dev.fd, variant->v2, VHOST_IOTLB_UPDATE,
 				     vq->used_gpa, VHX_PAGE,
-				     (uintptr_t)vhx_gpa(&self->n.mem, vq->used_gpa, 1),
+				     (uintptr_t)vhxl_gpa(&self->n.mem, vq->used_gpa, 1),
 				     VHOST_ACCESS_RW));
 	}
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 }
 
 FIXTURE_TEARDOWN(iotlb)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 }
 
 /*
@@ -493,7 +493,7 @@ FIXTURE_TEARDOWN(iotlb)
  * fields is zero.  Returns the number of messages read.
  */
 static int read_check_misses(struct __test_metadata *_metadata, int fd,
-			     bool v2, int ms, const struct vhx_mem *m)
+			     bool v2, int ms, const struct vhxl_mem *m)
 {
 	size_t sz = v2 ? sizeof(struct vhost_msg_v2) : sizeof(struct vhost_msg);
 	size_t ioff = v2 ? offsetof(struct vhost_msg_v2, iotlb) :
@@ -560,7 +560,7 @@ static int read_check_misses(struct __test_metadata *_metadata, int fd,
 
 TEST_F_TIMEOUT(iotlb, cve_2018_1118, 60)
 {
-	struct vhx_dev *d = &self->n.dev;
+	struct vhxl_dev *d = &self->n.dev;
 	size_t sz = variant->v2 ? sizeof(struct vhost_msg_v2) : sizeof(struct vhost_msg);
 	uint8_t f[100];
 	int round, total = 0, got;
@@ -568,22 +568,22 @@ TEST_F_TIMEOUT(iotlb, cve_2018_1118, 60)
 	/* misses from both queues, with and without a partial mapping, many
 	 * rounds so that message nodes come from recycled slab objects */
 	for (round = 0; round < 20; round++) {
-		vhx_make_frame(f, sizeof(f), round);
-		vhx_tx_post(d, f, sizeof(f), NULL);
-		vhx_vq_kick_force(&d->vq[VHX_TX]);
-		vhx_rx_fill(d, 4, NULL);
-		vhx_vq_kick_force(&d->vq[VHX_RX]);
+		vhxl_make_frame(f, sizeof(f), round);
+		vhxl_tx_post(d, f, sizeof(f), NULL);
+		vhxl_vq_kick_force(&d->vq[VHX_TX]);
+		vhxl_rx_fill(d, 4, NULL);
+		vhxl_vq_kick_force(&d->vq[VHX_RX]);
 		got = read_check_misses(_metadata, d->fd, variant->v2, 2000, &self->n.mem);
 		total += got;
 		/* map and unmap the avail ring: the next round misses again,
 		 * possibly at other addresses */
 		if (round % 2) {
-			struct vhx_vq *vq = &d->vq[round % 4 == 1 ? VHX_TX : VHX_RX];
+			struct vhxl_vq *vq = &d->vq[round % 4 == 1 ? VHX_TX : VHX_RX];
 
 			iotlb_send(d->fd, variant->v2, VHOST_IOTLB_UPDATE, vq->avail_gpa,
-				   VHX_PAGE, (uintptr_t)vhx_gpa(&self->n.mem, vq->avail_gpa, 1),
+				   VHX_PAGE, (uintptr_t)vhxl_gpa(&self->n.mem, vq->avail_gpa, 1),
 				   VHOST_ACCESS_RO);
-			vhx_vq_kick_force(vq);
+			vhxl_vq_kick_force(vq);
 			total += read_check_misses(_metadata, d->fd, variant->v2, 300,
 						   &self->n.mem);
 			ASSERT_EQ((ssize_t)sz,
@@ -600,13 +600,13 @@ TEST_F_TIMEOUT(iotlb, cve_2018_1118, 60)
 
 TEST_TIMEOUT(cve_2020_10942, 60)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG, .num = 64,
 		.rx_buf = 2048, .tx_buf = 2048, .identity = false,
 		.no_backend = true,
 	};
-	const char *why = vhx_skip_reason();
-	static struct vhx_net n;
+	const char *why = vhxl_skip_reason();
+	static struct vhxl_net n;
 	struct {
 		const char *what;
 		int fd;
@@ -616,7 +616,7 @@ TEST_TIMEOUT(cve_2020_10942, 60)
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&n, &c));
 
 #define ADD(w, expr) do { c_fds[nfd].what = (w); c_fds[nfd].fd = (expr); \
 		if (c_fds[nfd].fd < 0) TH_LOG("cannot make %s: %s", w, strerror(errno)); \
@@ -647,14 +647,14 @@ TEST_TIMEOUT(cve_2020_10942, 60)
 
 	for (i = 0; i < nfd; i++) {
 		for (q = 0; q < VHX_NVQS; q++) {
-			int rc = vhx_set_backend(&n.dev, q, c_fds[i].fd);
+			int rc = vhxl_set_backend(&n.dev, q, c_fds[i].fd);
 
 			if (rc != -ENOTSOCK) {
 				TH_LOG("%s as backend of vq %d: %s (want ENOTSOCK)",
 				       c_fds[i].what, q, rc ? strerror(-rc) : "accepted");
 				bad++;
 				if (!rc)
-					vhx_set_backend(&n.dev, q, -1);
+					vhxl_set_backend(&n.dev, q, -1);
 			}
 		}
 	}
@@ -662,22 +662,22 @@ TEST_TIMEOUT(cve_2020_10942, 60)
 	       nfd, bad);
 	EXPECT_EQ(0, bad);
 	/* a closed fd number is EBADF on in-tree? it is ENOTSOCK: both fine */
-	i = vhx_set_backend(&n.dev, VHX_TX, 1000);
+	i = vhxl_set_backend(&n.dev, VHX_TX, 1000);
 	EXPECT_TRUE(i == -EBADF || i == -ENOTSOCK);
 	for (i = 0; i < nfd; i++)
 		close(c_fds[i].fd);
 
 	/* the device is unharmed: a real tap works on both queues */
-	ASSERT_EQ(0, vhx_set_backend(&n.dev, VHX_RX, n.tap.fd));
-	ASSERT_EQ(0, vhx_set_backend(&n.dev, VHX_TX, n.tap.fd));
-	vhx_make_frame(f, sizeof(f), 10942);
-	ASSERT_EQ(0, vhx_net_tx_one(&n, f, sizeof(f), NULL, 5000));
-	ASSERT_EQ((ssize_t)sizeof(f), vhx_tap_recv(&n.tap, r, sizeof(r), 5000));
-	EXPECT_EQ(0u, vhx_check_frame(r, sizeof(f), 10942));
-	vhx_rx_fill(&n.dev, 16, NULL);
-	ASSERT_EQ(0, vhx_tap_inject(&n.tap, f, sizeof(f)));
-	EXPECT_EQ((ssize_t)sizeof(f), vhx_rx_recv(&n.dev, r, sizeof(r), NULL, NULL, 5000));
-	vhx_net_teardown(&n);
+	ASSERT_EQ(0, vhxl_set_backend(&n.dev, VHX_RX, n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&n.dev, VHX_TX, n.tap.fd));
+	vhxl_make_frame(f, sizeof(f), 10942);
+	ASSERT_EQ(0, vhxl_net_tx_one(&n, f, sizeof(f), NULL, 5000));
+	ASSERT_EQ((ssize_t)sizeof(f), vhxl_tap_recv(&n.tap, r, sizeof(r), 5000));
+	EXPECT_EQ(0u, vhxl_check_frame(r, sizeof(f), 10942));
+	vhxl_rx_fill(&n.dev, 16, NULL);
+	ASSERT_EQ(0, vhxl_tap_inject(&n.tap, f, sizeof(f)));
+	EXPECT_EQ((ssize_t)sizeof(f), vhxl_rx_recv(&n.dev, r, sizeof(r), NULL, NULL, 5000));
+	vhxl_net_teardown(&n);
 }
 
 TEST_HARNESS_MAIN

@@ -28,7 +28,7 @@
 
 FIXTURE(dlog)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 	uint8_t *bitmap, *expect, *either;	/* either: logged or not */
 	size_t bytes;
@@ -46,19 +46,19 @@ FIXTURE_VARIANT_ADD(dlog, packed) { .packed = true };
 
 FIXTURE_SETUP(dlog)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG | F_LOG | (variant->packed ? VHX_F_RING_PACKED : 0),
 		.num = 64, .rx_buf = 1536, .tx_buf = 2048, .identity = false,
 		.no_backend = true, .mtu = 9000,
 	};
-	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
+	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
 	uint64_t base;
 	int i;
 
 	self->log_fd = -1;
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
 	/* bitmap covers GPA 0 .. end of guest memory */
 	self->bytes = ((self->n.mem.r[0].gpa + self->n.mem.size) / VHX_PAGE + 7) / 8 + 8;
@@ -70,22 +70,22 @@ FIXTURE_SETUP(dlog)
 	ASSERT_NONNULL(self->either);
 	memset(self->bitmap, 0, self->bytes);
 	base = (uintptr_t)self->bitmap;
-	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
+	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
 	self->log_fd = eventfd(0, EFD_NONBLOCK);
 	ASSERT_GE(self->log_fd, 0);
-	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
+	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
 	for (i = 0; i < VHX_NVQS; i++) {
 		self->n.dev.vq[i].log = true;
-		ASSERT_EQ(0, vhx_vq_set_addr(&self->n.dev.vq[i]));
+		ASSERT_EQ(0, vhxl_vq_set_addr(&self->n.dev.vq[i]));
 	}
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 }
 
 FIXTURE_TEARDOWN(dlog)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 	free(self->bitmap);
 	free(self->expect);
 	free(self->either);
@@ -116,7 +116,7 @@ static void may_mark(FIXTURE_DATA(dlog) *self, uint64_t gpa, uint64_t len)
  * on or off, which an RX run with buffers to spare does not do: only
  * TX's runs (off at the start, on again at the end) always write it.
  */
-static void mark_ring(FIXTURE_DATA(dlog) *self, struct vhx_vq *vq, bool event)
+static void mark_ring(FIXTURE_DATA(dlog) *self, struct vhxl_vq *vq, bool event)
 {
 	if (vq->packed) {
 		mark(self, vq->desc_gpa, 16 * vq->num);
@@ -157,17 +157,17 @@ static void clear(FIXTURE_DATA(dlog) *self)
 	memset(self->bitmap, 0, self->bytes);
 	memset(self->expect, 0, self->bytes);
 	memset(self->either, 0, self->bytes);
-	vhx_eventfd_read(self->log_fd);
+	vhxl_eventfd_read(self->log_fd);
 }
 
 TEST_F(dlog, rx_pages)
 {
 	static const size_t sizes[] = { 60, 1000, 3000, 6000 };
-	struct vhx_dev *d = &self->n.dev;
-	struct vhx_vq *rx = &d->vq[VHX_RX];
+	struct vhxl_dev *d = &self->n.dev;
+	struct vhxl_vq *rx = &d->vq[VHX_RX];
 	unsigned s;
 
-	vhx_rx_fill(d, 64, NULL);
+	vhxl_rx_fill(d, 64, NULL);
 	usleep(100000);
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		uint16_t first = rx->last_used;
@@ -175,11 +175,11 @@ TEST_F(dlog, rx_pages)
 		ssize_t got;
 
 		clear(self);
-		vhx_make_frame(self->f, sizes[s], s);
-		ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, self->f, sizes[s]));
-		got = vhx_rx_recv(d, self->r, sizeof(self->r), NULL, &nb, 3000);
+		vhxl_make_frame(self->f, sizes[s], s);
+		ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, self->f, sizes[s]));
+		got = vhxl_rx_recv(d, self->r, sizeof(self->r), NULL, &nb, 3000);
 		ASSERT_EQ((ssize_t)sizes[s], got);
-		ASSERT_EQ(0u, vhx_check_frame(self->r, got, s));
+		ASSERT_EQ(0u, vhxl_check_frame(self->r, got, s));
 		/* the buffers the device wrote, with the lengths it reported
 		 * (packed: one-descriptor chains, one ring entry each) */
 		for (k = 0; k < nb; k++) {
@@ -198,22 +198,22 @@ TEST_F(dlog, rx_pages)
 		usleep(50000);
 		TH_LOG("RX %zu bytes in %u buffer(s)", sizes[s], nb);
 		compare(_metadata, self);
-		EXPECT_GT(vhx_eventfd_read(self->log_fd), 0u);
-		vhx_rx_fill(d, 64, NULL);
+		EXPECT_GT(vhxl_eventfd_read(self->log_fd), 0u);
+		vhxl_rx_fill(d, 64, NULL);
 		usleep(50000);
 	}
 }
 
 TEST_F(dlog, tx_only_used_ring)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	unsigned i;
 
 	clear(self);
 	for (i = 0; i < 10; i++) {
-		vhx_make_frame(self->f, 1000, i);
-		ASSERT_EQ(0, vhx_net_tx_one(&self->n, self->f, 1000, NULL, 3000));
-		ASSERT_EQ(1000, vhx_tap_recv(&self->n.tap, self->r, sizeof(self->r), 3000));
+		vhxl_make_frame(self->f, 1000, i);
+		ASSERT_EQ(0, vhxl_net_tx_one(&self->n, self->f, 1000, NULL, 3000));
+		ASSERT_EQ(1000, vhxl_tap_recv(&self->n.tap, self->r, sizeof(self->r), 3000));
 	}
 	mark_ring(self, tx, true);
 	compare(_metadata, self);

@@ -24,7 +24,7 @@
 static void setd(struct hctx *h, unsigned i, uint64_t addr, uint32_t len,
 		 uint32_t flags, uint16_t next)
 {
-	vhx_vq_raw_desc(h->vq, i, addr, len, flags, next);
+	vhxl_vq_raw_desc(h->vq, i, addr, len, flags, next);
 	if (i + 1 > h->nd)
 		h->nd = i + 1;
 }
@@ -53,27 +53,27 @@ static void tdesc(struct hctx *h, void *t, unsigned k, uint64_t addr,
 /* A valid TX buffer (zero vnet header + 60-byte frame) at per-head buffer k. */
 static uint64_t tx_buf(struct hctx *h, unsigned k, uint32_t *len)
 {
-	struct vhx_vq *vq = &h->n.dev.vq[VHX_TX];
-	uint8_t *p = vhx_gpa(&h->n.mem, vq->buf[k], vq->buf_size);
+	struct vhxl_vq *vq = &h->n.dev.vq[VHX_TX];
+	uint8_t *p = vhxl_gpa(&h->n.mem, vq->buf[k], vq->buf_size);
 
 	memset(p, 0, h->n.dev.hdr_len);
-	vhx_make_frame(p + h->n.dev.hdr_len, 60, 0xbad00000 + k);
+	vhxl_make_frame(p + h->n.dev.hdr_len, 60, 0xbad00000 + k);
 	*len = h->n.dev.hdr_len + 60;
 	return vq->buf[k];
 }
 
 static void publish_kick(struct hctx *h, unsigned vqi, uint16_t head)
 {
-	struct vhx_vq *vq = &h->n.dev.vq[vqi];
+	struct vhxl_vq *vq = &h->n.dev.vq[vqi];
 
-	vhx_vq_raw_publish(vq, head, h->nd ? h->nd : 1);
+	vhxl_vq_raw_publish(vq, head, h->nd ? h->nd : 1);
 	h->nd = 0;
 	if (vqi == VHX_TX) {
-		vhx_vq_kick_force(vq);
+		vhxl_vq_kick_force(vq);
 	} else {
-		vhx_make_frame(h->frame, 100, 0xbad0ffff);
-		vhx_tap_inject(&h->n.tap, h->frame, 100);
-		vhx_vq_kick_force(vq);
+		vhxl_make_frame(h->frame, 100, 0xbad0ffff);
+		vhxl_tap_inject(&h->n.tap, h->frame, 100);
+		vhxl_vq_kick_force(vq);
 	}
 }
 
@@ -135,7 +135,7 @@ int c_avail_idx_jump(struct hctx *h)
 	setd(h, 0, a, l, 0, 0);
 	h->vq->avail->ring[0] = 0;
 	h->vq->avail->idx = NUM + 1;
-	vhx_vq_kick_force(h->vq);
+	vhxl_vq_kick_force(h->vq);
 	return 0;
 }
 
@@ -162,10 +162,10 @@ int c_next_ge_num(struct hctx *h)
 
 static void *ind_table(struct hctx *h, unsigned entries)
 {
-	h->extra_gpa = vhx_mem_alloc(&h->n.mem, 16 * entries, 16);
+	h->extra_gpa = vhxl_mem_alloc(&h->n.mem, 16 * entries, 16);
 	if (!h->extra_gpa)
 		return NULL;
-	return vhx_gpa(&h->n.mem, h->extra_gpa, 16 * entries);
+	return vhxl_gpa(&h->n.mem, h->extra_gpa, 16 * entries);
 }
 
 int c_indirect_nested(struct hctx *h)
@@ -179,7 +179,7 @@ int c_indirect_nested(struct hctx *h)
 		return -ENOMEM;
 	tdesc(h, t2, 0, a, l, 0, 0);
 	tdesc(h, t, 0, t2gpa, 16, VRING_DESC_F_INDIRECT, 0);
-	setd(h, 0, vhx_hva_to_gpa(&h->n.mem, t), 16, VRING_DESC_F_INDIRECT, 0);
+	setd(h, 0, vhxl_hva_to_gpa(&h->n.mem, t), 16, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
@@ -318,7 +318,7 @@ int c_too_many_iov_indirect(struct hctx *h)
  * 17 of them are 1088 > UIO_MAXIOV. */
 int c_too_many_iov_regions(struct hctx *h)
 {
-	const struct vhx_mem *m = &h->n.mem;
+	const struct vhxl_mem *m = &h->n.mem;
 	unsigned i, n = 17;
 
 	for (i = 0; i < n; i++)
@@ -353,7 +353,7 @@ int c_avail_unmapped(struct hctx *h)
 	if (h->vq->packed)
 		publish_kick(h, VHX_TX, 0);
 	else
-		vhx_vq_kick_force(h->vq);
+		vhxl_vq_kick_force(h->vq);
 	return 0;
 }
 
@@ -366,7 +366,7 @@ int c_desc_unmapped(struct hctx *h)
 	}
 	if (unmap_page(h, h->vq->desc))
 		return -errno;
-	vhx_vq_kick_force(h->vq);
+	vhxl_vq_kick_force(h->vq);
 	return 0;
 }
 
@@ -387,7 +387,7 @@ int c_buffer_unmapped(struct hctx *h)
 	/* buffer inside a memory region but its page is gone from the mm */
 	uint32_t l;
 	uint64_t a = tx_buf(h, 3, &l);
-	void *p = vhx_gpa(&h->n.mem, a & ~(VHX_PAGE - 1), VHX_PAGE);
+	void *p = vhxl_gpa(&h->n.mem, a & ~(VHX_PAGE - 1), VHX_PAGE);
 
 	setd(h, 0, a, l, 0, 0);
 	if (unmap_page(h, p))
@@ -458,7 +458,7 @@ int c_rx_desc_loop(struct hctx *h)
 /* The AVAIL/USED bits of the lap before (or after) slot @slot's. */
 static uint32_t other_lap(struct hctx *h, unsigned slot)
 {
-	return VHX_RAW_OWN_WRAP | (vhx_vq_packed_avail_bits(h->vq, slot) ^
+	return VHX_RAW_OWN_WRAP | (vhxl_vq_packed_avail_bits(h->vq, slot) ^
 				   ((1u << VRING_PACKED_DESC_F_AVAIL) |
 				    (1u << VRING_PACKED_DESC_F_USED)));
 }
@@ -536,7 +536,7 @@ int c_indirect_flags_ignored(struct hctx *h)
 	void *t = ind_table(h, 3);
 	uint32_t l;
 	uint64_t a = tx_buf(h, 0, &l);
-	uint16_t bits = vhx_vq_packed_avail_bits(h->vq, 0);
+	uint16_t bits = vhxl_vq_packed_avail_bits(h->vq, 0);
 
 	if (!t)
 		return -ENOMEM;
@@ -604,7 +604,7 @@ int c_used_addr_hole(struct hctx *h)
 		return -errno;
 	munmap(p, VHX_PAGE);
 	a.used_user_addr = (uintptr_t)p;
-	return vhx_ioctl(h->n.dev.fd, VHOST_SET_VRING_ADDR, &a);
+	return vhxl_ioctl(h->n.dev.fd, VHOST_SET_VRING_ADDR, &a);
 }
 
 int c_used_addr_kernel(struct hctx *h)
@@ -617,5 +617,5 @@ int c_used_addr_kernel(struct hctx *h)
 		.log_guest_addr = h->vq->used_gpa,
 	};
 
-	return vhx_ioctl(h->n.dev.fd, VHOST_SET_VRING_ADDR, &a);
+	return vhxl_ioctl(h->n.dev.fd, VHOST_SET_VRING_ADDR, &a);
 }

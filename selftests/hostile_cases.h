@@ -22,8 +22,8 @@ enum expect { SAME, ERR, ERR_MAY_SEND, ERR_OR_DROP, TOLERATED, SETUP_EFAULT,
 	      IGNORED, SENT };
 
 struct hctx {
-	struct vhx_net n;
-	struct vhx_vq *vq;
+	struct vhxl_net n;
+	struct vhxl_vq *vq;
 	uint8_t frame[2048];
 	void *unmapped;		/* page to restore after the case */
 	uint64_t extra_gpa;	/* case-specific scratch in guest memory */

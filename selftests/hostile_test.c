@@ -5,8 +5,8 @@
  * Every case that has a meaning in both layouts runs twice: NAME on a split
  * ring and NAME_packed on a packed ring (VIRTIO_F_RING_PACKED), built by the
  * same case function through vhxlib's layout-neutral raw-chain helpers
- * (vhx_vq_raw_desc: split desc[i] / packed ring slot i with its lap's
- * AVAIL/USED bits; vhx_vq_raw_publish).  Split-only cases (next pointers,
+ * (vhxl_vq_raw_desc: split desc[i] / packed ring slot i with its lap's
+ * AVAIL/USED bits; vhxl_vq_raw_publish).  Split-only cases (next pointers,
  * avail index) and packed-only cases (wrap counters, buffer ids in flight,
  * event structures, indirect rules) have one variant.  Packed variants SKIP
  * when the device does not offer bit 34 (the in-tree vhost_net).
@@ -144,7 +144,7 @@ CASE_P(rx_chain_longer_than_ring, "RX chain of num+1 writable descriptors", VHX_
 FIXTURE_SETUP(hostile)
 {
 	const struct hcase *c = &variant->c;
-	struct vhx_net_cfg cfg = {
+	struct vhxl_net_cfg cfg = {
 		.features = F_V1 | F_MRG | F_IND | (c->vhost_hdr ? F_HDR : 0) |
 			    (c->event_idx ? VHX_BIT(VIRTIO_RING_F_EVENT_IDX) : 0) |
 			    (variant->packed ? VHX_F_RING_PACKED : 0),
@@ -152,73 +152,73 @@ FIXTURE_SETUP(hostile)
 		.identity = true, .nregions = c->nregions, .mem_size = c->mem,
 		.no_backend = true,
 	};
-	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
+	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
 	int r;
 
 	if (why)
 		SKIP(return, "%s", why);
-	r = vhx_net_setup(&self->h.n, &cfg);
+	r = vhxl_net_setup(&self->h.n, &cfg);
 	ASSERT_EQ(0, r);
 	self->up = true;
 	self->h.vq = &self->h.n.dev.vq[c->vq];
 	if (c->expect != SETUP_EFAULT) {
-		ASSERT_EQ(0, vhx_set_backend(&self->h.n.dev, VHX_RX, self->h.n.tap.fd));
-		ASSERT_EQ(0, vhx_set_backend(&self->h.n.dev, VHX_TX, self->h.n.tap.fd));
+		ASSERT_EQ(0, vhxl_set_backend(&self->h.n.dev, VHX_RX, self->h.n.tap.fd));
+		ASSERT_EQ(0, vhxl_set_backend(&self->h.n.dev, VHX_TX, self->h.n.tap.fd));
 	}
 }
 
 FIXTURE_TEARDOWN(hostile)
 {
 	if (self->up)
-		vhx_net_teardown(&self->h.n);
+		vhxl_net_teardown(&self->h.n);
 }
 
 /* Working traffic on @vqi (after a reset). */
 static void check_traffic(struct __test_metadata *_metadata, struct hctx *h,
 			  unsigned vqi)
 {
-	struct vhx_dev *d = &h->n.dev;
+	struct vhxl_dev *d = &h->n.dev;
 	uint8_t buf[2048];
 	int i;
 
 	if (vqi == VHX_TX) {
-		vhx_make_frame(h->frame, 300, 4242);
-		ASSERT_EQ(0, vhx_net_tx_one(&h->n, h->frame, 300, NULL, 5000));
+		vhxl_make_frame(h->frame, 300, 4242);
+		ASSERT_EQ(0, vhxl_net_tx_one(&h->n, h->frame, 300, NULL, 5000));
 		for (i = 0; i < 4; i++) {
-			ssize_t got = vhx_tap_recv(&h->n.tap, buf, sizeof(buf), 3000);
+			ssize_t got = vhxl_tap_recv(&h->n.tap, buf, sizeof(buf), 3000);
 
 			ASSERT_GT(got, 0);
-			if (got == 300 && vhx_frame_seq(buf) == 4242)
+			if (got == 300 && vhxl_frame_seq(buf) == 4242)
 				break;
 			TH_LOG("stale frame of %zd bytes after reset", got);
 		}
 		ASSERT_LT(i, 4);
-		EXPECT_EQ(0u, vhx_check_frame(buf, 300, 4242));
+		EXPECT_EQ(0u, vhxl_check_frame(buf, 300, 4242));
 	} else {
-		ASSERT_GT(vhx_rx_fill(d, NUM, NULL), 0);
-		vhx_make_frame(h->frame, 300, 4343);
-		ASSERT_EQ(0, vhx_tap_inject(&h->n.tap, h->frame, 300));
+		ASSERT_GT(vhxl_rx_fill(d, NUM, NULL), 0);
+		vhxl_make_frame(h->frame, 300, 4343);
+		ASSERT_EQ(0, vhxl_tap_inject(&h->n.tap, h->frame, 300));
 		for (i = 0; i < 4; i++) {
 			unsigned nb;
-			ssize_t got = vhx_rx_recv(d, buf, sizeof(buf), NULL, &nb, 3000);
+			ssize_t got = vhxl_rx_recv(d, buf, sizeof(buf), NULL, &nb, 3000);
 
 			ASSERT_GT(got, 0);
-			if (got == 300 && vhx_frame_seq(buf) == 4343)
+			if (got == 300 && vhxl_frame_seq(buf) == 4343)
 				break;
 			/* the frame injected during the hostile phase may
 			 * still be queued in the tap: it must be intact */
-			EXPECT_EQ(0u, vhx_check_frame(buf, got, vhx_frame_seq(buf)));
+			EXPECT_EQ(0u, vhxl_check_frame(buf, got, vhxl_frame_seq(buf)));
 		}
 		ASSERT_LT(i, 4);
-		EXPECT_EQ(0u, vhx_check_frame(buf, 300, 4343));
+		EXPECT_EQ(0u, vhxl_check_frame(buf, 300, 4343));
 	}
 }
 
 static void reset_vq(struct __test_metadata *_metadata, struct hctx *h, unsigned vqi)
 {
-	struct vhx_vq *vq = &h->n.dev.vq[vqi];
+	struct vhxl_vq *vq = &h->n.dev.vq[vqi];
 
-	ASSERT_EQ(0, vhx_set_backend(&h->n.dev, vqi, -1));
+	ASSERT_EQ(0, vhxl_set_backend(&h->n.dev, vqi, -1));
 	if (h->unmapped) {
 		void *p = mmap(h->unmapped, VHX_PAGE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -226,8 +226,8 @@ static void reset_vq(struct __test_metadata *_metadata, struct hctx *h, unsigned
 		ASSERT_EQ(h->unmapped, p);
 		h->unmapped = NULL;
 	}
-	ASSERT_EQ(0, vhx_vq_reset(vq));
-	ASSERT_EQ(0, vhx_set_backend(&h->n.dev, vqi, h->n.tap.fd));
+	ASSERT_EQ(0, vhxl_vq_reset(vq));
+	ASSERT_EQ(0, vhxl_set_backend(&h->n.dev, vqi, h->n.tap.fd));
 }
 
 TEST_F(hostile, run)
@@ -235,7 +235,7 @@ TEST_F(hostile, run)
 	const struct hcase *c = &variant->c;
 	enum expect expect = variant->packed && c->pexpect ? c->pexpect : c->expect;
 	struct hctx *h = &self->h;
-	struct vhx_vq *vq = h->vq;
+	struct vhxl_vq *vq = h->vq;
 	uint16_t used_before = vq->packed ? 0 : vq->used->idx;
 	uint64_t err;
 	int leaked, r;
@@ -243,30 +243,30 @@ TEST_F(hostile, run)
 
 	TH_LOG("case: %s (%s vq, %s ring)", c->what, c->vq == VHX_TX ? "TX" : "RX",
 	       vq->packed ? "packed" : "split");
-	vhx_eventfd_read(vq->err_fd);
+	vhxl_eventfd_read(vq->err_fd);
 
 	if (expect == SETUP_EFAULT) {
 		r = c->fn(h);
 		TH_LOG("SET_VRING_ADDR: %s", r ? strerror(-r) : "ok");
 		ASSERT_EQ(0, r);
-		EXPECT_EQ(-EFAULT, vhx_set_backend(&h->n.dev, c->vq, h->n.tap.fd));
+		EXPECT_EQ(-EFAULT, vhxl_set_backend(&h->n.dev, c->vq, h->n.tap.fd));
 		/* restore the right addresses and attach both queues */
-		ASSERT_EQ(0, vhx_vq_reset(vq));
-		ASSERT_EQ(0, vhx_set_backend(&h->n.dev, VHX_RX, h->n.tap.fd));
-		ASSERT_EQ(0, vhx_set_backend(&h->n.dev, VHX_TX, h->n.tap.fd));
+		ASSERT_EQ(0, vhxl_vq_reset(vq));
+		ASSERT_EQ(0, vhxl_set_backend(&h->n.dev, VHX_RX, h->n.tap.fd));
+		ASSERT_EQ(0, vhxl_set_backend(&h->n.dev, VHX_TX, h->n.tap.fd));
 		check_traffic(_metadata, h, c->vq);
 		return;
 	}
 
 	r = c->fn(h);
 	ASSERT_EQ(0, r);
-	err = vhx_eventfd_wait(vq->err_fd,
+	err = vhxl_eventfd_wait(vq->err_fd,
 			       expect == ERR ? ERR_WAIT_MS : 1000);
 	leaked = 0;
 	if (c->vq == VHX_TX) {
 		ssize_t got;
 
-		while ((got = vhx_tap_recv(&h->n.tap, buf, sizeof(buf), 200)) >= 0) {
+		while ((got = vhxl_tap_recv(&h->n.tap, buf, sizeof(buf), 200)) >= 0) {
 			TH_LOG("frame of %zd bytes reached the tap", got);
 			leaked++;
 		}
@@ -288,7 +288,7 @@ TEST_F(hostile, run)
 		EXPECT_GT(err, 0u);
 		EXPECT_LE(leaked, 1);
 		if (leaked)
-			EXPECT_EQ(0u, vhx_check_frame(buf, 60, 0xbad00000));
+			EXPECT_EQ(0u, vhxl_check_frame(buf, 60, 0xbad00000));
 		break;
 	case ERR_OR_DROP:
 		if (!err)
@@ -299,7 +299,7 @@ TEST_F(hostile, run)
 		if (leaked) {
 			/* processed as a valid (if non-conforming) chain */
 			EXPECT_EQ(1, leaked);
-			EXPECT_EQ(0u, vhx_check_frame(buf, 60, 0xbad00000));
+			EXPECT_EQ(0u, vhxl_check_frame(buf, 60, 0xbad00000));
 			TH_LOG("tolerated: frame delivered intact");
 		} else {
 			EXPECT_GT(err, 0u);
@@ -313,14 +313,14 @@ TEST_F(hostile, run)
 		EXPECT_EQ(0u, err);
 		EXPECT_EQ(1, leaked);
 		if (leaked)
-			EXPECT_EQ(0u, vhx_check_frame(buf, 60, 0xbad00000));
+			EXPECT_EQ(0u, vhxl_check_frame(buf, 60, 0xbad00000));
 		break;
 	default:
 		break;
 	}
 
 	reset_vq(_metadata, h, c->vq);
-	vhx_eventfd_read(vq->err_fd);
+	vhxl_eventfd_read(vq->err_fd);
 	check_traffic(_metadata, h, c->vq);
 	/* and the other queue was never disturbed */
 	check_traffic(_metadata, h, c->vq == VHX_TX ? VHX_RX : VHX_TX);

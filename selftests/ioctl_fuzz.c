@@ -33,7 +33,7 @@
 #define MEM_SIZE (1 << 20)
 
 struct fdev {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 	pthread_t guest;
 	atomic_int stop;
@@ -41,7 +41,7 @@ struct fdev {
 };
 
 static struct fdev devs[NDEV];
-static struct vhx_tap spare_tap;
+static struct vhxl_tap spare_tap;
 
 static uint64_t rnd64(unsigned int *s)
 {
@@ -68,7 +68,7 @@ static void *guest_thread(void *arg)
 	unsigned int s = d->seed;
 
 	while (!atomic_load(&d->stop)) {
-		struct vhx_vq *vq = &d->n.dev.vq[rand_r(&s) % VHX_NVQS];
+		struct vhxl_vq *vq = &d->n.dev.vq[rand_r(&s) % VHX_NVQS];
 		uint8_t *p;
 		size_t len;
 
@@ -80,7 +80,7 @@ static void *guest_thread(void *arg)
 		}
 		p[rand_r(&s) % len] = rand_r(&s);
 		if (rand_r(&s) % 8 == 0) {
-			vhx_vq_kick_force(vq);
+			vhxl_vq_kick_force(vq);
 			usleep(100);
 		}
 	}
@@ -89,7 +89,7 @@ static void *guest_thread(void *arg)
 
 static int dev_up(struct fdev *d, unsigned int *s)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = (rand_r(s) % 2 ? VHX_BIT(VIRTIO_F_VERSION_1) : 0) |
 			    (rand_r(s) % 2 ? VHX_BIT(VIRTIO_NET_F_MRG_RXBUF) : 0) |
 			    (rand_r(s) % 2 ? VHX_BIT(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
@@ -98,10 +98,10 @@ static int dev_up(struct fdev *d, unsigned int *s)
 		.ind_max = 8, .mem_size = MEM_SIZE, .nregions = 1 + rand_r(s) % 4,
 		.identity = rand_r(s) % 2,
 	};
-	int r = vhx_net_setup(&d->n, &c);
+	int r = vhxl_net_setup(&d->n, &c);
 
 	if (r) {
-		vhx_net_teardown(&d->n);
+		vhxl_net_teardown(&d->n);
 		return r;
 	}
 	d->up = true;
@@ -119,7 +119,7 @@ static void dev_down(struct fdev *d)
 		return;
 	atomic_store(&d->stop, 1);
 	pthread_join(d->guest, NULL);
-	vhx_net_teardown(&d->n);
+	vhxl_net_teardown(&d->n);
 	d->up = false;
 }
 
@@ -156,7 +156,7 @@ static void one_op(struct fdev *d, unsigned int *s)
 		ioctl(fd, VHOST_SET_FEATURES, &u64v);
 		break;
 	case 1: {
-		struct vhost_memory *m = vhx_mem_table(&d->n.mem);
+		struct vhost_memory *m = vhxl_mem_table(&d->n.mem);
 
 		if (!m)
 			break;
@@ -189,7 +189,7 @@ static void one_op(struct fdev *d, unsigned int *s)
 		a.used_user_addr = pick(d, s, d->n.dev.iotlb);
 		a.log_guest_addr = pick(d, s, true);
 		if (rand_r(s) % 2 && q < 2)	/* mostly the real rings */
-			vhx_vq_set_addr(&d->n.dev.vq[q]);
+			vhxl_vq_set_addr(&d->n.dev.vq[q]);
 		else
 			ioctl(fd, VHOST_SET_VRING_ADDR, &a);
 		break;
@@ -248,12 +248,12 @@ static void one_op(struct fdev *d, unsigned int *s)
 			       rand_r(s) % 64), buf);
 		break;
 	case 16:
-		vhx_make_frame(buf, 60 + rand_r(s) % 60, rand_r(s));
-		vhx_tap_inject(&d->n.tap, buf, 60 + rand_r(s) % 60);
+		vhxl_make_frame(buf, 60 + rand_r(s) % 60, rand_r(s));
+		vhxl_tap_inject(&d->n.tap, buf, 60 + rand_r(s) % 60);
 		break;
 	case 17:
 		if (q < 2 && rand_r(s) % 2)
-			vhx_vq_reset(&d->n.dev.vq[q]);
+			vhxl_vq_reset(&d->n.dev.vq[q]);
 		break;
 	case 18:	/* the owner dies or closes: reopen */
 		if (rand_r(s) % 10 == 0) {
@@ -263,7 +263,7 @@ static void one_op(struct fdev *d, unsigned int *s)
 		break;
 	default:
 		if (q < 2)
-			vhx_vq_kick_force(&d->n.dev.vq[q]);
+			vhxl_vq_kick_force(&d->n.dev.vq[q]);
 		break;
 	}
 	if (tmp >= 0)
@@ -282,8 +282,8 @@ int main(void)
 		printf("ok 1 ioctl_fuzz # SKIP the in-tree vhost_net is excluded\n");
 		return 4;
 	}
-	if (vhx_skip_reason()) {
-		printf("ok 1 ioctl_fuzz # SKIP %s\n", vhx_skip_reason());
+	if (vhxl_skip_reason()) {
+		printf("ok 1 ioctl_fuzz # SKIP %s\n", vhxl_skip_reason());
 		return 4;
 	}
 	e = getenv("VHX_FUZZ_SEED");
@@ -293,7 +293,7 @@ int main(void)
 	printf("# seed %u (VHX_FUZZ_SEED=%u reproduces), %ld operations\n", seed, seed, ops);
 	fflush(stdout);
 	s = seed;
-	if (vhx_tap_open(&spare_tap, 0, 0))
+	if (vhxl_tap_open(&spare_tap, 0, 0))
 		spare_tap.fd = -1;
 	for (k = 0; k < NDEV; k++)
 		dev_up(&devs[k], &s);
@@ -313,7 +313,7 @@ int main(void)
 	for (k = 0; k < NDEV; k++)
 		dev_down(&devs[k]);
 	if (spare_tap.fd >= 0)
-		vhx_tap_close(&spare_tap);
+		vhxl_tap_close(&spare_tap);
 	printf("# done: %ld operations, %d failed re-opens\n", ops, reopen_fail);
 	/* a device that cannot be set up again means the module is wedged */
 	if (reopen_fail > ops / 100 + 3) {

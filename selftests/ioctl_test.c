@@ -17,7 +17,7 @@
 #include "vhxlib.h"
 
 #define REQUIRE_DEV() do { \
-	const char *__why = vhx_skip_reason(); \
+	const char *__why = vhxl_skip_reason(); \
 	if (__why) \
 		SKIP(return, "%s", __why); \
 } while (0)
@@ -57,23 +57,23 @@ static uint64_t dev_features(int fd)
 /* An owned device with memory and both rings set up, no backend. */
 FIXTURE(dev)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 };
 
 FIXTURE_SETUP(dev)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = VHX_BIT(VIRTIO_F_VERSION_1) | VHX_BIT(VIRTIO_NET_F_MRG_RXBUF),
 		.num = 64, .rx_buf = 2048, .tx_buf = 2048, .identity = true,
 		.no_backend = true,
 	};
-	const char *why = vhx_skip_reason();
+	const char *why = vhxl_skip_reason();
 	int r;
 
 	if (why)
 		SKIP(return, "%s", why);
-	r = vhx_net_setup(&self->n, &c);
+	r = vhxl_net_setup(&self->n, &c);
 	ASSERT_EQ(0, r);
 	self->up = true;
 }
@@ -81,7 +81,7 @@ FIXTURE_SETUP(dev)
 FIXTURE_TEARDOWN(dev)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 }
 
 TEST(get_features_mask)
@@ -90,7 +90,7 @@ TEST(get_features_mask)
 	int fd;
 
 	REQUIRE_DEV();
-	fd = vhx_open();
+	fd = vhxl_open();
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, xioctl(fd, VHOST_GET_FEATURES, &f));
 	TH_LOG("GET_FEATURES = 0x%llx", (unsigned long long)f);
@@ -106,7 +106,7 @@ TEST(set_features)
 	int fd, b;
 
 	REQUIRE_DEV();
-	fd = vhx_open();
+	fd = vhxl_open();
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, xioctl(fd, VHOST_SET_OWNER, NULL));
 	offered = dev_features(fd);
@@ -136,7 +136,7 @@ TEST(unowned_fd)
 	int fd;
 
 	REQUIRE_DEV();
-	fd = vhx_open();
+	fd = vhxl_open();
 	ASSERT_GE(fd, 0);
 	/* not owner-checked */
 	EXPECT_EQ(0, xioctl(fd, VHOST_GET_FEATURES, &v));
@@ -161,7 +161,7 @@ TEST(set_owner_twice)
 	int fd;
 
 	REQUIRE_DEV();
-	fd = vhx_open();
+	fd = vhxl_open();
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, xioctl(fd, VHOST_SET_OWNER, NULL));
 	EXPECT_EQ(EBUSY, xioctl(fd, VHOST_SET_OWNER, NULL));
@@ -250,7 +250,7 @@ TEST_F(dev, vring_num)
 TEST_F(dev, vring_addr)
 {
 	int fd = self->n.dev.fd;
-	struct vhx_vq *vq = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *vq = &self->n.dev.vq[VHX_TX];
 	struct vhost_vring_addr a = {
 		.index = VHX_TX,
 		.desc_user_addr = (uintptr_t)vq->desc,
@@ -318,7 +318,7 @@ TEST_F(dev, busy_with_backend)
 	int fd = self->n.dev.fd;
 	struct vhost_vring_state s = { .index = VHX_TX, .num = 64 };
 
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	EXPECT_EQ(EBUSY, xioctl(fd, VHOST_SET_VRING_NUM, &s));
 	s.num = 0;
 	EXPECT_EQ(EBUSY, xioctl(fd, VHOST_SET_VRING_BASE, &s));
@@ -329,9 +329,9 @@ TEST_F(dev, busy_with_backend)
 	/* GET_VRING_BASE works while attached; ADDR too (access-checked) */
 	s.index = VHX_TX;
 	EXPECT_EQ(0, xioctl(fd, VHOST_GET_VRING_BASE, &s));
-	EXPECT_EQ(0, vhx_vq_set_addr(&self->n.dev.vq[VHX_TX]));
+	EXPECT_EQ(0, vhxl_vq_set_addr(&self->n.dev.vq[VHX_TX]));
 	/* detach: allowed again */
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
 	s.num = 64;
 	EXPECT_EQ(0, xioctl(fd, VHOST_SET_VRING_NUM, &s));
 	s.num = 0;
@@ -455,12 +455,12 @@ TEST_F(dev, mem_table)
 	EXPECT_EQ(0, xioctl(fd, VHOST_SET_MEM_TABLE, t));
 	free(t);
 	/* restore the real table */
-	EXPECT_EQ(0, vhx_dev_set_mem(&self->n.dev));
+	EXPECT_EQ(0, vhxl_dev_set_mem(&self->n.dev));
 }
 
 TEST_F(dev, set_backend_errors)
 {
-	struct vhx_dev *d = &self->n.dev;
+	struct vhxl_dev *d = &self->n.dev;
 	int p[2], file, udp, pkt;
 	char path[] = "/tmp/vhx-ioctl-XXXXXX";
 
@@ -471,22 +471,22 @@ TEST_F(dev, set_backend_errors)
 	udp = socket(AF_INET, SOCK_DGRAM, 0);
 	ASSERT_GE(udp, 0);
 
-	EXPECT_EQ(-ENOTSOCK, vhx_set_backend(d, VHX_TX, file));
-	EXPECT_EQ(-ENOTSOCK, vhx_set_backend(d, VHX_TX, p[0]));
-	EXPECT_EQ(-ENOTSOCK, vhx_set_backend(d, VHX_TX, udp));
-	EXPECT_EQ(-ENOTSOCK, vhx_set_backend(d, VHX_TX, d->vq[0].kick_fd));
-	EXPECT_EQ(-ENOTSOCK, vhx_set_backend(d, VHX_TX, 4000));
-	EXPECT_EQ(-ENOBUFS, vhx_set_backend(d, 2, self->n.tap.fd));
+	EXPECT_EQ(-ENOTSOCK, vhxl_set_backend(d, VHX_TX, file));
+	EXPECT_EQ(-ENOTSOCK, vhxl_set_backend(d, VHX_TX, p[0]));
+	EXPECT_EQ(-ENOTSOCK, vhxl_set_backend(d, VHX_TX, udp));
+	EXPECT_EQ(-ENOTSOCK, vhxl_set_backend(d, VHX_TX, d->vq[0].kick_fd));
+	EXPECT_EQ(-ENOTSOCK, vhxl_set_backend(d, VHX_TX, 4000));
+	EXPECT_EQ(-ENOBUFS, vhxl_set_backend(d, 2, self->n.tap.fd));
 	/* tap and AF_PACKET raw sockets are accepted; -1 detaches */
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_TX, self->n.tap.fd));
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_RX, self->n.tap.fd));
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_TX, -1));
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_RX, -1));
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_RX, -1));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_TX, self->n.tap.fd));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_RX, self->n.tap.fd));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_TX, -1));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_RX, -1));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_RX, -1));
 	pkt = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	ASSERT_GE(pkt, 0);
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_TX, pkt));
-	EXPECT_EQ(0, vhx_set_backend(d, VHX_TX, -1));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_TX, pkt));
+	EXPECT_EQ(0, vhxl_set_backend(d, VHX_TX, -1));
 	close(pkt);
 	close(udp);
 	close(file);
@@ -500,7 +500,7 @@ TEST_F(dev, reset_owner)
 	struct vhost_vring_state s = { .index = VHX_RX };
 	uint64_t f = 0;
 
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	EXPECT_EQ(0, xioctl(fd, VHOST_RESET_OWNER, NULL));
 	/* unowned again: generic ioctls refused, features still fine */
 	EXPECT_EQ(EPERM, xioctl(fd, VHOST_GET_VRING_BASE, &s));
@@ -511,10 +511,10 @@ TEST_F(dev, reset_owner)
 	EXPECT_EQ(0u, s.num);
 	EXPECT_EQ(EBUSY, xioctl(fd, VHOST_SET_OWNER, NULL));
 	/* and the device can be fully set up again */
-	EXPECT_EQ(0, vhx_dev_set_features(&self->n.dev, self->n.dev.features));
-	EXPECT_EQ(0, vhx_dev_set_mem(&self->n.dev));
-	EXPECT_EQ(0, vhx_vq_reset(&self->n.dev.vq[VHX_TX]));
-	EXPECT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	EXPECT_EQ(0, vhxl_dev_set_features(&self->n.dev, self->n.dev.features));
+	EXPECT_EQ(0, vhxl_dev_set_mem(&self->n.dev));
+	EXPECT_EQ(0, vhxl_vq_reset(&self->n.dev.vq[VHX_TX]));
+	EXPECT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 }
 
 TEST_F(dev, unknown_ioctls)

@@ -28,7 +28,7 @@ static ssize_t send_msg(int fd, uint8_t type, uint64_t iova, uint64_t size,
 
 FIXTURE(iotlb)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 	uint8_t f[2048], r[2048];
 };
@@ -43,20 +43,20 @@ FIXTURE_VARIANT_ADD(iotlb, packed) { .packed = true };
 
 FIXTURE_SETUP(iotlb)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG | F_AP | (variant->packed ? VHX_F_RING_PACKED : 0),
 		.num = variant->packed ? 60 : 64,
 		.rx_buf = 2048, .tx_buf = 2048, .identity = false,
 		.no_backend = true,
 	};
-	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
+	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
 	uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
-	ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_SET_BACKEND_FEATURES, &bf));
+	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_BACKEND_FEATURES, &bf));
 	/*
 	 * Mainline writes used->flags and reads used->idx when the backend is
 	 * attached (vhost_vq_init_access), so the used rings must be mapped
@@ -65,27 +65,27 @@ FIXTURE_SETUP(iotlb)
 	 * Packed: the device event structure, written at attach likewise.
 	 */
 	for (int i = 0; i < VHX_NVQS; i++) {
-		struct vhx_vq *vq = &self->n.dev.vq[i];
+		struct vhxl_vq *vq = &self->n.dev.vq[i];
 
 		ASSERT_EQ((ssize_t)sizeof(struct vhost_msg_v2),
 			  send_msg(self->n.dev.fd, VHOST_IOTLB_UPDATE, vq->used_gpa, VHX_PAGE,
-				   (uintptr_t)vhx_gpa(&self->n.mem, vq->used_gpa, 1),
+				   (uintptr_t)vhxl_gpa(&self->n.mem, vq->used_gpa, 1),
 				   VHOST_ACCESS_RW));
 	}
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 }
 
 FIXTURE_TEARDOWN(iotlb)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 }
 
 /* Read every pending message (wait up to @ms for the first); check each is a
  * well-formed v2 MISS with all padding zero.  Returns the number read. */
 static int read_misses(struct __test_metadata *_metadata, int fd, int ms,
-		       const struct vhx_mem *m)
+		       const struct vhxl_mem *m)
 {
 	int n = 0;
 
@@ -143,7 +143,7 @@ static ssize_t send_msg(int fd, uint8_t type, uint64_t iova, uint64_t size,
 	return write(fd, &m, sizeof(m));
 }
 
-static ssize_t map_all(struct vhx_net *n)
+static ssize_t map_all(struct vhxl_net *n)
 {
 	return send_msg(n->dev.fd, VHOST_IOTLB_UPDATE, n->mem.r[0].gpa, n->mem.size,
 			(uintptr_t)n->mem.base, VHOST_ACCESS_RW);
@@ -151,58 +151,58 @@ static ssize_t map_all(struct vhx_net *n)
 
 TEST_F(iotlb, miss_update_invalidate)
 {
-	struct vhx_net *n = &self->n;
+	struct vhxl_net *n = &self->n;
 	int fd = n->dev.fd, misses;
 	ssize_t got;
 
 	/* TX before any mapping: a miss, nothing sent */
-	vhx_make_frame(self->f, 200, 1);
-	ASSERT_LE(0, vhx_tx_post(&n->dev, self->f, 200, NULL));
-	vhx_vq_kick_force(&n->dev.vq[VHX_TX]);
+	vhxl_make_frame(self->f, 200, 1);
+	ASSERT_LE(0, vhxl_tx_post(&n->dev, self->f, 200, NULL));
+	vhxl_vq_kick_force(&n->dev.vq[VHX_TX]);
 	misses = read_misses(_metadata, fd, 3000, &n->mem);
 	TH_LOG("%d miss message(s) before mapping", misses);
 	ASSERT_GT(misses, 0);
-	EXPECT_EQ(-ETIMEDOUT, vhx_tap_recv(&n->tap, self->r, sizeof(self->r), 100));
+	EXPECT_EQ(-ETIMEDOUT, vhxl_tap_recv(&n->tap, self->r, sizeof(self->r), 100));
 
 	/* map everything: the pending TX completes */
 	ASSERT_EQ((ssize_t)sizeof(struct vhost_msg_v2), map_all(n));
-	if (vhx_vq_wait_used(&n->dev.vq[VHX_TX], 1000))
-		vhx_vq_kick_force(&n->dev.vq[VHX_TX]);	/* tolerate a needed re-kick */
-	ASSERT_EQ(0, vhx_tx_drain(&n->dev, 5000));
-	got = vhx_tap_recv(&n->tap, self->r, sizeof(self->r), 3000);
+	if (vhxl_vq_wait_used(&n->dev.vq[VHX_TX], 1000))
+		vhxl_vq_kick_force(&n->dev.vq[VHX_TX]);	/* tolerate a needed re-kick */
+	ASSERT_EQ(0, vhxl_tx_drain(&n->dev, 5000));
+	got = vhxl_tap_recv(&n->tap, self->r, sizeof(self->r), 3000);
 	ASSERT_EQ(200, got);
-	ASSERT_EQ(0u, vhx_check_frame(self->r, 200, 1));
+	ASSERT_EQ(0u, vhxl_check_frame(self->r, 200, 1));
 	read_misses(_metadata, fd, 10, &n->mem);
 
 	/* RX works through the IOTLB too */
 	{
 		unsigned nb;
 
-		vhx_rx_fill(&n->dev, 64, NULL);
-		vhx_make_frame(self->f, 500, 2);
-		ASSERT_EQ(0, vhx_tap_inject(&n->tap, self->f, 500));
-		got = vhx_rx_recv(&n->dev, self->r, sizeof(self->r), NULL, &nb, 3000);
+		vhxl_rx_fill(&n->dev, 64, NULL);
+		vhxl_make_frame(self->f, 500, 2);
+		ASSERT_EQ(0, vhxl_tap_inject(&n->tap, self->f, 500));
+		got = vhxl_rx_recv(&n->dev, self->r, sizeof(self->r), NULL, &nb, 3000);
 		ASSERT_EQ(500, got);
-		ASSERT_EQ(0u, vhx_check_frame(self->r, 500, 2));
+		ASSERT_EQ(0u, vhxl_check_frame(self->r, 500, 2));
 	}
 
 	/* invalidate: the next TX misses again */
 	ASSERT_EQ((ssize_t)sizeof(struct vhost_msg_v2),
 		  send_msg(fd, VHOST_IOTLB_INVALIDATE, n->mem.r[0].gpa, n->mem.size, 0, 0));
-	vhx_make_frame(self->f, 200, 3);
-	ASSERT_LE(0, vhx_tx_post(&n->dev, self->f, 200, NULL));
-	vhx_vq_kick_force(&n->dev.vq[VHX_TX]);
+	vhxl_make_frame(self->f, 200, 3);
+	ASSERT_LE(0, vhxl_tx_post(&n->dev, self->f, 200, NULL));
+	vhxl_vq_kick_force(&n->dev.vq[VHX_TX]);
 	misses = read_misses(_metadata, fd, 3000, &n->mem);
 	TH_LOG("%d miss message(s) after INVALIDATE", misses);
 	EXPECT_GT(misses, 0);
-	EXPECT_EQ(-ETIMEDOUT, vhx_tap_recv(&n->tap, self->r, sizeof(self->r), 100));
+	EXPECT_EQ(-ETIMEDOUT, vhxl_tap_recv(&n->tap, self->r, sizeof(self->r), 100));
 	ASSERT_EQ((ssize_t)sizeof(struct vhost_msg_v2), map_all(n));
-	if (vhx_vq_wait_used(&n->dev.vq[VHX_TX], 1000))
-		vhx_vq_kick_force(&n->dev.vq[VHX_TX]);
-	ASSERT_EQ(0, vhx_tx_drain(&n->dev, 5000));
-	got = vhx_tap_recv(&n->tap, self->r, sizeof(self->r), 3000);
+	if (vhxl_vq_wait_used(&n->dev.vq[VHX_TX], 1000))
+		vhxl_vq_kick_force(&n->dev.vq[VHX_TX]);
+	ASSERT_EQ(0, vhxl_tx_drain(&n->dev, 5000));
+	got = vhxl_tap_recv(&n->tap, self->r, sizeof(self->r), 3000);
 	ASSERT_EQ(200, got);
-	ASSERT_EQ(0u, vhx_check_frame(self->r, 200, 3));
+	ASSERT_EQ(0u, vhxl_check_frame(self->r, 200, 3));
 }
 
 TEST_F(iotlb, bad_messages)

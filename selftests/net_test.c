@@ -54,11 +54,11 @@ static double now_s(void)
 
 FIXTURE(net)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 	uint8_t *frame, *rbuf;
-	struct vhx_tx_opts txo;
-	struct vhx_rx_opts rxo;
+	struct vhxl_tx_opts txo;
+	struct vhxl_rx_opts rxo;
 	unsigned long rx_frames;
 };
 
@@ -128,7 +128,7 @@ NET_VARIANT(vhost_hdr_legacy,
 
 FIXTURE_SETUP(net)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = variant->features | (variant->packed ? F_PACKED : 0),
 		.num = variant->packed ? variant->num * 3 / 4 + 1 : variant->num,
 		.rx_buf = variant->rx_buf,
@@ -138,7 +138,7 @@ FIXTURE_SETUP(net)
 		.nregions = variant->nregions,
 		.mtu = TAP_MTU,
 	};
-	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
+	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
 	int r;
 
 	if (why)
@@ -146,9 +146,9 @@ FIXTURE_SETUP(net)
 	/* keep the big-TX-buffer variants affordable */
 	if (variant->num > 256)
 		c.tx_buf = 16384;
-	r = vhx_net_setup(&self->n, &c);
+	r = vhxl_net_setup(&self->n, &c);
 	if (r)
-		TH_LOG("vhx_net_setup: %s", strerror(-r));
+		TH_LOG("vhxl_net_setup: %s", strerror(-r));
 	ASSERT_EQ(0, r);
 	self->up = true;
 	for (unsigned q = 0; variant->busyloop_us && q < VHX_NVQS; q++) {
@@ -160,11 +160,11 @@ FIXTURE_SETUP(net)
 	self->rbuf = malloc(MAX_FRAME + 64);
 	ASSERT_NONNULL(self->frame);
 	ASSERT_NONNULL(self->rbuf);
-	self->txo = (struct vhx_tx_opts){
+	self->txo = (struct vhxl_tx_opts){
 		.nsegs = variant->tx_segs, .hdr_separate = variant->tx_segs > 1,
 		.indirect = variant->indirect,
 	};
-	self->rxo = (struct vhx_rx_opts){
+	self->rxo = (struct vhxl_rx_opts){
 		.nsegs = variant->rx_segs, .indirect = variant->indirect,
 	};
 }
@@ -172,7 +172,7 @@ FIXTURE_SETUP(net)
 FIXTURE_TEARDOWN(net)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 	free(self->frame);
 	free(self->rbuf);
 }
@@ -180,24 +180,24 @@ FIXTURE_TEARDOWN(net)
 /* TX one frame of @len bytes and check it arrives byte-exact on the tap. */
 static void tx_check(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(net) *self, size_t len, uint32_t seq,
-		     const struct vhx_tx_opts *o)
+		     const struct vhxl_tx_opts *o)
 {
 	ssize_t got;
 	size_t bad;
 	int r;
 
 	if (o->nsegs + 1 > self->n.dev.vq[VHX_TX].num_free && !o->indirect)
-		vhx_tx_reclaim(&self->n.dev);
-	vhx_make_frame(self->frame, len, seq);
-	r = vhx_net_tx_one(&self->n, self->frame, len, o, 5000);
+		vhxl_tx_reclaim(&self->n.dev);
+	vhxl_make_frame(self->frame, len, seq);
+	r = vhxl_net_tx_one(&self->n, self->frame, len, o, 5000);
 	if (r)
 		TH_LOG("tx of %zu bytes: %s", len, strerror(-r));
 	ASSERT_EQ(0, r);
-	got = vhx_tap_recv(&self->n.tap, self->rbuf, MAX_FRAME + 64, 5000);
+	got = vhxl_tap_recv(&self->n.tap, self->rbuf, MAX_FRAME + 64, 5000);
 	if (got < 0)
 		TH_LOG("tap recv (frame %zu bytes): %s", len, strerror((int)-got));
 	ASSERT_EQ((ssize_t)len, got);
-	bad = vhx_check_frame(self->rbuf, len, seq);
+	bad = vhxl_check_frame(self->rbuf, len, seq);
 	if (bad)
 		TH_LOG("frame %zu bytes differs at offset %zu", len, bad - 1);
 	ASSERT_EQ(0u, bad);
@@ -207,25 +207,25 @@ static void tx_check(struct __test_metadata *_metadata,
 static void rx_check(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(net) *self, size_t len, uint32_t seq)
 {
-	struct vhx_dev *d = &self->n.dev;
+	struct vhxl_dev *d = &self->n.dev;
 	struct virtio_net_hdr_mrg_rxbuf h;
 	unsigned nbufs = 0;
 	ssize_t got;
 	size_t bad;
 	int r;
 
-	vhx_rx_fill(d, d->vq[VHX_RX].num, &self->rxo);
-	vhx_make_frame(self->frame, len, seq);
-	r = vhx_tap_inject(&self->n.tap, self->frame, len);
+	vhxl_rx_fill(d, d->vq[VHX_RX].num, &self->rxo);
+	vhxl_make_frame(self->frame, len, seq);
+	r = vhxl_tap_inject(&self->n.tap, self->frame, len);
 	if (r)
 		TH_LOG("inject %zu bytes: %s", len, strerror(-r));
 	ASSERT_EQ(0, r);
 	memset(&h, 0xee, sizeof(h));
-	got = vhx_rx_recv(d, self->rbuf, MAX_FRAME + 64, &h, &nbufs, 5000);
+	got = vhxl_rx_recv(d, self->rbuf, MAX_FRAME + 64, &h, &nbufs, 5000);
 	if (got < 0)
 		TH_LOG("rx of %zu bytes: %s", len, strerror((int)-got));
 	ASSERT_EQ((ssize_t)len, got);
-	bad = vhx_check_frame(self->rbuf, len, seq);
+	bad = vhxl_check_frame(self->rbuf, len, seq);
 	if (bad)
 		TH_LOG("rx frame %zu bytes differs at offset %zu", len, bad - 1);
 	ASSERT_EQ(0u, bad);
@@ -261,8 +261,8 @@ TEST_F(net, tx_sizes)
 			continue;
 		tx_check(_metadata, self, sizes[i], i, &self->txo);
 	}
-	EXPECT_EQ(0, vhx_tap_drain(&self->n.tap, 50));
-	EXPECT_EQ(0u, vhx_eventfd_read(self->n.dev.vq[VHX_TX].err_fd));
+	EXPECT_EQ(0, vhxl_tap_drain(&self->n.tap, 50));
+	EXPECT_EQ(0u, vhxl_eventfd_read(self->n.dev.vq[VHX_TX].err_fd));
 }
 
 TEST_F(net, tx_scatter)
@@ -273,7 +273,7 @@ TEST_F(net, tx_scatter)
 
 	for (i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
 		for (j = 0; j < 2; j++) {
-			struct vhx_tx_opts o = {
+			struct vhxl_tx_opts o = {
 				.nsegs = segs[i], .hdr_separate = j,
 				.indirect = self->txo.indirect,
 			};
@@ -297,31 +297,31 @@ TEST_F(net, rx_sizes)
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		rx_check(_metadata, self, sizes[i], 1000 + i);
 	TH_LOG("%lu frames received", self->rx_frames);
-	EXPECT_EQ(0u, vhx_eventfd_read(self->n.dev.vq[VHX_RX].err_fd));
+	EXPECT_EQ(0u, vhxl_eventfd_read(self->n.dev.vq[VHX_RX].err_fd));
 }
 
 /* A frame larger than the posted buffer (non-mergeable) is dropped, the next
  * one is still received intact. */
 TEST_F(net, rx_too_big_dropped)
 {
-	struct vhx_rx_opts o = self->rxo;
-	struct vhx_dev *d = &self->n.dev;
+	struct vhxl_rx_opts o = self->rxo;
+	struct vhxl_dev *d = &self->n.dev;
 
 	if (d->features & F_MRG)
 		SKIP(return, "mergeable: vhost spreads the frame over buffers");
 	o.len = 1000;
-	ASSERT_GT(vhx_rx_fill(d, d->vq[VHX_RX].num, &o), 0);
-	vhx_make_frame(self->frame, 1514, 7);
-	ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, self->frame, 1514));
-	vhx_make_frame(self->frame, 500, 8);
-	ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, self->frame, 500));
+	ASSERT_GT(vhxl_rx_fill(d, d->vq[VHX_RX].num, &o), 0);
+	vhxl_make_frame(self->frame, 1514, 7);
+	ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, self->frame, 1514));
+	vhxl_make_frame(self->frame, 500, 8);
+	ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, self->frame, 500));
 	{
 		unsigned nb;
-		ssize_t got = vhx_rx_recv(d, self->rbuf, MAX_FRAME, NULL, &nb, 5000);
+		ssize_t got = vhxl_rx_recv(d, self->rbuf, MAX_FRAME, NULL, &nb, 5000);
 
 		ASSERT_EQ(500, got);
-		EXPECT_EQ(8u, vhx_frame_seq(self->rbuf));
-		EXPECT_EQ(0u, vhx_check_frame(self->rbuf, 500, 8));
+		EXPECT_EQ(8u, vhxl_frame_seq(self->rbuf));
+		EXPECT_EQ(0u, vhxl_check_frame(self->rbuf, 500, 8));
 	}
 }
 
@@ -333,14 +333,14 @@ TEST_F(net, rx_too_big_dropped)
  */
 TEST_F(net, index_wrap)
 {
-	struct vhx_net_cfg c = self->n.cfg;
+	struct vhxl_net_cfg c = self->n.cfg;
 	unsigned i, n = 400;
 	int r;
 
-	vhx_net_teardown(&self->n);
+	vhxl_net_teardown(&self->n);
 	self->up = false;
 	c.base = variant->packed ? c.num - 5 : 0xffff - 100;
-	r = vhx_net_setup(&self->n, &c);
+	r = vhxl_net_setup(&self->n, &c);
 	ASSERT_EQ(0, r);
 	self->up = true;
 	for (unsigned q = 0; variant->busyloop_us && q < VHX_NVQS; q++) {
@@ -355,13 +355,13 @@ TEST_F(net, index_wrap)
 	{
 		struct vhost_vring_state s = { .index = VHX_TX };
 
-		struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+		struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 
-		ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
-		ASSERT_EQ(0, vhx_ioctl(self->n.dev.fd, VHOST_GET_VRING_BASE, &s));
+		ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
+		ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_GET_VRING_BASE, &s));
 		TH_LOG("TX base after %u frames: 0x%x (driver 0x%x)", n, s.num,
-		       vhx_vq_expected_base(tx));
-		EXPECT_EQ(vhx_vq_expected_base(tx), s.num);
+		       vhxl_vq_expected_base(tx));
+		EXPECT_EQ(vhxl_vq_expected_base(tx), s.num);
 		EXPECT_EQ((unsigned long)n, tx->used_total);
 		if (!tx->packed) {
 			EXPECT_EQ((uint16_t)(c.base + n), s.num);
@@ -374,8 +374,8 @@ TEST_F(net, index_wrap)
  * order; then the same for RX with a burst of injected frames. */
 TEST_F(net, burst)
 {
-	struct vhx_dev *d = &self->n.dev;
-	struct vhx_vq *tx = &d->vq[VHX_TX];
+	struct vhxl_dev *d = &self->n.dev;
+	struct vhxl_vq *tx = &d->vq[VHX_TX];
 	unsigned i, posted = 0, seen = 0, budget = 3000, segs = self->txo.nsegs;
 	double t0 = now_s();
 
@@ -387,28 +387,28 @@ TEST_F(net, burst)
 		 * would never be reclaimed.
 		 */
 		if (seen == posted)
-			ASSERT_EQ(0, vhx_tx_drain(d, 5000));
+			ASSERT_EQ(0, vhxl_tx_drain(d, 5000));
 		while (posted < budget) {
-			vhx_make_frame(self->frame, 128, posted);
-			if (vhx_tx_post(d, self->frame, 128, &self->txo) < 0)
+			vhxl_make_frame(self->frame, 128, posted);
+			if (vhxl_tx_post(d, self->frame, 128, &self->txo) < 0)
 				break;
 			posted++;
 		}
 		ASSERT_LT(seen, posted);
-		vhx_vq_kick(tx);
+		vhxl_vq_kick(tx);
 		while (seen < posted) {
-			ssize_t got = vhx_tap_recv(&self->n.tap, self->rbuf, 2048, 5000);
+			ssize_t got = vhxl_tap_recv(&self->n.tap, self->rbuf, 2048, 5000);
 
 			ASSERT_EQ(128, got);
-			ASSERT_EQ(seen, vhx_frame_seq(self->rbuf));
-			ASSERT_EQ(0u, vhx_check_frame(self->rbuf, 128, seen));
+			ASSERT_EQ(seen, vhxl_frame_seq(self->rbuf));
+			ASSERT_EQ(0u, vhxl_check_frame(self->rbuf, 128, seen));
 			seen++;
-			vhx_tx_reclaim(d);
+			vhxl_tx_reclaim(d);
 			if (tx->num_free >= (segs > 1 && !self->txo.indirect ? segs : 1) * 16)
 				break;
 		}
 	}
-	ASSERT_EQ(0, vhx_tx_drain(d, 5000));
+	ASSERT_EQ(0, vhxl_tx_drain(d, 5000));
 	TH_LOG("TX %u frames in %.2f s, %lu kicks (%lu suppressed), %lu calls",
 	       budget, now_s() - t0, tx->kicks, tx->suppressed_kicks, tx->calls);
 
@@ -420,27 +420,27 @@ TEST_F(net, burst)
 
 		if (batch > 200)
 			batch = 200;
-		vhx_rx_fill(d, d->vq[VHX_RX].num, &self->rxo);
+		vhxl_rx_fill(d, d->vq[VHX_RX].num, &self->rxo);
 		/* never inject more frames than buffers are posted (multi-
 		 * descriptor buffers: fewer buffers than ring entries) */
-		if (batch > vhx_vq_inflight(&d->vq[VHX_RX]))
-			batch = vhx_vq_inflight(&d->vq[VHX_RX]);
+		if (batch > vhxl_vq_inflight(&d->vq[VHX_RX]))
+			batch = vhxl_vq_inflight(&d->vq[VHX_RX]);
 		for (k = 0; k < batch; k++) {
-			vhx_make_frame(self->frame, 100 + k, i * 1000 + k);
-			ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, self->frame, 100 + k));
+			vhxl_make_frame(self->frame, 100 + k, i * 1000 + k);
+			ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, self->frame, 100 + k));
 		}
 		for (k = 0; k < batch; k++) {
 			unsigned nb;
-			ssize_t got = vhx_rx_recv(d, self->rbuf, 2048, NULL, &nb, 5000);
+			ssize_t got = vhxl_rx_recv(d, self->rbuf, 2048, NULL, &nb, 5000);
 
 			if (got != (ssize_t)(100 + k))
 				TH_LOG("batch %u frame %u: got %zd, avail %u last_used %u free %u inflight %u",
 				       i, k, got, d->vq[VHX_RX].avail_idx,
 				       d->vq[VHX_RX].last_used, d->vq[VHX_RX].num_free,
-				       vhx_vq_inflight(&d->vq[VHX_RX]));
+				       vhxl_vq_inflight(&d->vq[VHX_RX]));
 			ASSERT_EQ((ssize_t)(100 + k), got);
-			ASSERT_EQ(i * 1000 + k, vhx_frame_seq(self->rbuf));
-			ASSERT_EQ(0u, vhx_check_frame(self->rbuf, got, i * 1000 + k));
+			ASSERT_EQ(i * 1000 + k, vhxl_frame_seq(self->rbuf));
+			ASSERT_EQ(0u, vhxl_check_frame(self->rbuf, got, i * 1000 + k));
 			seen++;
 		}
 	}
@@ -452,32 +452,32 @@ TEST_F(net, burst)
  * not signal the call eventfd (event idx: at most one initial signal). */
 TEST_F(net, tx_no_interrupt)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	uint64_t calls;
 	unsigned i;
 
-	vhx_eventfd_read(tx->call_fd);
-	vhx_vq_disable_cb(tx);
+	vhxl_eventfd_read(tx->call_fd);
+	vhxl_vq_disable_cb(tx);
 	for (i = 0; i < 100; i++) {
-		vhx_make_frame(self->frame, 200, i);
-		ASSERT_LE(0, vhx_tx_post(&self->n.dev, self->frame, 200, &self->txo));
-		vhx_vq_kick(tx);
-		ASSERT_EQ(0, vhx_vq_wait_used(tx, 5000));
-		vhx_tx_reclaim(&self->n.dev);
-		ASSERT_EQ(200, vhx_tap_recv(&self->n.tap, self->rbuf, 2048, 5000));
-		ASSERT_EQ(i, vhx_frame_seq(self->rbuf));
+		vhxl_make_frame(self->frame, 200, i);
+		ASSERT_LE(0, vhxl_tx_post(&self->n.dev, self->frame, 200, &self->txo));
+		vhxl_vq_kick(tx);
+		ASSERT_EQ(0, vhxl_vq_wait_used(tx, 5000));
+		vhxl_tx_reclaim(&self->n.dev);
+		ASSERT_EQ(200, vhxl_tap_recv(&self->n.tap, self->rbuf, 2048, 5000));
+		ASSERT_EQ(i, vhxl_frame_seq(self->rbuf));
 	}
 	usleep(100000);
-	calls = vhx_eventfd_read(tx->call_fd);
+	calls = vhxl_eventfd_read(tx->call_fd);
 	TH_LOG("call eventfd count with interrupts disabled: %llu (event idx %d)",
 	       (unsigned long long)calls, tx->event_idx);
 	EXPECT_LE(calls, tx->event_idx ? 1u : 0u);
 	/* re-enable: the next completion must interrupt */
-	vhx_vq_enable_cb(tx);
-	vhx_make_frame(self->frame, 200, 999);
-	ASSERT_LE(0, vhx_tx_post(&self->n.dev, self->frame, 200, &self->txo));
-	vhx_vq_kick(tx);
-	EXPECT_GT(vhx_eventfd_wait(tx->call_fd, 5000), 0u);
+	vhxl_vq_enable_cb(tx);
+	vhxl_make_frame(self->frame, 200, 999);
+	ASSERT_LE(0, vhxl_tx_post(&self->n.dev, self->frame, 200, &self->txo));
+	vhxl_vq_kick(tx);
+	EXPECT_GT(vhxl_eventfd_wait(tx->call_fd, 5000), 0u);
 }
 
 /*
@@ -487,7 +487,7 @@ TEST_F(net, tx_no_interrupt)
  */
 FIXTURE(wrap)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 };
 
@@ -501,56 +501,56 @@ FIXTURE_VARIANT_ADD(wrap, packed) { .packed = true };
 
 FIXTURE_SETUP(wrap)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG | F_EVT | (variant->packed ? F_PACKED : 0),
 		.num = variant->packed ? 61 : 64,
 		.rx_buf = 1536, .tx_buf = 256, .identity = true,
 	};
-	const char *why = variant->packed ? vhx_skip_packed() : vhx_skip_reason();
+	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
 }
 
 FIXTURE_TEARDOWN(wrap)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 }
 
 TEST_F_TIMEOUT(wrap, tx_70000, 240)
 {
-	struct vhx_dev *d = &self->n.dev;
-	struct vhx_vq *tx = &d->vq[VHX_TX];
+	struct vhxl_dev *d = &self->n.dev;
+	struct vhxl_vq *tx = &d->vq[VHX_TX];
 	unsigned total = 70000, posted = 0, seen = 0;
 	uint8_t f[64], r[256];
 	double t0 = now_s();
 
 	while (seen < total) {
 		while (posted < total && posted - seen < 48) {
-			vhx_make_frame(f, 64, posted);
-			if (vhx_tx_post(d, f, 64, NULL) < 0)
+			vhxl_make_frame(f, 64, posted);
+			if (vhxl_tx_post(d, f, 64, NULL) < 0)
 				break;
 			posted++;
 		}
-		vhx_vq_kick(tx);
+		vhxl_vq_kick(tx);
 		while (seen < posted) {
-			ssize_t got = vhx_tap_recv(&self->n.tap, r, sizeof(r), 5000);
+			ssize_t got = vhxl_tap_recv(&self->n.tap, r, sizeof(r), 5000);
 
-			if (got != 64 || vhx_frame_seq(r) != seen)
+			if (got != 64 || vhxl_frame_seq(r) != seen)
 				TH_LOG("frame %u: got %zd bytes seq %u", seen, got,
-				       got >= 18 ? vhx_frame_seq(r) : 0);
+				       got >= 18 ? vhxl_frame_seq(r) : 0);
 			ASSERT_EQ(64, got);
-			ASSERT_EQ(seen, vhx_frame_seq(r));
+			ASSERT_EQ(seen, vhxl_frame_seq(r));
 			seen++;
 			if (!(seen % 16))
 				break;
 		}
-		vhx_tx_reclaim(d);
+		vhxl_tx_reclaim(d);
 	}
-	ASSERT_EQ(0, vhx_tx_drain(d, 5000));
+	ASSERT_EQ(0, vhxl_tx_drain(d, 5000));
 	if (!tx->packed)
 		EXPECT_EQ((uint16_t)total, tx->used->idx);
 	EXPECT_EQ((unsigned long)total, tx->used_total);
@@ -558,8 +558,8 @@ TEST_F_TIMEOUT(wrap, tx_70000, 240)
 	{
 		struct vhost_vring_state st = { .index = VHX_TX };
 
-		ASSERT_EQ(0, vhx_ioctl(d->fd, VHOST_GET_VRING_BASE, &st));
-		EXPECT_EQ(vhx_vq_expected_base(tx), st.num);
+		ASSERT_EQ(0, vhxl_ioctl(d->fd, VHOST_GET_VRING_BASE, &st));
+		EXPECT_EQ(vhxl_vq_expected_base(tx), st.num);
 	}
 	TH_LOG("%u frames through a %u-entry ring in %.1f s (%lu kicks, %lu suppressed)",
 	       total, tx->num, now_s() - t0, tx->kicks, tx->suppressed_kicks);
@@ -573,7 +573,7 @@ TEST_F_TIMEOUT(wrap, tx_70000, 240)
  * device writing the index a byte at a time shows 0xNN00 or 0xNN+1 ff.
  */
 struct base_watch {
-	struct vhx_vq *vq;
+	struct vhxl_vq *vq;
 	pthread_t thread;
 	atomic_bool stop;
 	atomic_uint gen;	/* odd while the ring is being re-based */
@@ -604,8 +604,8 @@ static void *base_watch_fn(void *arg)
 
 TEST_F_TIMEOUT(wrap, used_idx_single_store, 240)
 {
-	struct vhx_dev *d = &self->n.dev;
-	struct vhx_vq *tx = &d->vq[VHX_TX];
+	struct vhxl_dev *d = &self->n.dev;
+	struct vhxl_vq *tx = &d->vq[VHX_TX];
 	struct base_watch w = { .vq = tx };
 	unsigned rounds = 0;
 	uint8_t f[64], r[256];
@@ -622,22 +622,22 @@ TEST_F_TIMEOUT(wrap, used_idx_single_store, 240)
 		struct vhost_vring_state st = { .index = VHX_TX, .num = b };
 
 		atomic_fetch_add(&w.gen, 1);
-		ASSERT_EQ(0, vhx_set_backend(d, VHX_TX, -1));
+		ASSERT_EQ(0, vhxl_set_backend(d, VHX_TX, -1));
 		tx->used->idx = b;
 		tx->avail->idx = b;
 		tx->avail_idx = b;
 		tx->last_used = b;
 		tx->kick_old = b;
-		ASSERT_EQ(0, vhx_ioctl(d->fd, VHOST_SET_VRING_BASE, &st));
+		ASSERT_EQ(0, vhxl_ioctl(d->fd, VHOST_SET_VRING_BASE, &st));
 		atomic_store(&w.base, b);
-		ASSERT_EQ(0, vhx_set_backend(d, VHX_TX, self->n.tap.fd));
+		ASSERT_EQ(0, vhxl_set_backend(d, VHX_TX, self->n.tap.fd));
 		atomic_fetch_add(&w.gen, 1);
 
-		vhx_make_frame(f, 64, rounds);
-		ASSERT_EQ(0, vhx_net_tx_one(&self->n, f, 64, NULL, 5000));
+		vhxl_make_frame(f, 64, rounds);
+		ASSERT_EQ(0, vhxl_net_tx_one(&self->n, f, 64, NULL, 5000));
 		ASSERT_EQ((uint16_t)(b + 1), tx->used->idx);
-		ASSERT_EQ(64, vhx_tap_recv(&self->n.tap, r, sizeof(r), 5000));
-		ASSERT_EQ(rounds, vhx_frame_seq(r));
+		ASSERT_EQ(64, vhxl_tap_recv(&self->n.tap, r, sizeof(r), 5000));
+		ASSERT_EQ(rounds, vhxl_frame_seq(r));
 		rounds++;
 	}
 	atomic_store(&w.stop, true);
@@ -651,8 +651,8 @@ TEST_F_TIMEOUT(wrap, used_idx_single_store, 240)
 /* Same on the RX ring: 70000 injected frames through 64 RX buffers. */
 TEST_F_TIMEOUT(wrap, rx_70000, 240)
 {
-	struct vhx_dev *d = &self->n.dev;
-	struct vhx_vq *rx = &d->vq[VHX_RX];
+	struct vhxl_dev *d = &self->n.dev;
+	struct vhxl_vq *rx = &d->vq[VHX_RX];
 	unsigned total = 70000, seen = 0, k;
 	uint8_t f[64], r[2048];
 	double t0 = now_s();
@@ -660,21 +660,21 @@ TEST_F_TIMEOUT(wrap, rx_70000, 240)
 	while (seen < total) {
 		unsigned batch = total - seen < 32 ? total - seen : 32;
 
-		vhx_rx_fill(d, rx->num, NULL);
+		vhxl_rx_fill(d, rx->num, NULL);
 		for (k = 0; k < batch; k++) {
-			vhx_make_frame(f, 64, seen + k);
-			ASSERT_EQ(0, vhx_tap_inject(&self->n.tap, f, 64));
+			vhxl_make_frame(f, 64, seen + k);
+			ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, f, 64));
 		}
 		for (k = 0; k < batch; k++) {
 			unsigned nb;
-			ssize_t got = vhx_rx_recv(d, r, sizeof(r), NULL, &nb, 5000);
+			ssize_t got = vhxl_rx_recv(d, r, sizeof(r), NULL, &nb, 5000);
 
-			if (got != 64 || vhx_frame_seq(r) != seen)
+			if (got != 64 || vhxl_frame_seq(r) != seen)
 				TH_LOG("frame %u: got %zd bytes seq %u", seen, got,
-				       got >= 18 ? vhx_frame_seq(r) : 0);
+				       got >= 18 ? vhxl_frame_seq(r) : 0);
 			ASSERT_EQ(64, got);
-			ASSERT_EQ(seen, vhx_frame_seq(r));
-			ASSERT_EQ(0u, vhx_check_frame(r, 64, seen));
+			ASSERT_EQ(seen, vhxl_frame_seq(r));
+			ASSERT_EQ(0u, vhxl_check_frame(r, 64, seen));
 			seen++;
 		}
 	}

@@ -51,42 +51,42 @@ static uint32_t get_base(struct __test_metadata *_metadata, int fd, unsigned q)
 {
 	struct vhost_vring_state s = { .index = q };
 
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_GET_VRING_BASE, &s));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_GET_VRING_BASE, &s));
 	return s.num;
 }
 
 /* TX @len bytes in @segs descriptors; the frame must reach the tap intact. */
-static void tx_one(struct __test_metadata *_metadata, struct vhx_net *n,
+static void tx_one(struct __test_metadata *_metadata, struct vhxl_net *n,
 		   size_t len, unsigned segs, uint32_t seq)
 {
-	struct vhx_tx_opts o = { .nsegs = segs, .hdr_separate = segs > 1 };
+	struct vhxl_tx_opts o = { .nsegs = segs, .hdr_separate = segs > 1 };
 	uint8_t f[2048], r[2048];
 
-	vhx_make_frame(f, len, seq);
-	ASSERT_EQ(0, vhx_net_tx_one(n, f, len, &o, 5000));
-	ASSERT_EQ((ssize_t)len, vhx_tap_recv(&n->tap, r, sizeof(r), 5000));
-	ASSERT_EQ(0u, vhx_check_frame(r, len, seq));
+	vhxl_make_frame(f, len, seq);
+	ASSERT_EQ(0, vhxl_net_tx_one(n, f, len, &o, 5000));
+	ASSERT_EQ((ssize_t)len, vhxl_tap_recv(&n->tap, r, sizeof(r), 5000));
+	ASSERT_EQ(0u, vhxl_check_frame(r, len, seq));
 }
 
-static void rx_one(struct __test_metadata *_metadata, struct vhx_net *n,
+static void rx_one(struct __test_metadata *_metadata, struct vhxl_net *n,
 		   size_t len, uint32_t seq)
 {
 	uint8_t f[2048], r[2048];
 	unsigned nb;
 
-	vhx_rx_fill(&n->dev, n->dev.vq[VHX_RX].num, NULL);
-	vhx_make_frame(f, len, seq);
-	ASSERT_EQ(0, vhx_tap_inject(&n->tap, f, len));
-	ASSERT_EQ((ssize_t)len, vhx_rx_recv(&n->dev, r, sizeof(r), NULL, &nb, 5000));
-	ASSERT_EQ(seq, vhx_frame_seq(r));
-	ASSERT_EQ(0u, vhx_check_frame(r, len, seq));
+	vhxl_rx_fill(&n->dev, n->dev.vq[VHX_RX].num, NULL);
+	vhxl_make_frame(f, len, seq);
+	ASSERT_EQ(0, vhxl_tap_inject(&n->tap, f, len));
+	ASSERT_EQ((ssize_t)len, vhxl_rx_recv(&n->dev, r, sizeof(r), NULL, &nb, 5000));
+	ASSERT_EQ(seq, vhxl_frame_seq(r));
+	ASSERT_EQ(0u, vhxl_check_frame(r, len, seq));
 }
 
 /* ------------------------------------------------------- ring sizes */
 
 FIXTURE(psize)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
 };
 
@@ -104,28 +104,28 @@ FIXTURE_VARIANT_ADD(psize, n3) { .num = 3, .features = F_V1 | F_MRG | F_EVT };
 
 FIXTURE_SETUP(psize)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = variant->features | F_PK, .num = variant->num,
 		.rx_buf = 2048, .tx_buf = 2048, .identity = true,
 	};
-	const char *why = vhx_skip_packed();
+	const char *why = vhxl_skip_packed();
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
 }
 
 FIXTURE_TEARDOWN(psize)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 }
 
 /* Three laps and a half of TX, chains of 1, 2, 3 descriptors in turn. */
 TEST_F(psize, tx_laps)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	unsigned i, descs = 0, laps = 0, target = 7 * tx->num / 2;
 	bool wrap = tx->avail_wrap;
 
@@ -140,64 +140,64 @@ TEST_F(psize, tx_laps)
 			wrap = tx->avail_wrap;
 			laps++;
 			/* the device's position, at every lap */
-			EXPECT_EQ(vhx_vq_expected_base(tx),
+			EXPECT_EQ(vhxl_vq_expected_base(tx),
 				  get_base(_metadata, self->n.dev.fd, VHX_TX));
 		}
 	}
 	TH_LOG("%u frames, %u descriptors, %u wrap counter flips, ring of %u",
 	       i, descs, laps, tx->num);
 	EXPECT_GE(laps, 3u);
-	EXPECT_EQ(vhx_vq_expected_base(tx), get_base(_metadata, self->n.dev.fd, VHX_TX));
-	EXPECT_EQ(0u, vhx_eventfd_read(tx->err_fd));
+	EXPECT_EQ(vhxl_vq_expected_base(tx), get_base(_metadata, self->n.dev.fd, VHX_TX));
+	EXPECT_EQ(0u, vhxl_eventfd_read(tx->err_fd));
 }
 
 /* Three laps and a half of RX: the ring is refilled before every frame. */
 TEST_F(psize, rx_laps)
 {
-	struct vhx_vq *rx = &self->n.dev.vq[VHX_RX];
+	struct vhxl_vq *rx = &self->n.dev.vq[VHX_RX];
 	unsigned i, n = 7 * rx->num / 2 + 1;
 
 	for (i = 0; i < n; i++)
 		rx_one(_metadata, &self->n, 60 + (i * 37) % 1400, 1000 + i);
 	EXPECT_EQ((unsigned long)n, rx->used_total);
-	EXPECT_EQ(0u, vhx_eventfd_read(rx->err_fd));
+	EXPECT_EQ(0u, vhxl_eventfd_read(rx->err_fd));
 }
 
 /* ----------------------------------------------- one 100-entry device */
 
 FIXTURE(pk)
 {
-	struct vhx_net n;
+	struct vhxl_net n;
 	bool up;
-	struct vhx_net_cfg c;
+	struct vhxl_net_cfg c;
 };
 
 FIXTURE_SETUP(pk)
 {
-	const char *why = vhx_skip_packed();
+	const char *why = vhxl_skip_packed();
 
-	self->c = (struct vhx_net_cfg){
+	self->c = (struct vhxl_net_cfg){
 		.features = F_V1 | F_MRG | F_PK, .num = 100,
 		.rx_buf = 2048, .tx_buf = 2048, .identity = true,
 	};
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &self->c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &self->c));
 	self->up = true;
 }
 
 FIXTURE_TEARDOWN(pk)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 }
 
 static void restart(struct __test_metadata *_metadata, FIXTURE_DATA(pk) *self)
 {
 	if (self->up)
-		vhx_net_teardown(&self->n);
+		vhxl_net_teardown(&self->n);
 	self->up = false;
-	ASSERT_EQ(0, vhx_net_setup(&self->n, &self->c));
+	ASSERT_EQ(0, vhxl_net_setup(&self->n, &self->c));
 	self->up = true;
 }
 
@@ -216,36 +216,36 @@ TEST_F(pk, vring_num)
 	uint64_t f;
 	unsigned i;
 
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		s.num = good[i];
-		EXPECT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_NUM, &s));
+		EXPECT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_NUM, &s));
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s.num = bad[i];
-		EXPECT_EQ(-EINVAL, vhx_ioctl(fd, VHOST_SET_VRING_NUM, &s));
+		EXPECT_EQ(-EINVAL, vhxl_ioctl(fd, VHOST_SET_VRING_NUM, &s));
 	}
 	/* split features: the power-of-two rule */
 	f = F_V1 | F_MRG;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_FEATURES, &f));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_FEATURES, &f));
 	s.num = 100;
-	EXPECT_EQ(-EINVAL, vhx_ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(-EINVAL, vhxl_ioctl(fd, VHOST_SET_VRING_NUM, &s));
 	s.num = 128;
-	EXPECT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_NUM, &s));
 	/* sized 100 under packed, attached under split: refused */
 	f |= F_PK;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_FEATURES, &f));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_FEATURES, &f));
 	s.num = 100;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_NUM, &s));
 	f &= ~F_PK;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_FEATURES, &f));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_FEATURES, &f));
 	s.num = 0;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_BASE, &s));
-	EXPECT_EQ(-EINVAL, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_BASE, &s));
+	EXPECT_EQ(-EINVAL, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	/* and everything is fine again with packed and a ring that fits */
-	ASSERT_EQ(0, vhx_dev_set_features(&self->n.dev, self->c.features));
-	ASSERT_EQ(0, vhx_vq_reset(&self->n.dev.vq[VHX_TX]));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_dev_set_features(&self->n.dev, self->c.features));
+	ASSERT_EQ(0, vhxl_vq_reset(&self->n.dev.vq[VHX_TX]));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	tx_one(_metadata, &self->n, 100, 1, 1);
 }
 
@@ -257,26 +257,26 @@ TEST_F(pk, vring_num)
 TEST_F(pk, base_roundtrip)
 {
 	int fd = self->n.dev.fd;
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	struct vhost_vring_state s = { .index = VHX_TX };
 	uint32_t got;
 	unsigned i;
 
 	for (i = 0; i < 150; i++)
 		tx_one(_metadata, &self->n, 80, 1, i);
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
 	got = get_base(_metadata, fd, VHX_TX);
 	TH_LOG("GET_VRING_BASE after 150 one-descriptor chains on 100 entries: 0x%08x", got);
 	EXPECT_EQ(0x00320032u, got);
-	EXPECT_EQ(vhx_vq_expected_base(tx), got);
+	EXPECT_EQ(vhxl_vq_expected_base(tx), got);
 	s.num = got;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_BASE, &s));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_BASE, &s));
 	EXPECT_EQ(got, get_base(_metadata, fd, VHX_TX));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	for (i = 150; i < 300; i++)
 		tx_one(_metadata, &self->n, 80 + i % 100, 1 + i % 2, i);
-	EXPECT_EQ(vhx_vq_expected_base(tx), get_base(_metadata, fd, VHX_TX));
-	EXPECT_EQ(0u, vhx_eventfd_read(tx->err_fd));
+	EXPECT_EQ(vhxl_vq_expected_base(tx), get_base(_metadata, fd, VHX_TX));
+	EXPECT_EQ(0u, vhxl_eventfd_read(tx->err_fd));
 }
 
 /*
@@ -292,14 +292,14 @@ TEST_F(pk, base_dpdk)
 
 	self->c.dpdk_base = true;
 	restart(_metadata, self);
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
 	EXPECT_EQ(0x80008000u, get_base(_metadata, self->n.dev.fd, VHX_TX));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	for (i = 0; i < 250; i++) {
 		tx_one(_metadata, &self->n, 64 + i, 1, i);
 		rx_one(_metadata, &self->n, 64 + i, 5000 + i);
 	}
-	EXPECT_EQ(vhx_vq_expected_base(&self->n.dev.vq[VHX_TX]),
+	EXPECT_EQ(vhxl_vq_expected_base(&self->n.dev.vq[VHX_TX]),
 		  get_base(_metadata, self->n.dev.fd, VHX_TX));
 }
 
@@ -309,65 +309,65 @@ TEST_F(pk, base_bad)
 	int fd = self->n.dev.fd;
 	struct vhost_vring_state s = { .index = VHX_TX, .num = WRAP | 100 };
 
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_BASE, &s));
-	EXPECT_EQ(-EINVAL, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_BASE, &s));
+	EXPECT_EQ(-EINVAL, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	s.num = 0x7fff;
-	ASSERT_EQ(0, vhx_ioctl(fd, VHOST_SET_VRING_BASE, &s));
-	EXPECT_EQ(-EINVAL, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
-	ASSERT_EQ(0, vhx_vq_reset(&self->n.dev.vq[VHX_TX]));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_ioctl(fd, VHOST_SET_VRING_BASE, &s));
+	EXPECT_EQ(-EINVAL, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, vhxl_vq_reset(&self->n.dev.vq[VHX_TX]));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 	tx_one(_metadata, &self->n, 100, 1, 1);
 }
 
 /* Completions without waiting for interrupts (busy-polling the ring). */
-static void tx_polled(struct __test_metadata *_metadata, struct vhx_net *n,
+static void tx_polled(struct __test_metadata *_metadata, struct vhxl_net *n,
 		      unsigned count, uint32_t seq)
 {
-	struct vhx_vq *tx = &n->dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &n->dev.vq[VHX_TX];
 	uint8_t f[256], r[256];
 	unsigned i;
 
 	for (i = 0; i < count; i++) {
 		int t;
 
-		vhx_make_frame(f, 100, seq + i);
-		ASSERT_LE(0, vhx_tx_post(&n->dev, f, 100, NULL));
-		vhx_vq_kick(tx);
-		for (t = 0; t < 5000 && !vhx_vq_pending_used(tx); t++)
+		vhxl_make_frame(f, 100, seq + i);
+		ASSERT_LE(0, vhxl_tx_post(&n->dev, f, 100, NULL));
+		vhxl_vq_kick(tx);
+		for (t = 0; t < 5000 && !vhxl_vq_pending_used(tx); t++)
 			usleep(1000);
-		ASSERT_EQ(1, vhx_tx_reclaim(&n->dev));
-		ASSERT_EQ(100, vhx_tap_recv(&n->tap, r, sizeof(r), 5000));
+		ASSERT_EQ(1, vhxl_tx_reclaim(&n->dev));
+		ASSERT_EQ(100, vhxl_tap_recv(&n->tap, r, sizeof(r), 5000));
 	}
 }
 
 TEST_F(pk, event_disable)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	uint64_t calls;
 
-	vhx_vq_disable_cb(tx);
+	vhxl_vq_disable_cb(tx);
 	ASSERT_EQ(VRING_PACKED_EVENT_FLAG_DISABLE, tx->drv_event->flags);
-	vhx_eventfd_read(tx->call_fd);
+	vhxl_eventfd_read(tx->call_fd);
 	tx_polled(_metadata, &self->n, 100, 0);
 	usleep(100000);
-	calls = vhx_eventfd_read(tx->call_fd);
+	calls = vhxl_eventfd_read(tx->call_fd);
 	TH_LOG("interrupts with the driver event DISABLE: %llu", (unsigned long long)calls);
 	EXPECT_EQ(0u, calls);
 }
 
 TEST_F(pk, event_enable)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	unsigned i, with = 0;
 
-	vhx_vq_enable_cb(tx);
+	vhxl_vq_enable_cb(tx);
 	ASSERT_EQ(VRING_PACKED_EVENT_FLAG_ENABLE, tx->drv_event->flags);
-	vhx_eventfd_read(tx->call_fd);
+	vhxl_eventfd_read(tx->call_fd);
 	for (i = 0; i < 50; i++) {
 		/* one frame at a time: each completion must interrupt */
 		tx_polled(_metadata, &self->n, 1, i);
-		with += vhx_eventfd_wait(tx->call_fd, 2000) > 0;
+		with += vhxl_eventfd_wait(tx->call_fd, 2000) > 0;
 	}
 	TH_LOG("completions that interrupted with ENABLE: %u of 50", with);
 	EXPECT_EQ(50u, with);
@@ -382,7 +382,7 @@ TEST_F(pk, event_enable)
  */
 TEST_F(pk, event_desc)
 {
-	struct vhx_vq *tx;
+	struct vhxl_vq *tx;
 	uint64_t calls;
 	uint16_t ev;
 
@@ -398,19 +398,19 @@ TEST_F(pk, event_desc)
 	tx->drv_event->off_wrap = ev;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	tx->drv_event->flags = VRING_PACKED_EVENT_FLAG_DESC;
-	vhx_eventfd_read(tx->call_fd);
+	vhxl_eventfd_read(tx->call_fd);
 	tx_polled(_metadata, &self->n, 10, 1000);
 	usleep(100000);
-	calls = vhx_eventfd_read(tx->call_fd);
+	calls = vhxl_eventfd_read(tx->call_fd);
 	TH_LOG("interrupts for 10 completions with the event at offset 2 wrap 1: %llu",
 	       (unsigned long long)calls);
 	EXPECT_EQ(1u, calls);
 	/* now at 7 (wrap 1): an offset in the lap before, 90 wrap 0 */
 	tx->drv_event->off_wrap = 90;
-	vhx_eventfd_read(tx->call_fd);
+	vhxl_eventfd_read(tx->call_fd);
 	tx_polled(_metadata, &self->n, 10, 2000);
 	usleep(100000);
-	calls = vhx_eventfd_read(tx->call_fd);
+	calls = vhxl_eventfd_read(tx->call_fd);
 	TH_LOG("interrupts for 10 completions with the event in the lap before: %llu",
 	       (unsigned long long)calls);
 	EXPECT_EQ(0u, calls);
@@ -424,7 +424,7 @@ TEST_F(pk, event_desc)
  */
 TEST_F(pk, device_event)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	uint16_t want;
 	int i;
 
@@ -447,18 +447,18 @@ TEST_F(pk, device_event)
 	{
 		uint8_t f[128], r[256];
 
-		vhx_make_frame(f, 100, 9000);
-		ASSERT_LE(0, vhx_tx_post(&self->n.dev, f, 100, NULL));
-		EXPECT_EQ(1, vhx_vq_kick(tx));
-		ASSERT_EQ(0, vhx_tx_drain(&self->n.dev, 5000));
-		ASSERT_EQ(100, vhx_tap_recv(&self->n.tap, r, sizeof(r), 5000));
+		vhxl_make_frame(f, 100, 9000);
+		ASSERT_LE(0, vhxl_tx_post(&self->n.dev, f, 100, NULL));
+		EXPECT_EQ(1, vhxl_vq_kick(tx));
+		ASSERT_EQ(0, vhxl_tx_drain(&self->n.dev, 5000));
+		ASSERT_EQ(100, vhxl_tap_recv(&self->n.tap, r, sizeof(r), 5000));
 	}
 }
 
 /* ------------------------------------------------- flags flipped under */
 
 struct flipper {
-	struct vhx_vq *vq;
+	struct vhxl_vq *vq;
 	atomic_bool stop, pause;
 	atomic_ulong flips;
 	unsigned seed;
@@ -491,9 +491,9 @@ static void *flip_fn(void *arg)
  */
 TEST_F_TIMEOUT(pk, flip_storm, 60)
 {
-	struct vhx_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	struct flipper fl = { .vq = tx, .seed = 1 };
-	struct vhx_tx_opts o = { .nsegs = 2, .hdr_separate = true };
+	struct vhxl_tx_opts o = { .nsegs = 2, .hdr_separate = true };
 	unsigned sent = 0, got = 0, bad = 0, errors = 0, wedged = 0, full = 0, i;
 	uint8_t f[512], r[2048];
 	double t0;
@@ -516,21 +516,21 @@ TEST_F_TIMEOUT(pk, flip_storm, 60)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (ts.tv_sec + ts.tv_nsec / 1e9 - t0 > 3)
 			break;
-		vhx_tx_reclaim(&self->n.dev);
-		vhx_make_frame(f, 200, i);
-		if (vhx_tx_post(&self->n.dev, f, 200, &o) >= 0) {
+		vhxl_tx_reclaim(&self->n.dev);
+		vhxl_make_frame(f, 200, i);
+		if (vhxl_tx_post(&self->n.dev, f, 200, &o) >= 0) {
 			sent++;
 			full = 0;
 		} else {
 			full++;
 		}
-		vhx_vq_kick_force(tx);
-		while ((n = vhx_tap_recv(&self->n.tap, r, sizeof(r), 0)) >= 0) {
+		vhxl_vq_kick_force(tx);
+		while ((n = vhxl_tap_recv(&self->n.tap, r, sizeof(r), 0)) >= 0) {
 			got++;
-			if (n != 200 || vhx_check_frame(r, 200, vhx_frame_seq(r)))
+			if (n != 200 || vhxl_check_frame(r, 200, vhxl_frame_seq(r)))
 				bad++;
 		}
-		if (vhx_eventfd_read(tx->err_fd)) {
+		if (vhxl_eventfd_read(tx->err_fd)) {
 			errors++;
 		} else if (full > 200) {
 			wedged++;	/* a flipped used entry hid the rest */
@@ -542,15 +542,15 @@ TEST_F_TIMEOUT(pk, flip_storm, 60)
 			full = 0;
 			atomic_store(&fl.pause, true);
 			usleep(1000);
-			ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
-			ASSERT_EQ(0, vhx_vq_reset(tx));
-			ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+			ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
+			ASSERT_EQ(0, vhxl_vq_reset(tx));
+			ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
 			atomic_store(&fl.pause, false);
 		}
 	}
 	atomic_store(&fl.stop, true);
 	pthread_join(th, NULL);
-	while (vhx_tap_recv(&self->n.tap, r, sizeof(r), 300) >= 0)
+	while (vhxl_tap_recv(&self->n.tap, r, sizeof(r), 300) >= 0)
 		got++;
 	/*
 	 * A flipped bit can make a stale descriptor available again, or join
@@ -561,10 +561,10 @@ TEST_F_TIMEOUT(pk, flip_storm, 60)
 	EXPECT_GT(atomic_load(&fl.flips), 0ul);
 	EXPECT_GT(errors, 0u);
 	/* a reset brings the queue back */
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, -1));
-	ASSERT_EQ(0, vhx_vq_reset(tx));
-	ASSERT_EQ(0, vhx_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
-	vhx_tap_drain(&self->n.tap, 100);
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, -1));
+	ASSERT_EQ(0, vhxl_vq_reset(tx));
+	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	vhxl_tap_drain(&self->n.tap, 100);
 	tx_one(_metadata, &self->n, 300, 2, 4242);
 }
 

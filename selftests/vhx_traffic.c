@@ -41,8 +41,8 @@
 #define F_V1  VHX_BIT(VIRTIO_F_VERSION_1)
 #define F_MRG VHX_BIT(VIRTIO_NET_F_MRG_RXBUF)
 
-static struct vhx_net n;
-static struct vhx_tap tap2;
+static struct vhxl_net n;
+static struct vhxl_tap tap2;
 static atomic_int stop, pause_req, parked;
 static atomic_ulong tx_done, rx_done;
 static volatile sig_atomic_t got_signal;
@@ -64,7 +64,7 @@ static void park(void)
 
 static void *tx_thread(void *arg)
 {
-	struct vhx_dev *d = &n.dev;
+	struct vhxl_dev *d = &n.dev;
 	uint8_t frame[128];
 	uint32_t seq = 0;
 
@@ -76,16 +76,16 @@ static void *tx_thread(void *arg)
 			park();
 			continue;
 		}
-		atomic_fetch_add(&tx_done, vhx_tx_reclaim(d));
+		atomic_fetch_add(&tx_done, vhxl_tx_reclaim(d));
 		for (;;) {
-			vhx_make_frame(frame, sizeof(frame), seq);
-			if (vhx_tx_post(d, frame, sizeof(frame), NULL) < 0)
+			vhxl_make_frame(frame, sizeof(frame), seq);
+			if (vhxl_tx_post(d, frame, sizeof(frame), NULL) < 0)
 				break;
 			seq++;
 			k++;
 		}
 		if (k)
-			vhx_vq_kick_force(&d->vq[VHX_TX]);
+			vhxl_vq_kick_force(&d->vq[VHX_TX]);
 		else
 			usleep(500);
 	}
@@ -94,14 +94,14 @@ static void *tx_thread(void *arg)
 
 static void *rx_thread(void *arg)
 {
-	struct vhx_dev *d = &n.dev;
-	struct vhx_vq *vq = &d->vq[VHX_RX];
+	struct vhxl_dev *d = &n.dev;
+	struct vhxl_vq *vq = &d->vq[VHX_RX];
 	uint8_t frame[600];
 	uint32_t seq = 0;
 	int i;
 
 	(void)arg;
-	vhx_rx_fill(d, vq->num, NULL);
+	vhxl_rx_fill(d, vq->num, NULL);
 	while (!atomic_load(&stop)) {
 		unsigned long got = 0;
 
@@ -109,13 +109,13 @@ static void *rx_thread(void *arg)
 			park();
 			continue;
 		}
-		while (vhx_vq_get_used(vq, NULL, NULL) >= 0)
+		while (vhxl_vq_get_used(vq, NULL, NULL) >= 0)
 			got++;
 		atomic_fetch_add(&rx_done, got);
-		vhx_rx_fill(d, vq->num, NULL);
+		vhxl_rx_fill(d, vq->num, NULL);
 		for (i = 0; i < 16; i++) {
-			vhx_make_frame(frame, 60 + (seq % 500), seq);
-			vhx_tap_inject(&n.tap, frame, 60 + (seq % 500));
+			vhxl_make_frame(frame, 60 + (seq % 500), seq);
+			vhxl_tap_inject(&n.tap, frame, 60 + (seq % 500));
 			seq++;
 		}
 		usleep(2000);
@@ -140,13 +140,13 @@ static int reset_vq(int q)
 {
 	int r;
 
-	r = vhx_set_backend(&n.dev, q, -1);
+	r = vhxl_set_backend(&n.dev, q, -1);
 	if (!r)
-		r = vhx_vq_reset(&n.dev.vq[q]);
+		r = vhxl_vq_reset(&n.dev.vq[q]);
 	if (!r)
-		r = vhx_set_backend(&n.dev, q, n.tap.fd);
+		r = vhxl_set_backend(&n.dev, q, n.tap.fd);
 	if (!r && q == VHX_RX)
-		vhx_rx_fill(&n.dev, n.dev.vq[q].num, NULL);
+		vhxl_rx_fill(&n.dev, n.dev.vq[q].num, NULL);
 	return r;
 }
 
@@ -171,15 +171,15 @@ static int fault_swap(void)
 	int q, r;
 
 	for (q = 0; q < VHX_NVQS; q++) {
-		r = vhx_set_backend(&n.dev, q, -1);
+		r = vhxl_set_backend(&n.dev, q, -1);
 		if (r)
 			return r;
 		usleep(20000);
-		r = vhx_set_backend(&n.dev, q, tap2.fd);
+		r = vhxl_set_backend(&n.dev, q, tap2.fd);
 		if (r)
 			return r;
 		usleep(20000);
-		r = vhx_set_backend(&n.dev, q, n.tap.fd);
+		r = vhxl_set_backend(&n.dev, q, n.tap.fd);
 		if (r)
 			return r;
 	}
@@ -190,7 +190,7 @@ static int set_file(unsigned long req, int q, int fd)
 {
 	struct vhost_vring_file f = { .index = q, .fd = fd };
 
-	return vhx_ioctl(n.dev.fd, req, &f);
+	return vhxl_ioctl(n.dev.fd, req, &f);
 }
 
 /* Install a new eventfd for @req and close the old one under its number. */
@@ -212,7 +212,7 @@ static int fault_eventfd(void)
 	int q, r;
 
 	for (q = 0; q < VHX_NVQS; q++) {
-		struct vhx_vq *vq = &n.dev.vq[q];
+		struct vhxl_vq *vq = &n.dev.vq[q];
 
 		r = swap_efd(VHOST_SET_VRING_KICK, q, &vq->kick_fd);
 		if (!r)
@@ -232,14 +232,14 @@ static int fault_eventfd(void)
 		if (r)
 			return r;
 		/* the TX kick may have been lost meanwhile */
-		vhx_vq_kick_force(vq);
+		vhxl_vq_kick_force(vq);
 	}
 	return 0;
 }
 
 static int fault_mem(void)
 {
-	struct vhost_memory *full = vhx_mem_table(&n.mem), *small;
+	struct vhost_memory *full = vhxl_mem_table(&n.mem), *small;
 	size_t sz = sizeof(*full) + sizeof(full->regions[0]);
 	int r, q;
 
@@ -252,10 +252,10 @@ static int fault_mem(void)
 	}
 	memcpy(small, full, sz);
 	small->nregions = 1;
-	r = vhx_ioctl(n.dev.fd, VHOST_SET_MEM_TABLE, small);
+	r = vhxl_ioctl(n.dev.fd, VHOST_SET_MEM_TABLE, small);
 	usleep(100000);
 	if (!r)
-		r = vhx_ioctl(n.dev.fd, VHOST_SET_MEM_TABLE, full);
+		r = vhxl_ioctl(n.dev.fd, VHOST_SET_MEM_TABLE, full);
 	free(small);
 	free(full);
 	if (r)
@@ -270,7 +270,7 @@ static int fault_mem(void)
 
 int main(int argc, char **argv)
 {
-	struct vhx_net_cfg c = {
+	struct vhxl_net_cfg c = {
 		.features = F_V1 | F_MRG, .num = 256,
 		.rx_buf = 2048, .tx_buf = 256, .nregions = 4,
 		.mem_size = 8 << 20, .identity = false,
@@ -295,13 +295,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	r = vhx_net_setup(&n, &c);
+	r = vhxl_net_setup(&n, &c);
 	if (r) {
 		fprintf(stderr, "vhx_traffic: setup: %s\n", strerror(-r));
 		return 2;
 	}
 	if (!strcmp(fault, "swap")) {
-		r = vhx_tap_open(&tap2, 0, 0);
+		r = vhxl_tap_open(&tap2, 0, 0);
 		if (r) {
 			fprintf(stderr, "vhx_traffic: second tap: %s\n", strerror(-r));
 			return 2;
@@ -354,8 +354,8 @@ out:
 	pthread_join(tx, NULL);
 	pthread_join(rx, NULL);
 	printf("tx %lu rx %lu\n", atomic_load(&tx_done), atomic_load(&rx_done));
-	vhx_net_teardown(&n);
+	vhxl_net_teardown(&n);
 	if (tap2.fd > 0)
-		vhx_tap_close(&tap2);
+		vhxl_tap_close(&tap2);
 	return rc;
 }

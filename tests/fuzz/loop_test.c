@@ -66,10 +66,10 @@ struct model {
 static void run(const struct scen *t)
 {
 	static struct model m[MAXQ];
-	struct vhx_mem mem;
-	struct vhx_dev d;
-	struct vhx_vq *vq = &d.vq[0];
-	struct vhx_vq_cfg c = { .num = t->num, .buf_size = 512, .ind_max = 8,
+	struct vhxl_mem mem;
+	struct vhxl_dev d;
+	struct vhxl_vq *vq = &d.vq[0];
+	struct vhxl_vq_cfg c = { .num = t->num, .buf_size = 512, .ind_max = 8,
 				.base = t->base };
 	unsigned taken[MAXQ], ntaken = 0, step = 0;
 	bool dev_idle = false, drv_waiting = false;	/* attach runs a handler */
@@ -78,7 +78,7 @@ static void run(const struct scen *t)
 	uint32_t base;
 
 	memset(m, 0, sizeof(m));
-	if (vhx_mem_init(&mem, t->num * (512 + 128 + 16) + 64 * 4096, 1, true, 0))
+	if (vhxl_mem_init(&mem, t->num * (512 + 128 + 16) + 64 * 4096, 1, true, 0))
 		abort();
 	memset(&d, 0, sizeof(d));
 	d.fd = -1;
@@ -88,9 +88,9 @@ static void run(const struct scen *t)
 	vq->packed = t->packed;
 	vq->event_idx = t->evt;
 	/* fails at the first ioctl (no device): the ring is set up by then */
-	vhx_vq_setup(&d, 0, &c);
+	vhxl_vq_setup(&d, 0, &c);
 	vq->kick_fd = eventfd(0, EFD_NONBLOCK);
-	base = t->packed ? vhx_vq_expected_base(vq) : t->base;
+	base = t->packed ? vhxl_vq_expected_base(vq) : t->base;
 	if (t->dpdk)
 		base &= 0xffff;		/* e.g. 0x00008000 */
 	dq = devq_new(mem.base, mem.size, t->packed, t->evt, t->num,
@@ -101,7 +101,7 @@ static void run(const struct scen *t)
 		unsigned what = rnd(100);
 
 		if (what < 40) {		/* the driver posts a chain */
-			struct vhx_sg sg[8];
+			struct vhxl_sg sg[8];
 			unsigned n = 1 + rnd(4), k, id;
 			bool ind = rnd(4) == 0;
 			size_t out = 0, in = 0;
@@ -119,19 +119,19 @@ static void run(const struct scen *t)
 
 				if (k && sg[k - 1].write)
 					w = true;	/* out before in */
-				sg[k] = (struct vhx_sg){ .gpa = b + 64 * k,
+				sg[k] = (struct vhxl_sg){ .gpa = b + 64 * k,
 							 .len = 1 + rnd(64), .write = w };
 				if (w)
 					in += sg[k].len;
 				else
 					out += sg[k].len;
 			}
-			id = vhx_vq_add(vq, sg, n, ind, NULL);
+			id = vhxl_vq_add(vq, sg, n, ind, NULL);
 			CHECK((int)id >= 0 && id < t->num, "add: %d", (int)id);
 			CHECK(!m[id].posted, "id %u posted twice", id);
 			m[id] = (struct model){ .posted = true, .out = out, .in = in };
 			posted++;
-			if (vhx_vq_kick(vq)) {
+			if (vhxl_vq_kick(vq)) {
 				kicks++;
 				dev_idle = false;
 			} else {
@@ -194,7 +194,7 @@ static void run(const struct scen *t)
 			uint32_t len;
 			int id;
 
-			while ((id = vhx_vq_get_used(vq, &len, NULL)) >= 0) {
+			while ((id = vhxl_vq_get_used(vq, &len, NULL)) >= 0) {
 				CHECK(id < (int)t->num && m[id].done,
 				      "reclaimed id %d the device did not complete", id);
 				CHECK(len == m[id].len, "id %d len %u, device said %u",
@@ -212,10 +212,10 @@ static void run(const struct scen *t)
 			CHECK(id == -EAGAIN, "get_used: %d", id);
 			if (rnd(2)) {
 				/* sleep for interrupts, or poll */
-				if (!vhx_vq_enable_cb(vq))
+				if (!vhxl_vq_enable_cb(vq))
 					drv_waiting = true;
 			} else {
-				vhx_vq_disable_cb(vq);
+				vhxl_vq_disable_cb(vq);
 				drv_waiting = false;
 			}
 		} else if (rnd(4) == 0) {	/* a spurious handler wakeup */
@@ -243,7 +243,7 @@ static void run(const struct scen *t)
 		}
 		if (n)
 			CHECK(!devq_used(dq, ids, lens, n), "drain add_used");
-		while ((id = vhx_vq_get_used(vq, NULL, NULL)) >= 0) {
+		while ((id = vhxl_vq_get_used(vq, NULL, NULL)) >= 0) {
 			CHECK(m[id].done, "drain: id %d", id);
 			m[id] = (struct model){ 0 };
 			used++;
@@ -252,26 +252,26 @@ static void run(const struct scen *t)
 		if (!n)
 			break;
 	}
-	if (vhx_vq_inflight(vq)) {
+	if (vhxl_vq_inflight(vq)) {
 		unsigned k;
 
 		for (k = 0; k < t->num; k++)
 			if (m[k].posted)
 				fprintf(stderr, "id %u posted taken %d done %d\n", k, m[k].taken, m[k].done);
-		fprintf(stderr, "pending %u empty %d ntaken %u base 0x%x\n", vhx_vq_pending_used(vq),
+		fprintf(stderr, "pending %u empty %d ntaken %u base 0x%x\n", vhxl_vq_pending_used(vq),
 			devq_empty(dq), ntaken, devq_base(dq));
 	}
 	CHECK(!devq_broken(dq), "vq failed");
-	CHECK(vhx_vq_inflight(vq) == 0, "%u chains left in flight", vhx_vq_inflight(vq));
+	CHECK(vhxl_vq_inflight(vq) == 0, "%u chains left in flight", vhxl_vq_inflight(vq));
 	CHECK(vq->num_free == vq->num, "%u of %u descriptors free", vq->num_free, vq->num);
-	CHECK(devq_base(dq) == vhx_vq_expected_base(vq), "base 0x%x, driver 0x%x",
-	      devq_base(dq), vhx_vq_expected_base(vq));
+	CHECK(devq_base(dq) == vhxl_vq_expected_base(vq), "base 0x%x, driver 0x%x",
+	      devq_base(dq), vhxl_vq_expected_base(vq));
 	printf("loop_test: %-6s num %4u evt %d base 0x%08x: %lu posted, %lu used, %lu kicks, %lu signals\n",
 	       t->packed ? "packed" : "split", t->num, t->evt, base, posted, used,
 	       kicks, signals);
 	devq_free(dq);
-	vhx_dev_close(&d);
-	vhx_mem_fini(&mem);
+	vhxl_dev_close(&d);
+	vhxl_mem_fini(&mem);
 }
 
 int main(void)

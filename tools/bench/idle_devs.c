@@ -33,34 +33,34 @@ static void wait_line(void)
 		exit(0);
 }
 
-static int setup_dev(struct vhx_dev *d, struct vhx_mem *m, unsigned int num,
+static int setup_dev(struct vhxl_dev *d, struct vhxl_mem *m, unsigned int num,
 		     int tap_fd)
 {
-	struct vhx_vq_cfg c = { .num = num };
+	struct vhxl_vq_cfg c = { .num = num };
 	int r;
 
-	r = vhx_dev_open(d, m);
+	r = vhxl_dev_open(d, m);
 	if (!r)
-		r = vhx_dev_set_features(d, FEATURES);
+		r = vhxl_dev_set_features(d, FEATURES);
 	if (!r)
-		r = vhx_dev_set_mem(d);
+		r = vhxl_dev_set_mem(d);
 	if (!r)
-		r = vhx_vq_setup(d, VHX_RX, &c);
+		r = vhxl_vq_setup(d, VHX_RX, &c);
 	if (!r)
-		r = vhx_vq_setup(d, VHX_TX, &c);
+		r = vhxl_vq_setup(d, VHX_TX, &c);
 	if (!r)
-		r = vhx_set_backend(d, VHX_RX, tap_fd);
+		r = vhxl_set_backend(d, VHX_RX, tap_fd);
 	if (!r)
-		r = vhx_set_backend(d, VHX_TX, tap_fd);
+		r = vhxl_set_backend(d, VHX_TX, tap_fd);
 	return r;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned int n = 64, num = 256, i;
-	struct vhx_tap *taps;
-	struct vhx_dev *devs;
-	struct vhx_mem mem;
+	struct vhxl_tap *taps;
+	struct vhxl_dev *devs;
+	struct vhxl_mem mem;
 	int opt, r;
 
 	while ((opt = getopt(argc, argv, "n:q:")) != -1) {
@@ -88,14 +88,14 @@ int main(int argc, char **argv)
 	if (!taps || !devs)
 		return 1;
 	/* Rings of every device in one shared mapping: 3 areas per vq. */
-	r = vhx_mem_init(&mem, (size_t)n * 2 * 3 * ((16 * num + 4095) & ~4095UL) +
+	r = vhxl_mem_init(&mem, (size_t)n * 2 * 3 * ((16 * num + 4095) & ~4095UL) +
 			 64 * VHX_PAGE, 1, true, 0);
 	if (r) {
 		fprintf(stderr, "idle_devs: guest memory: %s\n", strerror(-r));
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		r = vhx_tap_open(&taps[i], 12, 0);
+		r = vhxl_tap_open(&taps[i], 12, 0);
 		if (r) {
 			fprintf(stderr, "idle_devs: tap %u: %s\n", i, strerror(-r));
 			return 1;
@@ -116,9 +116,9 @@ int main(int argc, char **argv)
 	wait_line();
 
 	for (i = 0; i < n; i++)
-		vhx_dev_close(&devs[i]);
+		vhxl_dev_close(&devs[i]);
 	for (i = 0; i < n; i++)
-		vhx_tap_close(&taps[i]);
-	vhx_mem_fini(&mem);
+		vhxl_tap_close(&taps[i]);
+	vhxl_mem_fini(&mem);
 	return 0;
 }

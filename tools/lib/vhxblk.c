@@ -14,43 +14,43 @@
 #define SLOT_STATUS 32
 #define MAX_SEGS 1024
 
-const char *vhx_blk_dev_path(void)
+const char *vhxl_blk_dev_path(void)
 {
 	const char *p = getenv("VHX_BLK_DEV");
 
 	return p && *p ? p : "/dev/vhost-blk";
 }
 
-const char *vhx_blk_skip_reason(void)
+const char *vhxl_blk_skip_reason(void)
 {
 	static char why[256];
 	int fd;
 
 	if (geteuid() != 0)
 		return "not root";
-	fd = open(vhx_blk_dev_path(), O_RDWR);
+	fd = open(vhxl_blk_dev_path(), O_RDWR);
 	if (fd < 0) {
 		snprintf(why, sizeof(why), "cannot open %s: %s (vhx_blk not loaded?)",
-			 vhx_blk_dev_path(), strerror(errno));
+			 vhxl_blk_dev_path(), strerror(errno));
 		return why;
 	}
 	close(fd);
 	return NULL;
 }
 
-const char *vhx_blk_skip_packed(void)
+const char *vhxl_blk_skip_packed(void)
 {
 	static char why[256];
-	const char *r = vhx_blk_skip_reason();
+	const char *r = vhxl_blk_skip_reason();
 	uint64_t f = 0;
 	int fd;
 
 	if (r)
 		return r;
-	fd = open(vhx_blk_dev_path(), O_RDWR);
+	fd = open(vhxl_blk_dev_path(), O_RDWR);
 	if (fd < 0 || ioctl(fd, VHOST_GET_FEATURES, &f) < 0) {
 		snprintf(why, sizeof(why), "GET_FEATURES on %s: %s",
-			 vhx_blk_dev_path(), strerror(errno));
+			 vhxl_blk_dev_path(), strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return why;
@@ -61,37 +61,37 @@ const char *vhx_blk_skip_packed(void)
 	return NULL;
 }
 
-uint64_t vhx_blk_alloc(struct vhx_blk *b, size_t size)
+uint64_t vhxl_blk_alloc(struct vhxl_blk *b, size_t size)
 {
-	return vhx_mem_alloc(&b->mem, size ? size : 1, VHX_PAGE);
+	return vhxl_mem_alloc(&b->mem, size ? size : 1, VHX_PAGE);
 }
 
-void *vhx_blk_ptr(struct vhx_blk *b, uint64_t gpa, size_t len)
+void *vhxl_blk_ptr(struct vhxl_blk *b, uint64_t gpa, size_t len)
 {
-	return vhx_gpa(&b->mem, gpa, len ? len : 1);
+	return vhxl_gpa(&b->mem, gpa, len ? len : 1);
 }
 
-int vhx_blk_set_backend(struct vhx_blk *b, unsigned q, int fd)
+int vhxl_blk_set_backend(struct vhxl_blk *b, unsigned q, int fd)
 {
 	struct vhost_vring_file f = { .index = q, .fd = fd };
 
-	return vhx_ioctl(b->dev.fd, VHX_BLK_SET_BACKEND, &f);
+	return vhxl_ioctl(b->dev.fd, VHX_BLK_SET_BACKEND, &f);
 }
 
-int vhx_blk_attach_all(struct vhx_blk *b, int fd)
+int vhxl_blk_attach_all(struct vhxl_blk *b, int fd)
 {
 	unsigned q;
 	int r;
 
 	for (q = 0; q < b->cfg.nqueues; q++) {
-		r = vhx_blk_set_backend(b, q, fd);
+		r = vhxl_blk_set_backend(b, q, fd);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-static int setup_slots(struct vhx_blk *b, unsigned q)
+static int setup_slots(struct vhxl_blk *b, unsigned q)
 {
 	unsigned n = b->cfg.num, i;
 
@@ -101,7 +101,7 @@ static int setup_slots(struct vhx_blk *b, unsigned q)
 	if (!b->slot[q] || !b->status_gpa[q] || !b->slot_free[q])
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		b->slot[q][i] = vhx_mem_alloc(&b->mem, SLOT_SIZE, SLOT_SIZE);
+		b->slot[q][i] = vhxl_mem_alloc(&b->mem, SLOT_SIZE, SLOT_SIZE);
 		if (!b->slot[q][i])
 			return -ENOMEM;
 		b->slot_free[q][i] = n - 1 - i;
@@ -110,9 +110,9 @@ static int setup_slots(struct vhx_blk *b, unsigned q)
 	return 0;
 }
 
-int vhx_blk_setup(struct vhx_blk *b, const struct vhx_blk_cfg *c, int backend_fd)
+int vhxl_blk_setup(struct vhxl_blk *b, const struct vhxl_blk_cfg *c, int backend_fd)
 {
-	struct vhx_vq_cfg qc = { 0 };
+	struct vhxl_vq_cfg qc = { 0 };
 	size_t ring, mem;
 	unsigned q;
 	int r;
@@ -145,49 +145,49 @@ int vhx_blk_setup(struct vhx_blk *b, const struct vhx_blk_cfg *c, int backend_fd
 	ring = (16 + 2 + 8 + 16 * b->cfg.ind_max + SLOT_SIZE) * (size_t)b->cfg.num +
 	       4 * VHX_PAGE;
 	mem = b->cfg.data_size + ring * b->cfg.nqueues + 16 * VHX_PAGE;
-	r = vhx_mem_init(&b->mem, mem, b->cfg.nregions, b->cfg.identity,
+	r = vhxl_mem_init(&b->mem, mem, b->cfg.nregions, b->cfg.identity,
 			 VHX_GPA_BASE);
 	if (r)
 		return r;
-	r = vhx_dev_open_path(&b->dev, &b->mem, vhx_blk_dev_path());
+	r = vhxl_dev_open_path(&b->dev, &b->mem, vhxl_blk_dev_path());
 	if (r)
 		goto err;
 	b->info.fd = backend_fd;
-	r = vhx_ioctl(b->dev.fd, VHX_BLK_GET_INFO, &b->info);
+	r = vhxl_ioctl(b->dev.fd, VHX_BLK_GET_INFO, &b->info);
 	if (r)
 		goto err;
-	r = vhx_dev_set_features(&b->dev, b->cfg.features);
+	r = vhxl_dev_set_features(&b->dev, b->cfg.features);
 	if (r)
 		goto err;
-	r = vhx_dev_set_mem(&b->dev);
+	r = vhxl_dev_set_mem(&b->dev);
 	if (r)
 		goto err;
 	qc.num = b->cfg.num;
 	qc.ind_max = b->cfg.ind_max;
 	for (q = 0; q < b->cfg.nqueues; q++) {
 		b->dev.vq[q].event_idx = b->cfg.event_idx;
-		r = vhx_vq_setup(&b->dev, q, &qc);
+		r = vhxl_vq_setup(&b->dev, q, &qc);
 		if (!r)
 			r = setup_slots(b, q);
 		if (r)
 			goto err;
 	}
 	if (!b->cfg.no_backend) {
-		r = vhx_blk_attach_all(b, backend_fd);
+		r = vhxl_blk_attach_all(b, backend_fd);
 		if (r)
 			goto err;
 	}
 	return 0;
 err:
-	vhx_blk_teardown(b);
+	vhxl_blk_teardown(b);
 	return r;
 }
 
-void vhx_blk_teardown(struct vhx_blk *b)
+void vhxl_blk_teardown(struct vhxl_blk *b)
 {
 	unsigned q;
 
-	vhx_dev_close(&b->dev);
+	vhxl_dev_close(&b->dev);
 	for (q = 0; q < VHX_MAX_VQS; q++) {
 		free(b->slot[q]);
 		free(b->status_gpa[q]);
@@ -195,7 +195,7 @@ void vhx_blk_teardown(struct vhx_blk *b)
 		b->slot[q] = b->status_gpa[q] = NULL;
 		b->slot_free[q] = NULL;
 	}
-	vhx_mem_fini(&b->mem);
+	vhxl_mem_fini(&b->mem);
 }
 
 static bool default_writable(uint32_t type)
@@ -203,13 +203,13 @@ static bool default_writable(uint32_t type)
 	return type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
 }
 
-int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io)
+int vhxl_blk_post(struct vhxl_blk *b, unsigned q, const struct vhxl_blk_io *io)
 {
-	struct vhx_vq *vq = &b->dev.vq[q];
+	struct vhxl_vq *vq = &b->dev.vq[q];
 	bool wr = io->write_data || default_writable(io->type);
 	unsigned dsegs = io->data_segs ? io->data_segs : 1;
 	unsigned slen = io->status_len ? io->status_len : 1;
-	static __thread struct vhx_sg sg[MAX_SEGS];
+	static __thread struct vhxl_sg sg[MAX_SEGS];
 	struct virtio_blk_outhdr *hdr;
 	unsigned n = 0, i, id;
 	uint64_t slot, status;
@@ -227,22 +227,22 @@ int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io)
 
 	/* header */
 	if (io->hdr_with_data)
-		hdr = vhx_blk_ptr(b, io->data - sizeof(*hdr), sizeof(*hdr));
+		hdr = vhxl_blk_ptr(b, io->data - sizeof(*hdr), sizeof(*hdr));
 	else
-		hdr = vhx_blk_ptr(b, slot, sizeof(*hdr));
+		hdr = vhxl_blk_ptr(b, slot, sizeof(*hdr));
 	if (!hdr)
 		return -EFAULT;
 	hdr->type = io->type;
 	hdr->ioprio = io->ioprio;
 	hdr->sector = io->sector;
 	if (io->hdr_with_data) {
-		sg[n++] = (struct vhx_sg){ io->data - sizeof(*hdr),
+		sg[n++] = (struct vhxl_sg){ io->data - sizeof(*hdr),
 					   sizeof(*hdr) + io->len, false };
 	} else if (io->hdr_split) {
-		sg[n++] = (struct vhx_sg){ slot, 8, false };
-		sg[n++] = (struct vhx_sg){ slot + 8, 8, false };
+		sg[n++] = (struct vhxl_sg){ slot, 8, false };
+		sg[n++] = (struct vhxl_sg){ slot + 8, 8, false };
 	} else {
-		sg[n++] = (struct vhx_sg){ slot, sizeof(*hdr), false };
+		sg[n++] = (struct vhxl_sg){ slot, sizeof(*hdr), false };
 	}
 	/* data */
 	if (io->len && !io->hdr_with_data) {
@@ -251,7 +251,7 @@ int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io)
 		for (i = 0; i < dsegs; i++) {
 			uint32_t l = i + 1 < dsegs ? per : io->len - off;
 
-			sg[n++] = (struct vhx_sg){ io->data + off, l, wr };
+			sg[n++] = (struct vhxl_sg){ io->data + off, l, wr };
 			off += l;
 		}
 	}
@@ -260,47 +260,47 @@ int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io)
 		sg[n - 1].len++;
 		status = io->data + io->len;
 	} else {
-		sg[n++] = (struct vhx_sg){ slot + SLOT_STATUS, slen, true };
+		sg[n++] = (struct vhxl_sg){ slot + SLOT_STATUS, slen, true };
 		status = slot + SLOT_STATUS + slen - 1;
 	}
-	sp = vhx_blk_ptr(b, status, 1);
+	sp = vhxl_blk_ptr(b, status, 1);
 	if (!sp)
 		return -EFAULT;
 	*sp = VHX_BLK_STATUS_UNSET;
 	b->status_gpa[q][id] = status;
-	head = vhx_vq_add(vq, sg, n, io->indirect, (void *)(uintptr_t)(id + 1));
+	head = vhxl_vq_add(vq, sg, n, io->indirect, (void *)(uintptr_t)(id + 1));
 	if (head < 0)
 		return head;
 	b->nfree[q]--;
 	return id;
 }
 
-void vhx_blk_kick(struct vhx_blk *b, unsigned q)
+void vhxl_blk_kick(struct vhxl_blk *b, unsigned q)
 {
-	vhx_vq_kick(&b->dev.vq[q]);
+	vhxl_vq_kick(&b->dev.vq[q]);
 }
 
-int vhx_blk_reap(struct vhx_blk *b, unsigned q, int timeout_ms,
+int vhxl_blk_reap(struct vhxl_blk *b, unsigned q, int timeout_ms,
 		 uint8_t *status, uint32_t *used_len)
 {
-	struct vhx_vq *vq = &b->dev.vq[q];
+	struct vhxl_vq *vq = &b->dev.vq[q];
 	void *cookie = NULL;
 	uint32_t len;
 	uint8_t *sp;
 	unsigned id;
 	int r;
 
-	r = vhx_vq_wait_used(vq, timeout_ms);
+	r = vhxl_vq_wait_used(vq, timeout_ms);
 	if (r)
 		return r;
-	r = vhx_vq_get_used(vq, &len, &cookie);
+	r = vhxl_vq_get_used(vq, &len, &cookie);
 	if (r < 0)
 		return r;
 	id = (unsigned)(uintptr_t)cookie;
 	if (!id || id > b->cfg.num)
 		return -EPROTO;
 	id--;
-	sp = vhx_blk_ptr(b, b->status_gpa[q][id], 1);
+	sp = vhxl_blk_ptr(b, b->status_gpa[q][id], 1);
 	if (status)
 		*status = sp ? *sp : VHX_BLK_STATUS_UNSET;
 	if (used_len)
@@ -309,27 +309,27 @@ int vhx_blk_reap(struct vhx_blk *b, unsigned q, int timeout_ms,
 	return id;
 }
 
-int vhx_blk_do(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io,
+int vhxl_blk_do(struct vhxl_blk *b, unsigned q, const struct vhxl_blk_io *io,
 	       uint8_t *status, uint32_t *used_len)
 {
-	int r = vhx_blk_post(b, q, io);
+	int r = vhxl_blk_post(b, q, io);
 
 	if (r < 0)
 		return r;
-	vhx_blk_kick(b, q);
-	r = vhx_blk_reap(b, q, 10000, status, used_len);
+	vhxl_blk_kick(b, q);
+	r = vhxl_blk_reap(b, q, 10000, status, used_len);
 	return r < 0 ? r : 0;
 }
 
-int vhx_blk_rw(struct vhx_blk *b, unsigned q, bool write, uint64_t sector,
+int vhxl_blk_rw(struct vhxl_blk *b, unsigned q, bool write, uint64_t sector,
 	       uint64_t data, uint32_t len, uint8_t *status)
 {
-	struct vhx_blk_io io = {
+	struct vhxl_blk_io io = {
 		.type = write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
 		.sector = sector,
 		.data = data,
 		.len = len,
 	};
 
-	return vhx_blk_do(b, q, &io, status, NULL);
+	return vhxl_blk_do(b, q, &io, status, NULL);
 }

@@ -7,7 +7,7 @@
  * A request is a chain: header (16 bytes, device-readable), data, status
  * (1 byte, device-writable, the last byte of the chain).  The header and
  * status live in a per-request slot in guest memory; the data buffer is the
- * caller's (vhx_blk_alloc()).  Layout knobs let tests split the header,
+ * caller's (vhxl_blk_alloc()).  Layout knobs let tests split the header,
  * share descriptors between header and data or data and status, and use
  * indirect tables.
  */
@@ -24,11 +24,11 @@
 #define VHX_BLK_STATUS_UNSET 0xee	/* what the status byte holds before */
 
 /* Device path: $VHX_BLK_DEV or /dev/vhost-blk. */
-const char *vhx_blk_dev_path(void);
+const char *vhxl_blk_dev_path(void);
 /* NULL if /dev/vhost-blk can be used, else a reason to SKIP. */
-const char *vhx_blk_skip_reason(void);
+const char *vhxl_blk_skip_reason(void);
 /* Also a reason when the device does not offer packed rings. */
-const char *vhx_blk_skip_packed(void);
+const char *vhxl_blk_skip_packed(void);
 
 /* The feature set the helpers negotiate by default. */
 #define VHX_BLK_DEFAULT_FEATURES (VHX_BIT(VIRTIO_F_VERSION_1) | \
@@ -38,7 +38,7 @@ const char *vhx_blk_skip_packed(void);
 				  VHX_BIT(VIRTIO_BLK_F_DISCARD) | \
 				  VHX_BIT(VIRTIO_BLK_F_WRITE_ZEROES))
 
-struct vhx_blk_cfg {
+struct vhxl_blk_cfg {
 	uint64_t features;	/* 0: VHX_BLK_DEFAULT_FEATURES (+MQ if nqueues > 1,
 				 * +EVENT_IDX, +RING_PACKED as asked) */
 	unsigned num;		/* ring size (0: 128) */
@@ -52,10 +52,10 @@ struct vhx_blk_cfg {
 	bool packed;		/* negotiate VIRTIO_F_RING_PACKED */
 };
 
-struct vhx_blk {
-	struct vhx_mem mem;
-	struct vhx_dev dev;
-	struct vhx_blk_cfg cfg;
+struct vhxl_blk {
+	struct vhxl_mem mem;
+	struct vhxl_dev dev;
+	struct vhxl_blk_cfg cfg;
 	struct vhx_blk_info info;	/* VHX_BLK_GET_INFO of the backend */
 	int backend_fd;
 	/* per queue: request slots (header, status, spare bytes) */
@@ -70,18 +70,18 @@ struct vhx_blk {
  * the queues, and (unless cfg->no_backend) attach @backend_fd to every queue.
  * Returns 0 or -errno; on error everything is torn down.
  */
-int vhx_blk_setup(struct vhx_blk *b, const struct vhx_blk_cfg *c, int backend_fd);
-void vhx_blk_teardown(struct vhx_blk *b);
+int vhxl_blk_setup(struct vhxl_blk *b, const struct vhxl_blk_cfg *c, int backend_fd);
+void vhxl_blk_teardown(struct vhxl_blk *b);
 /* VHX_BLK_SET_BACKEND on queue @q (@fd -1 detaches). */
-int vhx_blk_set_backend(struct vhx_blk *b, unsigned q, int fd);
+int vhxl_blk_set_backend(struct vhxl_blk *b, unsigned q, int fd);
 /* Attach @fd to (or, with -1, detach every queue). */
-int vhx_blk_attach_all(struct vhx_blk *b, int fd);
+int vhxl_blk_attach_all(struct vhxl_blk *b, int fd);
 
 /* Guest memory for data: page-aligned, zeroed.  0 when exhausted. */
-uint64_t vhx_blk_alloc(struct vhx_blk *b, size_t size);
-void *vhx_blk_ptr(struct vhx_blk *b, uint64_t gpa, size_t len);
+uint64_t vhxl_blk_alloc(struct vhxl_blk *b, size_t size);
+void *vhxl_blk_ptr(struct vhxl_blk *b, uint64_t gpa, size_t len);
 
-struct vhx_blk_io {
+struct vhxl_blk_io {
 	uint32_t type;		/* VIRTIO_BLK_T_* */
 	uint32_t ioprio;
 	uint64_t sector;
@@ -100,22 +100,22 @@ struct vhx_blk_io {
 };
 
 /* Post one request on queue @q (no kick).  Returns a request id >= 0. */
-int vhx_blk_post(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io);
+int vhxl_blk_post(struct vhxl_blk *b, unsigned q, const struct vhxl_blk_io *io);
 /* Kick queue @q (subject to notification suppression). */
-void vhx_blk_kick(struct vhx_blk *b, unsigned q);
+void vhxl_blk_kick(struct vhxl_blk *b, unsigned q);
 /*
  * Reap one completed request of queue @q, waiting up to @timeout_ms.
  * Returns its id, -ETIMEDOUT, or -EPROTO for a used entry that does not
  * match a posted request.
  */
-int vhx_blk_reap(struct vhx_blk *b, unsigned q, int timeout_ms,
+int vhxl_blk_reap(struct vhxl_blk *b, unsigned q, int timeout_ms,
 		 uint8_t *status, uint32_t *used_len);
 /* Post, kick, reap: one synchronous request.  Returns 0 or -errno. */
-int vhx_blk_do(struct vhx_blk *b, unsigned q, const struct vhx_blk_io *io,
+int vhxl_blk_do(struct vhxl_blk *b, unsigned q, const struct vhxl_blk_io *io,
 	       uint8_t *status, uint32_t *used_len);
 
 /* Shorthands for one synchronous read or write of @len bytes at @sector. */
-int vhx_blk_rw(struct vhx_blk *b, unsigned q, bool write, uint64_t sector,
+int vhxl_blk_rw(struct vhxl_blk *b, unsigned q, bool write, uint64_t sector,
 	       uint64_t data, uint32_t len, uint8_t *status);
 
 #endif /* VHXBLK_H */

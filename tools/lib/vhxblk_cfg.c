@@ -11,7 +11,7 @@
 
 #define BIT(n) (1ULL << (n))
 
-uint64_t vhx_blk_guest_features(uint64_t offered, const struct vhx_blk_info *info, unsigned nq)
+uint64_t vhxl_blk_guest_features(uint64_t offered, const struct vhx_blk_info *info, unsigned nq)
 {
 	uint64_t f = offered & (VHX_BLK_GUEST_CORE_FEATURES | BIT(VIRTIO_BLK_F_SEG_MAX) |
 				 BIT(VIRTIO_BLK_F_BLK_SIZE));
@@ -35,7 +35,7 @@ uint64_t vhx_blk_guest_features(uint64_t offered, const struct vhx_blk_info *inf
 	return f;
 }
 
-size_t vhx_blk_guest_config(struct virtio_blk_config *cfg, const struct vhx_blk_info *info,
+size_t vhxl_blk_guest_config(struct virtio_blk_config *cfg, const struct vhx_blk_info *info,
 			    uint64_t f, unsigned nq)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -59,7 +59,7 @@ size_t vhx_blk_guest_config(struct virtio_blk_config *cfg, const struct vhx_blk_
 	return sizeof(*cfg);
 }
 
-const char *vhx_blk_info_str(const struct vhx_blk_info *i, char *buf, size_t len)
+const char *vhxl_blk_info_str(const struct vhx_blk_info *i, char *buf, size_t len)
 {
 	snprintf(buf, len,
 		 "capacity=%llu sectors (%llu MiB) lbs=%u pbs=%u queues=%u seg_max=%u%s%s%s%s%s%s%s "

@@ -32,18 +32,18 @@
  * writable backend, RO iff read-only, MQ only with @nq > 1 -- each only if
  * the device offers it.
  */
-uint64_t vhx_blk_guest_features(uint64_t offered, const struct vhx_blk_info *info,
+uint64_t vhxl_blk_guest_features(uint64_t offered, const struct vhx_blk_info *info,
 				unsigned nq);
 
 /*
  * Fill the little-endian config space for @info, @features (from
- * vhx_blk_guest_features()) and @nq queues.  Fields of absent features stay
+ * vhxl_blk_guest_features()) and @nq queues.  Fields of absent features stay
  * 0.  Returns sizeof(*cfg).
  */
-size_t vhx_blk_guest_config(struct virtio_blk_config *cfg, const struct vhx_blk_info *info,
+size_t vhxl_blk_guest_config(struct virtio_blk_config *cfg, const struct vhx_blk_info *info,
 			    uint64_t features, unsigned nq);
 
 /* One line about @info ("capacity=... lbs=... flush discard ...") in @buf. */
-const char *vhx_blk_info_str(const struct vhx_blk_info *info, char *buf, size_t len);
+const char *vhxl_blk_info_str(const struct vhx_blk_info *info, char *buf, size_t len);
 
 #endif /* VHXBLK_CFG_H */

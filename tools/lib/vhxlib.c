@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vhxlib.c - userspace guest-driver library for /dev/vhost-net (see vhxlib.h):
- * guest memory, the device, virtqueue set-up and the vhx_vq_* calls of both
+ * guest memory, the device, virtqueue set-up and the vhxl_vq_* calls of both
  * ring layouts.  The layouts' drivers are vhxring_split.c and
  * vhxring_packed.c, the net helpers vhxnet.c, the tap vhxtap.c.
  */
@@ -24,7 +24,7 @@
 
 /* ================================================================ memory */
 
-int vhx_mem_init(struct vhx_mem *m, size_t size, unsigned nregions,
+int vhxl_mem_init(struct vhxl_mem *m, size_t size, unsigned nregions,
 		 bool identity, uint64_t gpa_base)
 {
 	size_t rsize;
@@ -59,14 +59,14 @@ int vhx_mem_init(struct vhx_mem *m, size_t size, unsigned nregions,
 	return 0;
 }
 
-void vhx_mem_fini(struct vhx_mem *m)
+void vhxl_mem_fini(struct vhxl_mem *m)
 {
 	if (m->base)
 		munmap(m->base, m->size);
 	m->base = NULL;
 }
 
-uint64_t vhx_mem_alloc(struct vhx_mem *m, size_t size, size_t align)
+uint64_t vhxl_mem_alloc(struct vhxl_mem *m, size_t size, size_t align)
 {
 	size_t off;
 
@@ -77,10 +77,10 @@ uint64_t vhx_mem_alloc(struct vhx_mem *m, size_t size, size_t align)
 		return 0;
 	m->brk = off + size;
 	memset((char *)m->base + off, 0, size);
-	return vhx_hva_to_gpa(m, (char *)m->base + off);
+	return vhxl_hva_to_gpa(m, (char *)m->base + off);
 }
 
-void *vhx_gpa(const struct vhx_mem *m, uint64_t gpa, size_t len)
+void *vhxl_gpa(const struct vhxl_mem *m, uint64_t gpa, size_t len)
 {
 	uint64_t off;
 
@@ -96,14 +96,14 @@ void *vhx_gpa(const struct vhx_mem *m, uint64_t gpa, size_t len)
 	return (char *)m->base + off;
 }
 
-uint64_t vhx_hva_to_gpa(const struct vhx_mem *m, const void *hva)
+uint64_t vhxl_hva_to_gpa(const struct vhxl_mem *m, const void *hva)
 {
 	uint64_t off = (uint64_t)((const char *)hva - (const char *)m->base);
 
 	return m->identity ? (uint64_t)(uintptr_t)hva : m->r[0].gpa + off;
 }
 
-struct vhost_memory *vhx_mem_table(const struct vhx_mem *m)
+struct vhost_memory *vhxl_mem_table(const struct vhxl_mem *m)
 {
 	struct vhost_memory *t;
 	unsigned i;
@@ -122,23 +122,23 @@ struct vhost_memory *vhx_mem_table(const struct vhx_mem *m)
 
 /* ================================================================ device */
 
-const char *vhx_dev_path(void)
+const char *vhxl_dev_path(void)
 {
 	const char *p = getenv("VHX_DEV");
 
 	return p && *p ? p : "/dev/vhost-net";
 }
 
-const char *vhx_skip_reason(void)
+const char *vhxl_skip_reason(void)
 {
 	static char why[256];
 	int fd;
 
 	if (geteuid() != 0)
 		return "not root";
-	fd = open(vhx_dev_path(), O_RDWR);
+	fd = open(vhxl_dev_path(), O_RDWR);
 	if (fd < 0) {
-		snprintf(why, sizeof(why), "cannot open %s: %s", vhx_dev_path(),
+		snprintf(why, sizeof(why), "cannot open %s: %s", vhxl_dev_path(),
 			 strerror(errno));
 		return why;
 	}
@@ -153,18 +153,18 @@ const char *vhx_skip_reason(void)
 	return NULL;
 }
 
-const char *vhx_skip_packed(void)
+const char *vhxl_skip_packed(void)
 {
 	static char why[256];
-	const char *r = vhx_skip_reason();
+	const char *r = vhxl_skip_reason();
 	uint64_t f = 0;
 	int fd;
 
 	if (r)
 		return r;
-	fd = open(vhx_dev_path(), O_RDWR);
+	fd = open(vhxl_dev_path(), O_RDWR);
 	if (fd < 0 || ioctl(fd, VHOST_GET_FEATURES, &f) < 0) {
-		snprintf(why, sizeof(why), "GET_FEATURES on %s: %s", vhx_dev_path(),
+		snprintf(why, sizeof(why), "GET_FEATURES on %s: %s", vhxl_dev_path(),
 			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -174,30 +174,30 @@ const char *vhx_skip_packed(void)
 	if (!(f & VHX_F_RING_PACKED)) {
 		snprintf(why, sizeof(why),
 			 "%s does not offer VIRTIO_F_RING_PACKED (bit 34; features 0x%llx)",
-			 vhx_dev_path(), (unsigned long long)f);
+			 vhxl_dev_path(), (unsigned long long)f);
 		return why;
 	}
 	return NULL;
 }
 
-int vhx_ioctl(int fd, unsigned long req, void *arg)
+int vhxl_ioctl(int fd, unsigned long req, void *arg)
 {
 	return ioctl(fd, req, arg) < 0 ? -errno : 0;
 }
 
-int vhx_open(void)
+int vhxl_open(void)
 {
-	int fd = open(vhx_dev_path(), O_RDWR);
+	int fd = open(vhxl_dev_path(), O_RDWR);
 
 	return fd < 0 ? -errno : fd;
 }
 
-int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m)
+int vhxl_dev_open(struct vhxl_dev *d, struct vhxl_mem *m)
 {
-	return vhx_dev_open_path(d, m, vhx_dev_path());
+	return vhxl_dev_open_path(d, m, vhxl_dev_path());
 }
 
-int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path)
+int vhxl_dev_open_path(struct vhxl_dev *d, struct vhxl_mem *m, const char *path)
 {
 	int i, r;
 
@@ -211,7 +211,7 @@ int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path)
 	d->fd = open(path, O_RDWR);
 	if (d->fd < 0)
 		return -errno;
-	r = vhx_ioctl(d->fd, VHOST_SET_OWNER, NULL);
+	r = vhxl_ioctl(d->fd, VHOST_SET_OWNER, NULL);
 	if (r) {
 		close(d->fd);
 		d->fd = -1;
@@ -219,7 +219,7 @@ int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path)
 	return r;
 }
 
-static void vq_free_local(struct vhx_vq *vq)
+static void vq_free_local(struct vhxl_vq *vq)
 {
 	free(vq->next);
 	free(vq->chain);
@@ -233,7 +233,7 @@ static void vq_free_local(struct vhx_vq *vq)
 	vq->buf = vq->ind = NULL;
 }
 
-void vhx_dev_close(struct vhx_dev *d)
+void vhxl_dev_close(struct vhxl_dev *d)
 {
 	int i;
 
@@ -241,7 +241,7 @@ void vhx_dev_close(struct vhx_dev *d)
 		close(d->fd);
 	d->fd = -1;
 	for (i = 0; i < VHX_MAX_VQS; i++) {
-		struct vhx_vq *vq = &d->vq[i];
+		struct vhxl_vq *vq = &d->vq[i];
 
 		if (vq->kick_fd >= 0)
 			close(vq->kick_fd);
@@ -254,9 +254,9 @@ void vhx_dev_close(struct vhx_dev *d)
 	}
 }
 
-int vhx_dev_set_features(struct vhx_dev *d, uint64_t f)
+int vhxl_dev_set_features(struct vhxl_dev *d, uint64_t f)
 {
-	int r = vhx_ioctl(d->fd, VHOST_SET_FEATURES, &f);
+	int r = vhxl_ioctl(d->fd, VHOST_SET_FEATURES, &f);
 
 	if (r)
 		return r;
@@ -273,27 +273,27 @@ int vhx_dev_set_features(struct vhx_dev *d, uint64_t f)
 	return 0;
 }
 
-int vhx_dev_set_mem(struct vhx_dev *d)
+int vhxl_dev_set_mem(struct vhxl_dev *d)
 {
-	struct vhost_memory *t = vhx_mem_table(d->mem);
+	struct vhost_memory *t = vhxl_mem_table(d->mem);
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	r = vhx_ioctl(d->fd, VHOST_SET_MEM_TABLE, t);
+	r = vhxl_ioctl(d->fd, VHOST_SET_MEM_TABLE, t);
 	free(t);
 	return r;
 }
 
 /* Address of a ring area as vhost expects it in SET_VRING_ADDR. */
-static uint64_t ring_addr(struct vhx_vq *vq, uint64_t gpa)
+static uint64_t ring_addr(struct vhxl_vq *vq, uint64_t gpa)
 {
 	if (vq->dev->iotlb)
 		return gpa;		/* IOVA space == GPA space */
-	return (uint64_t)(uintptr_t)vhx_gpa(vq->dev->mem, gpa, 1);
+	return (uint64_t)(uintptr_t)vhxl_gpa(vq->dev->mem, gpa, 1);
 }
 
-int vhx_vq_set_addr(struct vhx_vq *vq)
+int vhxl_vq_set_addr(struct vhxl_vq *vq)
 {
 	struct vhost_vring_addr a = {
 		.index = vq->index,
@@ -304,21 +304,21 @@ int vhx_vq_set_addr(struct vhx_vq *vq)
 		.log_guest_addr = vq->used_gpa,
 	};
 
-	return vhx_ioctl(vq->dev->fd, VHOST_SET_VRING_ADDR, &a);
+	return vhxl_ioctl(vq->dev->fd, VHOST_SET_VRING_ADDR, &a);
 }
 
 /* Ring area sizes of the layout. */
-static size_t vq_avail_size(const struct vhx_vq *vq)
+static size_t vq_avail_size(const struct vhxl_vq *vq)
 {
 	return vq->packed ? sizeof(struct vring_packed_desc_event) : 6 + 2 * vq->num;
 }
 
-static size_t vq_used_size(const struct vhx_vq *vq)
+static size_t vq_used_size(const struct vhxl_vq *vq)
 {
 	return vq->packed ? sizeof(struct vring_packed_desc_event) : 6 + 8 * vq->num;
 }
 
-static void vq_init_state(struct vhx_vq *vq)
+static void vq_init_state(struct vhxl_vq *vq)
 {
 	unsigned i;
 
@@ -340,12 +340,12 @@ static void vq_init_state(struct vhx_vq *vq)
 	vq->num_free = vq->num;
 }
 
-static int vq_program(struct vhx_vq *vq)
+static int vq_program(struct vhxl_vq *vq)
 {
 	struct vhost_vring_state s = { .index = vq->index, .num = vq->num };
 	int r;
 
-	r = vhx_ioctl(vq->dev->fd, VHOST_SET_VRING_NUM, &s);
+	r = vhxl_ioctl(vq->dev->fd, VHOST_SET_VRING_NUM, &s);
 	if (r)
 		return r;
 	if (vq->packed) {
@@ -360,15 +360,15 @@ static int vq_program(struct vhx_vq *vq)
 	} else {
 		s.num = (unsigned)vq->base;
 	}
-	r = vhx_ioctl(vq->dev->fd, VHOST_SET_VRING_BASE, &s);
+	r = vhxl_ioctl(vq->dev->fd, VHOST_SET_VRING_BASE, &s);
 	if (r)
 		return r;
-	return vhx_vq_set_addr(vq);
+	return vhxl_vq_set_addr(vq);
 }
 
-int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
+int vhxl_vq_setup(struct vhxl_dev *d, unsigned index, const struct vhxl_vq_cfg *c)
 {
-	struct vhx_vq *vq = &d->vq[index];
+	struct vhxl_vq *vq = &d->vq[index];
 	struct vhost_vring_file f = { .index = index };
 	unsigned n = c->num, i;
 	int r;
@@ -380,14 +380,14 @@ int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
 	vq->ind_max = c->ind_max;
 	vq->base = c->base;
 	vq->dpdk_base = c->dpdk_base;
-	vq->desc_gpa = vhx_mem_alloc(d->mem, 16 * n, VHX_PAGE);
-	vq->avail_gpa = vhx_mem_alloc(d->mem, vq_avail_size(vq), VHX_PAGE);
-	vq->used_gpa = vhx_mem_alloc(d->mem, vq_used_size(vq), VHX_PAGE);
+	vq->desc_gpa = vhxl_mem_alloc(d->mem, 16 * n, VHX_PAGE);
+	vq->avail_gpa = vhxl_mem_alloc(d->mem, vq_avail_size(vq), VHX_PAGE);
+	vq->used_gpa = vhxl_mem_alloc(d->mem, vq_used_size(vq), VHX_PAGE);
 	if (!vq->desc_gpa || !vq->avail_gpa || !vq->used_gpa)
 		return -ENOMEM;
-	vq->desc = vhx_gpa(d->mem, vq->desc_gpa, 16 * n);
-	vq->avail = vhx_gpa(d->mem, vq->avail_gpa, vq_avail_size(vq));
-	vq->used = vhx_gpa(d->mem, vq->used_gpa, vq_used_size(vq));
+	vq->desc = vhxl_gpa(d->mem, vq->desc_gpa, 16 * n);
+	vq->avail = vhxl_gpa(d->mem, vq->avail_gpa, vq_avail_size(vq));
+	vq->used = vhxl_gpa(d->mem, vq->used_gpa, vq_used_size(vq));
 	vq->pdesc = (struct vring_packed_desc *)vq->desc;
 	vq->drv_event = (struct vring_packed_desc_event *)vq->avail;
 	vq->dev_event = (struct vring_packed_desc_event *)vq->used;
@@ -404,12 +404,12 @@ int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
 	d->mem->brk = align_up(d->mem->brk, VHX_PAGE);
 	for (i = 0; i < n; i++) {
 		if (c->buf_size) {
-			vq->buf[i] = vhx_mem_alloc(d->mem, c->buf_size, 64);
+			vq->buf[i] = vhxl_mem_alloc(d->mem, c->buf_size, 64);
 			if (!vq->buf[i])
 				return -ENOMEM;
 		}
 		if (c->ind_max) {
-			vq->ind[i] = vhx_mem_alloc(d->mem, 16 * c->ind_max, 16);
+			vq->ind[i] = vhxl_mem_alloc(d->mem, 16 * c->ind_max, 16);
 			if (!vq->ind[i])
 				return -ENOMEM;
 		}
@@ -426,33 +426,33 @@ int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c)
 	if (vq->kick_fd < 0 || vq->call_fd < 0 || (!c->no_err_fd && vq->err_fd < 0))
 		return -errno;
 	f.fd = vq->kick_fd;
-	r = vhx_ioctl(d->fd, VHOST_SET_VRING_KICK, &f);
+	r = vhxl_ioctl(d->fd, VHOST_SET_VRING_KICK, &f);
 	if (r)
 		return r;
 	f.fd = vq->call_fd;
-	r = vhx_ioctl(d->fd, VHOST_SET_VRING_CALL, &f);
+	r = vhxl_ioctl(d->fd, VHOST_SET_VRING_CALL, &f);
 	if (r)
 		return r;
 	if (vq->err_fd >= 0) {
 		f.fd = vq->err_fd;
-		r = vhx_ioctl(d->fd, VHOST_SET_VRING_ERR, &f);
+		r = vhxl_ioctl(d->fd, VHOST_SET_VRING_ERR, &f);
 	}
 	return r;
 }
 
-int vhx_vq_reset(struct vhx_vq *vq)
+int vhxl_vq_reset(struct vhxl_vq *vq)
 {
 	vq_init_state(vq);
-	vhx_eventfd_read(vq->call_fd);
-	vhx_eventfd_read(vq->err_fd);
+	vhxl_eventfd_read(vq->call_fd);
+	vhxl_eventfd_read(vq->err_fd);
 	return vq_program(vq);
 }
 
-int vhx_set_backend(struct vhx_dev *d, unsigned index, int fd)
+int vhxl_set_backend(struct vhxl_dev *d, unsigned index, int fd)
 {
 	struct vhost_vring_file f = { .index = index, .fd = fd };
 
-	return vhx_ioctl(d->fd, VHOST_NET_SET_BACKEND, &f);
+	return vhxl_ioctl(d->fd, VHOST_NET_SET_BACKEND, &f);
 }
 
 /* ================================================================ rings */
@@ -462,7 +462,7 @@ int vhx_set_backend(struct vhx_dev *d, unsigned index, int fd)
  * the packed driver's (vhxring_packed.c) part, plus what they share.
  */
 
-void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+void vhxl_vq_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 		     uint32_t len, uint32_t flags, uint16_t next)
 {
 	if (!vq->packed) {
@@ -472,28 +472,28 @@ void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
 	vhxl_packed_raw_desc(vq, slot, addr, len, flags, next);
 }
 
-void vhx_vq_raw_publish(struct vhx_vq *vq, uint16_t head, unsigned ndesc)
+void vhxl_vq_raw_publish(struct vhxl_vq *vq, uint16_t head, unsigned ndesc)
 {
 	if (!vq->packed) {
-		vhx_vq_publish_head(vq, head);
+		vhxl_vq_publish_head(vq, head);
 		return;
 	}
 	vhxl_packed_raw_publish(vq, ndesc);
 }
 
-uint32_t vhx_vq_expected_base(const struct vhx_vq *vq)
+uint32_t vhxl_vq_expected_base(const struct vhxl_vq *vq)
 {
 	if (!vq->packed)
 		return vq->avail_idx;
 	return vhxl_packed_expected_base(vq);
 }
 
-unsigned vhx_vq_inflight(const struct vhx_vq *vq)
+unsigned vhxl_vq_inflight(const struct vhxl_vq *vq)
 {
 	return vq->inflight;
 }
 
-int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+int vhxl_vq_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 	       bool indirect, void *cookie)
 {
 	if (!n)
@@ -511,13 +511,13 @@ static void eventfd_kick(int fd)
 		perror("vhxlib: eventfd write");
 }
 
-void vhx_vq_kick_force(struct vhx_vq *vq)
+void vhxl_vq_kick_force(struct vhxl_vq *vq)
 {
 	vq->kicks++;
 	eventfd_kick(vq->kick_fd);
 }
 
-int vhx_vq_kick(struct vhx_vq *vq)
+int vhxl_vq_kick(struct vhxl_vq *vq)
 {
 	bool need;
 
@@ -529,27 +529,27 @@ int vhx_vq_kick(struct vhx_vq *vq)
 		need = vhxl_split_kick_needed(vq);
 	}
 	if (need)
-		vhx_vq_kick_force(vq);
+		vhxl_vq_kick_force(vq);
 	else
 		vq->suppressed_kicks++;
 	return need;
 }
 
-unsigned vhx_vq_pending_used(const struct vhx_vq *vq)
+unsigned vhxl_vq_pending_used(const struct vhxl_vq *vq)
 {
 	if (vq->packed)
 		return vhxl_packed_pending(vq);
 	return vhxl_split_pending(vq);
 }
 
-int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
+int vhxl_vq_get_used(struct vhxl_vq *vq, uint32_t *len, void **cookie)
 {
 	if (vq->packed)
 		return vhxl_packed_get_used(vq, len, cookie);
 	return vhxl_split_get_used(vq, len, cookie);
 }
 
-bool vhx_vq_enable_cb(struct vhx_vq *vq)
+bool vhxl_vq_enable_cb(struct vhxl_vq *vq)
 {
 	if (vq->packed)
 		vhxl_packed_enable_cb(vq);
@@ -557,10 +557,10 @@ bool vhx_vq_enable_cb(struct vhx_vq *vq)
 		vhxl_split_enable_cb(vq);
 	vq->no_interrupt = false;
 	mb();
-	return vhx_vq_pending_used(vq) != 0;
+	return vhxl_vq_pending_used(vq) != 0;
 }
 
-void vhx_vq_disable_cb(struct vhx_vq *vq)
+void vhxl_vq_disable_cb(struct vhxl_vq *vq)
 {
 	vq->no_interrupt = true;
 	if (vq->packed)
@@ -570,7 +570,7 @@ void vhx_vq_disable_cb(struct vhx_vq *vq)
 	mb();
 }
 
-uint64_t vhx_eventfd_read(int efd)
+uint64_t vhxl_eventfd_read(int efd)
 {
 	uint64_t v = 0;
 
@@ -581,7 +581,7 @@ uint64_t vhx_eventfd_read(int efd)
 	return v;
 }
 
-uint64_t vhx_eventfd_wait(int efd, int timeout_ms)
+uint64_t vhxl_eventfd_wait(int efd, int timeout_ms)
 {
 	struct pollfd p = { .fd = efd, .events = POLLIN };
 	int r;
@@ -589,17 +589,17 @@ uint64_t vhx_eventfd_wait(int efd, int timeout_ms)
 	r = poll(&p, 1, timeout_ms);
 	if (r <= 0)
 		return 0;
-	return vhx_eventfd_read(efd);
+	return vhxl_eventfd_read(efd);
 }
 
-int vhx_vq_wait_used(struct vhx_vq *vq, int timeout_ms)
+int vhxl_vq_wait_used(struct vhxl_vq *vq, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 
 	for (;;) {
 		long long left;
 
-		if (vhx_vq_pending_used(vq))
+		if (vhxl_vq_pending_used(vq))
 			return 0;
 		left = deadline - now_ms();
 		if (left < 0)
@@ -609,9 +609,9 @@ int vhx_vq_wait_used(struct vhx_vq *vq, int timeout_ms)
 			usleep(200);
 			continue;
 		}
-		if (vhx_vq_enable_cb(vq))
+		if (vhxl_vq_enable_cb(vq))
 			return 0;
-		if (vhx_eventfd_wait(vq->call_fd, (int)left > 100 ? 100 : (int)left))
+		if (vhxl_eventfd_wait(vq->call_fd, (int)left > 100 ? 100 : (int)left))
 			vq->calls++;
 	}
 }

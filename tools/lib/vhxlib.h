@@ -11,14 +11,18 @@
  *    SET_MEM_TABLE, two virtqueues (RX = 0, TX = 1) whose rings live in
  *    guest memory, with kick/call/err eventfds.  The ring layout follows the
  *    features: split rings, or packed rings when VIRTIO_F_RING_PACKED is
- *    acked -- the same helpers drive both (vhx_vq_add, vhx_vq_get_used,
- *    vhx_vq_kick, vhx_vq_enable_cb, ...);
+ *    acked -- the same helpers drive both (vhxl_vq_add, vhxl_vq_get_used,
+ *    vhxl_vq_kick, vhxl_vq_enable_cb, ...);
  *  - a tap backend (IFF_TAP|IFF_NO_PI[|IFF_VNET_HDR]) plus an AF_PACKET socket
  *    bound to it, to inject frames towards vhost RX and to read what vhost TX
  *    sent.
  *
  * Guest-driver operations keep a shadow of the free list and never trust the
  * descriptor table, so tests may corrupt the ring and still reset it.
+ *
+ * Everything here is named vhxl_ (types and functions alike), never vhx_:
+ * that prefix is the kernel modules' (vhost/), whose struct vhx_vq is the
+ * device side of the ring this library drives as the guest.
  *
  * All functions returning int return 0 (or a non-negative value) on success
  * and -errno on failure unless stated otherwise.
@@ -39,7 +43,7 @@
 #define VHX_RX 0
 #define VHX_TX 1
 #define VHX_NVQS 2
-/* Queues a struct vhx_dev can hold (vhost-blk devices have more than 2). */
+/* Queues a struct vhxl_dev can hold (vhost-blk devices have more than 2). */
 #define VHX_MAX_VQS 16
 
 #define VHX_PAGE 4096ULL
@@ -60,18 +64,18 @@
 
 /* ---------------------------------------------------------------- memory */
 
-struct vhx_region {
+struct vhxl_region {
 	void *hva;
 	uint64_t gpa;
 	uint64_t size;
 };
 
-struct vhx_mem {
+struct vhxl_mem {
 	void *base;		/* the single anonymous mapping */
 	size_t size;
 	bool identity;
 	unsigned nregions;
-	struct vhx_region r[VHX_MAX_REGIONS];
+	struct vhxl_region r[VHX_MAX_REGIONS];
 	uint64_t brk;		/* bump allocator: offset into the mapping */
 };
 
@@ -79,28 +83,28 @@ struct vhx_mem {
  * Map @size bytes (rounded to pages, split evenly in @nregions regions, each a
  * multiple of 4 KiB).  identity: gpa == hva, else gpa = @gpa_base + offset.
  */
-int vhx_mem_init(struct vhx_mem *m, size_t size, unsigned nregions,
+int vhxl_mem_init(struct vhxl_mem *m, size_t size, unsigned nregions,
 		 bool identity, uint64_t gpa_base);
-void vhx_mem_fini(struct vhx_mem *m);
+void vhxl_mem_fini(struct vhxl_mem *m);
 /* Allocate zeroed guest memory; returns its GPA, 0 on exhaustion. */
-uint64_t vhx_mem_alloc(struct vhx_mem *m, size_t size, size_t align);
+uint64_t vhxl_mem_alloc(struct vhxl_mem *m, size_t size, size_t align);
 /* GPA -> HVA, NULL when @gpa..+@len is not inside the mapping. */
-void *vhx_gpa(const struct vhx_mem *m, uint64_t gpa, size_t len);
-uint64_t vhx_hva_to_gpa(const struct vhx_mem *m, const void *hva);
+void *vhxl_gpa(const struct vhxl_mem *m, uint64_t gpa, size_t len);
+uint64_t vhxl_hva_to_gpa(const struct vhxl_mem *m, const void *hva);
 /* Build a malloc'ed struct vhost_memory describing the regions. */
-struct vhost_memory *vhx_mem_table(const struct vhx_mem *m);
+struct vhost_memory *vhxl_mem_table(const struct vhxl_mem *m);
 
 /* -------------------------------------------------------------- device */
 
-struct vhx_dev;
+struct vhxl_dev;
 
 /*
  * One virtqueue, split or packed.  "head" below is the split ring's head
  * descriptor index, or the packed ring's buffer id: the per-head arrays
  * (chain, cookie, posted_len, buf, ind) are indexed by it either way.
  */
-struct vhx_vq {
-	struct vhx_dev *dev;
+struct vhxl_vq {
+	struct vhxl_dev *dev;
 	unsigned index;
 	unsigned num;
 	bool packed;		/* packed layout (VIRTIO_F_RING_PACKED acked) */
@@ -145,36 +149,36 @@ struct vhx_vq {
 	unsigned long kicks, suppressed_kicks, calls;
 };
 
-struct vhx_dev {
+struct vhxl_dev {
 	int fd;
-	struct vhx_mem *mem;
+	struct vhxl_mem *mem;
 	uint64_t features;	/* acked */
 	size_t hdr_len;		/* virtio-net header size in guest buffers */
 	bool vhost_hdr;		/* VHOST_NET_F_VIRTIO_NET_HDR acked */
 	bool iotlb;		/* ACCESS_PLATFORM: ring addresses are IOVAs (= GPA) */
-	struct vhx_vq vq[VHX_MAX_VQS];
+	struct vhxl_vq vq[VHX_MAX_VQS];
 };
 
 /* Device path: $VHX_DEV or /dev/vhost-net. */
-const char *vhx_dev_path(void);
+const char *vhxl_dev_path(void);
 /* Returns NULL if prerequisites are fine, else a static reason string for SKIP. */
-const char *vhx_skip_reason(void);
-/* As vhx_skip_reason(), and the device must offer VIRTIO_F_RING_PACKED. */
-const char *vhx_skip_packed(void);
+const char *vhxl_skip_reason(void);
+/* As vhxl_skip_reason(), and the device must offer VIRTIO_F_RING_PACKED. */
+const char *vhxl_skip_packed(void);
 
 /* open the device (no ioctls); returns fd or -errno */
-int vhx_open(void);
-int vhx_dev_open(struct vhx_dev *d, struct vhx_mem *m);	/* open + SET_OWNER */
+int vhxl_open(void);
+int vhxl_dev_open(struct vhxl_dev *d, struct vhxl_mem *m);	/* open + SET_OWNER */
 /* Same, on another device node (e.g. /dev/vhost-blk). */
-int vhx_dev_open_path(struct vhx_dev *d, struct vhx_mem *m, const char *path);
-void vhx_dev_close(struct vhx_dev *d);
-int vhx_dev_set_features(struct vhx_dev *d, uint64_t features);
-int vhx_dev_set_mem(struct vhx_dev *d);
+int vhxl_dev_open_path(struct vhxl_dev *d, struct vhxl_mem *m, const char *path);
+void vhxl_dev_close(struct vhxl_dev *d);
+int vhxl_dev_set_features(struct vhxl_dev *d, uint64_t features);
+int vhxl_dev_set_mem(struct vhxl_dev *d);
 
 /* Raw ioctl helper: returns 0 or -errno. */
-int vhx_ioctl(int fd, unsigned long req, void *arg);
+int vhxl_ioctl(int fd, unsigned long req, void *arg);
 
-struct vhx_vq_cfg {
+struct vhxl_vq_cfg {
 	unsigned num;		/* ring size */
 	size_t buf_size;	/* per-head buffer bytes (0: none) */
 	unsigned ind_max;	/* per-head indirect table entries (0: none) */
@@ -185,16 +189,16 @@ struct vhx_vq_cfg {
 
 /* Allocate ring + buffers in guest memory and program the vq (NUM, BASE 0,
  * ADDR, KICK, CALL, ERR). */
-int vhx_vq_setup(struct vhx_dev *d, unsigned index, const struct vhx_vq_cfg *c);
+int vhxl_vq_setup(struct vhxl_dev *d, unsigned index, const struct vhxl_vq_cfg *c);
 /* Re-initialise the ring memory and local state and re-issue NUM/BASE/ADDR
  * (backend must be detached). */
-int vhx_vq_reset(struct vhx_vq *vq);
+int vhxl_vq_reset(struct vhxl_vq *vq);
 /* Program SET_VRING_ADDR with the current areas (and the log flag). */
-int vhx_vq_set_addr(struct vhx_vq *vq);
-int vhx_set_backend(struct vhx_dev *d, unsigned index, int fd);
+int vhxl_vq_set_addr(struct vhxl_vq *vq);
+int vhxl_set_backend(struct vhxl_dev *d, unsigned index, int fd);
 
-/* Segment descriptor for vhx_vq_add(). */
-struct vhx_sg {
+/* Segment descriptor for vhxl_vq_add(). */
+struct vhxl_sg {
 	uint64_t gpa;
 	uint32_t len;
 	bool write;		/* device-writable */
@@ -205,55 +209,55 @@ struct vhx_sg {
  * (needs ind_max >= n).  Returns the head index, -ENOSPC when the ring is full.
  * Does not kick.
  */
-int vhx_vq_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+int vhxl_vq_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 	       bool indirect, void *cookie);
 /* Publish a raw head into the avail ring (split, for hostile tests). */
-void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head);
+void vhxl_vq_publish_head(struct vhxl_vq *vq, uint16_t head);
 /*
  * Raw chain building for hostile tests, either layout.  Descriptor @slot of
  * the next chain: split: desc[slot] with @next; packed: ring position
  * avail_idx + slot, @next is its buffer id, and the AVAIL/USED bits of that
  * position's lap are added to @flags unless @flags has VHX_RAW_OWN_WRAP
  * (then the caller's bits are written as given).  Slot 0's flags are
- * written by vhx_vq_raw_publish() only.
+ * written by vhxl_vq_raw_publish() only.
  */
 #define VHX_RAW_OWN_WRAP 0x10000
-void vhx_vq_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+void vhxl_vq_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 		     uint32_t len, uint32_t flags, uint16_t next);
 /* Make the raw chain available: split: avail entry @head; packed: slot 0's
  * flags written last (write barrier first), position advanced by @ndesc. */
-void vhx_vq_raw_publish(struct vhx_vq *vq, uint16_t head, unsigned ndesc);
+void vhxl_vq_raw_publish(struct vhxl_vq *vq, uint16_t head, unsigned ndesc);
 /* The AVAIL/USED bits a packed driver sets for position avail_idx + @slot. */
-uint16_t vhx_vq_packed_avail_bits(const struct vhx_vq *vq, unsigned slot);
+uint16_t vhxl_vq_packed_avail_bits(const struct vhxl_vq *vq, unsigned slot);
 /*
  * The VHOST_GET_VRING_BASE value the device must report once every posted
  * chain came back: split: the avail index; packed: next position and wrap
  * counter in both halves.
  */
-uint32_t vhx_vq_expected_base(const struct vhx_vq *vq);
+uint32_t vhxl_vq_expected_base(const struct vhxl_vq *vq);
 /* Chains posted and not reclaimed yet. */
-unsigned vhx_vq_inflight(const struct vhx_vq *vq);
+unsigned vhxl_vq_inflight(const struct vhxl_vq *vq);
 /* Kick if the device asked for it (NO_NOTIFY / avail_event); returns 1 if kicked. */
-int vhx_vq_kick(struct vhx_vq *vq);
-void vhx_vq_kick_force(struct vhx_vq *vq);
+int vhxl_vq_kick(struct vhxl_vq *vq);
+void vhxl_vq_kick_force(struct vhxl_vq *vq);
 /* Pop one used entry: returns head (>= 0) with *len, or -EAGAIN if none. */
-int vhx_vq_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
+int vhxl_vq_get_used(struct vhxl_vq *vq, uint32_t *len, void **cookie);
 /* Number of used entries not consumed yet. */
-unsigned vhx_vq_pending_used(const struct vhx_vq *vq);
+unsigned vhxl_vq_pending_used(const struct vhxl_vq *vq);
 /* Re-enable interrupts (clear NO_INTERRUPT / set used_event); returns true if
  * used entries are already pending (the caller should not sleep). */
-bool vhx_vq_enable_cb(struct vhx_vq *vq);
-void vhx_vq_disable_cb(struct vhx_vq *vq);
+bool vhxl_vq_enable_cb(struct vhxl_vq *vq);
+void vhxl_vq_disable_cb(struct vhxl_vq *vq);
 /* Wait until a used entry is pending, up to @timeout_ms; 0 ok, -ETIMEDOUT. */
-int vhx_vq_wait_used(struct vhx_vq *vq, int timeout_ms);
+int vhxl_vq_wait_used(struct vhxl_vq *vq, int timeout_ms);
 /* Poll an eventfd for @timeout_ms; returns the counter read (>0), 0 on timeout. */
-uint64_t vhx_eventfd_wait(int efd, int timeout_ms);
+uint64_t vhxl_eventfd_wait(int efd, int timeout_ms);
 /* Non-blocking read of an eventfd counter (0 if not signalled). */
-uint64_t vhx_eventfd_read(int efd);
+uint64_t vhxl_eventfd_read(int efd);
 
 /* ----------------------------------------------------------- net helpers */
 
-struct vhx_tx_opts {
+struct vhxl_tx_opts {
 	unsigned nsegs;		/* descriptors for header+payload (>= 1) */
 	bool hdr_separate;	/* header in its own descriptor */
 	bool indirect;
@@ -262,21 +266,21 @@ struct vhx_tx_opts {
 
 /* Post a TX frame: copies header+frame into the head's buffer. Returns head
  * or -ENOSPC / -EMSGSIZE. */
-int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
-		const struct vhx_tx_opts *o);
+int vhxl_tx_post(struct vhxl_dev *d, const void *frame, size_t len,
+		const struct vhxl_tx_opts *o);
 /* Reclaim completed TX heads; returns the number reclaimed. */
-int vhx_tx_reclaim(struct vhx_dev *d);
+int vhxl_tx_reclaim(struct vhxl_dev *d);
 /* Reclaim until every TX chain came back (0) or @timeout_ms passed (-ETIMEDOUT). */
-int vhx_tx_drain(struct vhx_dev *d, int timeout_ms);
+int vhxl_tx_drain(struct vhxl_dev *d, int timeout_ms);
 
-struct vhx_rx_opts {
+struct vhxl_rx_opts {
 	unsigned nsegs;		/* split the buffer over this many descriptors */
 	bool indirect;
 	size_t len;		/* buffer size (0: whole per-head buffer) */
 };
 /* Post RX buffers until @count are posted or the ring is full, then kick
  * (subject to notification suppression); returns the number posted. */
-int vhx_rx_fill(struct vhx_dev *d, unsigned count, const struct vhx_rx_opts *o);
+int vhxl_rx_fill(struct vhxl_dev *d, unsigned count, const struct vhxl_rx_opts *o);
 
 /*
  * Receive one frame from the RX ring (waits up to @timeout_ms): assembles
@@ -285,10 +289,10 @@ int vhx_rx_fill(struct vhx_dev *d, unsigned count, const struct vhx_rx_opts *o);
  * copy), -ETIMEDOUT, or -EPROTO on a malformed used entry.  *nbufs receives
  * the number of used entries consumed.  Buffers are not reposted.
  */
-ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
+ssize_t vhxl_rx_recv(struct vhxl_dev *d, void *buf, size_t cap, void *hdr,
 		    unsigned *nbufs, int timeout_ms);
 
-struct vhx_tap {
+struct vhxl_tap {
 	int fd;			/* tun/tap fd (the vhost backend) */
 	int pkt;		/* AF_PACKET socket bound to the tap */
 	int ifindex;
@@ -301,25 +305,25 @@ struct vhx_tap {
  * TUNSETVNETHDRSZ @hdr_sz), TUNSETSNDBUF INT_MAX, IPv6 disabled, MTU @mtu
  * (0: leave), link up, AF_PACKET socket bound.
  */
-int vhx_tap_open(struct vhx_tap *t, int hdr_sz, int mtu);
-void vhx_tap_close(struct vhx_tap *t);
+int vhxl_tap_open(struct vhxl_tap *t, int hdr_sz, int mtu);
+void vhxl_tap_close(struct vhxl_tap *t);
 /* Inject a frame towards the tap's transmit path (→ vhost RX). */
-int vhx_tap_inject(struct vhx_tap *t, const void *frame, size_t len);
+int vhxl_tap_inject(struct vhxl_tap *t, const void *frame, size_t len);
 /* Read one frame the tap received (= vhost TX); -ETIMEDOUT when none. */
-ssize_t vhx_tap_recv(struct vhx_tap *t, void *buf, size_t cap, int timeout_ms);
+ssize_t vhxl_tap_recv(struct vhxl_tap *t, void *buf, size_t cap, int timeout_ms);
 /* Drop every queued frame on the AF_PACKET socket; returns count dropped. */
-int vhx_tap_drain(struct vhx_tap *t, int quiet_ms);
+int vhxl_tap_drain(struct vhxl_tap *t, int quiet_ms);
 
 /* Build an Ethernet test frame: dst/src MAC, ethertype 0x88b5, a 4-byte
  * sequence number, then a pattern derived from @seq. @len >= 18. */
-void vhx_make_frame(void *buf, size_t len, uint32_t seq);
-/* Check a frame built by vhx_make_frame; returns 0 or the first bad offset + 1. */
-size_t vhx_check_frame(const void *buf, size_t len, uint32_t seq);
-uint32_t vhx_frame_seq(const void *buf);
+void vhxl_make_frame(void *buf, size_t len, uint32_t seq);
+/* Check a frame built by vhxl_make_frame; returns 0 or the first bad offset + 1. */
+size_t vhxl_check_frame(const void *buf, size_t len, uint32_t seq);
+uint32_t vhxl_frame_seq(const void *buf);
 
 /* ------------------------------------------------ whole-setup convenience */
 
-struct vhx_net_cfg {
+struct vhxl_net_cfg {
 	uint64_t features;	/* acked features (hdr size derives from them) */
 	unsigned num;		/* ring size */
 	size_t rx_buf;		/* RX per-head buffer size */
@@ -335,18 +339,18 @@ struct vhx_net_cfg {
 };
 
 /* Device + memory + both vqs + tap, backend attached to both queues. */
-struct vhx_net {
-	struct vhx_mem mem;
-	struct vhx_dev dev;
-	struct vhx_tap tap;
-	struct vhx_net_cfg cfg;
+struct vhxl_net {
+	struct vhxl_mem mem;
+	struct vhxl_dev dev;
+	struct vhxl_tap tap;
+	struct vhxl_net_cfg cfg;
 };
 
-int vhx_net_setup(struct vhx_net *n, const struct vhx_net_cfg *c);
-void vhx_net_teardown(struct vhx_net *n);
+int vhxl_net_setup(struct vhxl_net *n, const struct vhxl_net_cfg *c);
+void vhxl_net_teardown(struct vhxl_net *n);
 
 /* One TX frame: post, kick, wait for completion and reclaim. */
-int vhx_net_tx_one(struct vhx_net *n, const void *frame, size_t len,
-		   const struct vhx_tx_opts *o, int timeout_ms);
+int vhxl_net_tx_one(struct vhxl_net *n, const void *frame, size_t len,
+		   const struct vhxl_tx_opts *o, int timeout_ms);
 
 #endif /* VHXLIB_H */

@@ -39,33 +39,33 @@ static inline uint16_t packed_event(uint16_t pos, bool wrap)
 }
 
 /*
- * The packed ring driver (vhxring_packed.c), behind the vhx_vq_* calls of
+ * The packed ring driver (vhxring_packed.c), behind the vhxl_vq_* calls of
  * vhxlib.c for packed vqs: the layout's part of each, same arguments.
  */
-void vhxl_packed_init_state(struct vhx_vq *vq);
-int vhxl_packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+void vhxl_packed_init_state(struct vhxl_vq *vq);
+int vhxl_packed_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 		    bool indirect, void *cookie);
-void vhxl_packed_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+void vhxl_packed_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 			  uint32_t len, uint32_t flags, uint16_t next);
-void vhxl_packed_raw_publish(struct vhx_vq *vq, unsigned ndesc);
-uint32_t vhxl_packed_expected_base(const struct vhx_vq *vq);
-bool vhxl_packed_kick_needed(struct vhx_vq *vq);
-unsigned vhxl_packed_pending(const struct vhx_vq *vq);
-int vhxl_packed_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
-void vhxl_packed_enable_cb(struct vhx_vq *vq);
-void vhxl_packed_disable_cb(struct vhx_vq *vq);
+void vhxl_packed_raw_publish(struct vhxl_vq *vq, unsigned ndesc);
+uint32_t vhxl_packed_expected_base(const struct vhxl_vq *vq);
+bool vhxl_packed_kick_needed(struct vhxl_vq *vq);
+unsigned vhxl_packed_pending(const struct vhxl_vq *vq);
+int vhxl_packed_get_used(struct vhxl_vq *vq, uint32_t *len, void **cookie);
+void vhxl_packed_enable_cb(struct vhxl_vq *vq);
+void vhxl_packed_disable_cb(struct vhxl_vq *vq);
 
 
 /* The split ring driver (vhxring_split.c), likewise for split vqs. */
-void vhxl_split_init_state(struct vhx_vq *vq);
-int vhxl_split_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+void vhxl_split_init_state(struct vhxl_vq *vq);
+int vhxl_split_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 		   bool indirect, void *cookie);
-void vhxl_split_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+void vhxl_split_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 			 uint32_t len, uint32_t flags, uint16_t next);
-bool vhxl_split_kick_needed(struct vhx_vq *vq);
-unsigned vhxl_split_pending(const struct vhx_vq *vq);
-int vhxl_split_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie);
-void vhxl_split_enable_cb(struct vhx_vq *vq);
-void vhxl_split_disable_cb(struct vhx_vq *vq);
+bool vhxl_split_kick_needed(struct vhxl_vq *vq);
+unsigned vhxl_split_pending(const struct vhxl_vq *vq);
+int vhxl_split_get_used(struct vhxl_vq *vq, uint32_t *len, void **cookie);
+void vhxl_split_enable_cb(struct vhxl_vq *vq);
+void vhxl_split_disable_cb(struct vhxl_vq *vq);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vhxnet.c - vhxlib's virtio-net side (see vhxlib.h): TX posting and reclaim,
- * RX buffers and mergeable receive, and vhx_net_setup(), the whole device
+ * RX buffers and mergeable receive, and vhxl_net_setup(), the whole device
  * with its tap in one call.
  */
 #define _GNU_SOURCE
@@ -13,12 +13,12 @@
 
 /* ============================================================ net helpers */
 
-int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
-		const struct vhx_tx_opts *o)
+int vhxl_tx_post(struct vhxl_dev *d, const void *frame, size_t len,
+		const struct vhxl_tx_opts *o)
 {
-	struct vhx_vq *vq = &d->vq[VHX_TX];
-	struct vhx_tx_opts def = { .nsegs = 1 };
-	struct vhx_sg sg[64];
+	struct vhxl_vq *vq = &d->vq[VHX_TX];
+	struct vhxl_tx_opts def = { .nsegs = 1 };
+	struct vhxl_sg sg[64];
 	size_t total = d->hdr_len + len, off, piece;
 	unsigned n, k, head, first = 0;
 	char *p;
@@ -34,8 +34,8 @@ int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
 		return -ENOSPC;
 	if (!vq->num_free)
 		return -ENOSPC;
-	head = vq->free_head;	/* vhx_vq_add() takes the head from here */
-	p = vhx_gpa(d->mem, vq->buf[head], total);
+	head = vq->free_head;	/* vhxl_vq_add() takes the head from here */
+	p = vhxl_gpa(d->mem, vq->buf[head], total);
 	memset(p, 0, d->hdr_len);
 	if (o->hdr)
 		memcpy(p, o->hdr, d->hdr_len);
@@ -43,7 +43,7 @@ int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
 
 	off = 0;
 	if (o->hdr_separate && n > 1) {
-		sg[0] = (struct vhx_sg){ .gpa = vq->buf[head], .len = d->hdr_len };
+		sg[0] = (struct vhxl_sg){ .gpa = vq->buf[head], .len = d->hdr_len };
 		off = d->hdr_len;
 		first = 1;
 	}
@@ -54,43 +54,43 @@ int vhx_tx_post(struct vhx_dev *d, const void *frame, size_t len,
 		piece = (remain + left - 1) / left;
 		if (!piece)
 			break;
-		sg[k] = (struct vhx_sg){ .gpa = vq->buf[head] + off, .len = piece };
+		sg[k] = (struct vhxl_sg){ .gpa = vq->buf[head] + off, .len = piece };
 		off += piece;
 	}
 	n = k;
 	vq->posted_len[head] = total;
-	return vhx_vq_add(vq, sg, n, o->indirect, NULL);
+	return vhxl_vq_add(vq, sg, n, o->indirect, NULL);
 }
 
-int vhx_tx_reclaim(struct vhx_dev *d)
+int vhxl_tx_reclaim(struct vhxl_dev *d)
 {
 	int n = 0;
 
-	while (vhx_vq_get_used(&d->vq[VHX_TX], NULL, NULL) >= 0)
+	while (vhxl_vq_get_used(&d->vq[VHX_TX], NULL, NULL) >= 0)
 		n++;
 	return n;
 }
 
-int vhx_tx_drain(struct vhx_dev *d, int timeout_ms)
+int vhxl_tx_drain(struct vhxl_dev *d, int timeout_ms)
 {
-	struct vhx_vq *vq = &d->vq[VHX_TX];
+	struct vhxl_vq *vq = &d->vq[VHX_TX];
 	long long deadline = now_ms() + timeout_ms;
 
 	for (;;) {
-		vhx_tx_reclaim(d);
+		vhxl_tx_reclaim(d);
 		if (vq->num_free == vq->num)
 			return 0;
 		if (now_ms() > deadline)
 			return -ETIMEDOUT;
-		vhx_vq_wait_used(vq, 50);
+		vhxl_vq_wait_used(vq, 50);
 	}
 }
 
-int vhx_rx_fill(struct vhx_dev *d, unsigned count, const struct vhx_rx_opts *o)
+int vhxl_rx_fill(struct vhxl_dev *d, unsigned count, const struct vhxl_rx_opts *o)
 {
-	struct vhx_vq *vq = &d->vq[VHX_RX];
-	struct vhx_rx_opts def = { .nsegs = 1 };
-	struct vhx_sg sg[64];
+	struct vhxl_vq *vq = &d->vq[VHX_RX];
+	struct vhxl_rx_opts def = { .nsegs = 1 };
+	struct vhxl_sg sg[64];
 	unsigned posted = 0, n, k;
 	size_t len, off, piece;
 
@@ -112,26 +112,26 @@ int vhx_rx_fill(struct vhx_dev *d, unsigned count, const struct vhx_rx_opts *o)
 			piece = (len - off + (n - k) - 1) / (n - k);
 			if (!piece)
 				break;
-			sg[k] = (struct vhx_sg){ .gpa = vq->buf[head] + off,
+			sg[k] = (struct vhxl_sg){ .gpa = vq->buf[head] + off,
 						 .len = piece, .write = true };
 			off += piece;
 			m++;
 		}
 		vq->posted_len[head] = len;
-		r = vhx_vq_add(vq, sg, m, o->indirect, NULL);
+		r = vhxl_vq_add(vq, sg, m, o->indirect, NULL);
 		if (r < 0)
 			break;
 		posted++;
 	}
 	if (posted)
-		vhx_vq_kick(vq);
+		vhxl_vq_kick(vq);
 	return posted;
 }
 
-ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
+ssize_t vhxl_rx_recv(struct vhxl_dev *d, void *buf, size_t cap, void *hdr,
 		    unsigned *nbufs, int timeout_ms)
 {
-	struct vhx_vq *vq = &d->vq[VHX_RX];
+	struct vhxl_vq *vq = &d->vq[VHX_RX];
 	struct virtio_net_hdr_mrg_rxbuf h;
 	unsigned want = 1, got = 0;
 	size_t total = 0;
@@ -145,9 +145,9 @@ ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
 		size_t skip = 0, copy;
 		int head;
 
-		if (vhx_vq_wait_used(vq, got ? 2000 : timeout_ms))
+		if (vhxl_vq_wait_used(vq, got ? 2000 : timeout_ms))
 			return got ? -EPROTO : -ETIMEDOUT;
-		head = vhx_vq_get_used(vq, &len, NULL);
+		head = vhxl_vq_get_used(vq, &len, NULL);
 		if (head < 0)
 			return -EPROTO;
 		got++;
@@ -155,7 +155,7 @@ ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
 			*nbufs = got;
 		if (len > vq->posted_len[head])
 			return -EPROTO;
-		p = vhx_gpa(d->mem, vq->buf[head], len);
+		p = vhxl_gpa(d->mem, vq->buf[head], len);
 		if (got == 1) {
 			if (len < d->hdr_len)
 				return -EPROTO;
@@ -180,11 +180,11 @@ ssize_t vhx_rx_recv(struct vhx_dev *d, void *buf, size_t cap, void *hdr,
 
 /* ======================================================== convenience */
 
-int vhx_net_setup(struct vhx_net *n, const struct vhx_net_cfg *c)
+int vhxl_net_setup(struct vhxl_net *n, const struct vhxl_net_cfg *c)
 {
-	struct vhx_vq_cfg rx = { .num = c->num, .buf_size = c->rx_buf,
+	struct vhxl_vq_cfg rx = { .num = c->num, .buf_size = c->rx_buf,
 				 .ind_max = c->ind_max, .base = c->base };
-	struct vhx_vq_cfg tx = { .num = c->num, .buf_size = c->tx_buf,
+	struct vhxl_vq_cfg tx = { .num = c->num, .buf_size = c->tx_buf,
 				 .ind_max = c->ind_max, .base = c->base };
 	size_t need;
 	int r;
@@ -196,54 +196,54 @@ int vhx_net_setup(struct vhx_net *n, const struct vhx_net_cfg *c)
 			 2 * 16 * c->ind_max) + 64 * VHX_PAGE + 8 * 16 * c->num;
 	if (c->mem_size > need)
 		need = c->mem_size;
-	r = vhx_mem_init(&n->mem, need, c->nregions, c->identity, VHX_GPA_BASE);
+	r = vhxl_mem_init(&n->mem, need, c->nregions, c->identity, VHX_GPA_BASE);
 	if (r)
 		return r;
-	r = vhx_dev_open(&n->dev, &n->mem);
+	r = vhxl_dev_open(&n->dev, &n->mem);
 	if (r)
 		return r;
-	r = vhx_dev_set_features(&n->dev, c->features);
+	r = vhxl_dev_set_features(&n->dev, c->features);
 	if (r)
 		return r;
-	r = vhx_dev_set_mem(&n->dev);
+	r = vhxl_dev_set_mem(&n->dev);
 	if (r)
 		return r;
-	r = vhx_vq_setup(&n->dev, VHX_RX, &rx);
+	r = vhxl_vq_setup(&n->dev, VHX_RX, &rx);
 	if (r)
 		return r;
-	r = vhx_vq_setup(&n->dev, VHX_TX, &tx);
+	r = vhxl_vq_setup(&n->dev, VHX_TX, &tx);
 	if (r)
 		return r;
-	r = vhx_tap_open(&n->tap, n->dev.vhost_hdr ? 0 : (int)n->dev.hdr_len, c->mtu);
+	r = vhxl_tap_open(&n->tap, n->dev.vhost_hdr ? 0 : (int)n->dev.hdr_len, c->mtu);
 	if (r)
 		return r;
 	if (c->no_backend)
 		return 0;
-	r = vhx_set_backend(&n->dev, VHX_RX, n->tap.fd);
+	r = vhxl_set_backend(&n->dev, VHX_RX, n->tap.fd);
 	if (r)
 		return r;
-	return vhx_set_backend(&n->dev, VHX_TX, n->tap.fd);
+	return vhxl_set_backend(&n->dev, VHX_TX, n->tap.fd);
 }
 
-void vhx_net_teardown(struct vhx_net *n)
+void vhxl_net_teardown(struct vhxl_net *n)
 {
-	vhx_dev_close(&n->dev);
-	vhx_tap_close(&n->tap);
-	vhx_mem_fini(&n->mem);
+	vhxl_dev_close(&n->dev);
+	vhxl_tap_close(&n->tap);
+	vhxl_mem_fini(&n->mem);
 }
 
-int vhx_net_tx_one(struct vhx_net *n, const void *frame, size_t len,
-		   const struct vhx_tx_opts *o, int timeout_ms)
+int vhxl_net_tx_one(struct vhxl_net *n, const void *frame, size_t len,
+		   const struct vhxl_tx_opts *o, int timeout_ms)
 {
-	struct vhx_vq *vq = &n->dev.vq[VHX_TX];
-	int r = vhx_tx_post(&n->dev, frame, len, o);
+	struct vhxl_vq *vq = &n->dev.vq[VHX_TX];
+	int r = vhxl_tx_post(&n->dev, frame, len, o);
 
 	if (r < 0)
 		return r;
-	vhx_vq_kick(vq);
-	r = vhx_vq_wait_used(vq, timeout_ms);
+	vhxl_vq_kick(vq);
+	r = vhxl_vq_wait_used(vq, timeout_ms);
 	if (r)
 		return r;
-	vhx_tx_reclaim(&n->dev);
+	vhxl_tx_reclaim(&n->dev);
 	return 0;
 }

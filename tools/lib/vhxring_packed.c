@@ -2,7 +2,7 @@
 /*
  * vhxring_packed.c - vhxlib's driver of packed rings (virtio 1.1 section 2.8):
  * the descriptor ring with its wrap counters and the two event structures.
- * vhxlib.c's vhx_vq_* calls come here when the vq is packed.
+ * vhxlib.c's vhxl_vq_* calls come here when the vq is packed.
  */
 #include <errno.h>
 
@@ -22,7 +22,7 @@ static bool packed_is_used(uint16_t flags, bool wrap)
 	return !!(flags & PD_AVAIL) == wrap && !!(flags & PD_USED) == wrap;
 }
 
-uint16_t vhx_vq_packed_avail_bits(const struct vhx_vq *vq, unsigned slot)
+uint16_t vhxl_vq_packed_avail_bits(const struct vhxl_vq *vq, unsigned slot)
 {
 	bool wrap = vq->avail_wrap;
 
@@ -32,13 +32,13 @@ uint16_t vhx_vq_packed_avail_bits(const struct vhx_vq *vq, unsigned slot)
 }
 
 /* Ring position of slot @slot of the next chain. */
-static uint16_t packed_slot(const struct vhx_vq *vq, unsigned slot)
+static uint16_t packed_slot(const struct vhxl_vq *vq, unsigned slot)
 {
 	return (vq->avail_idx + slot) % vq->num;
 }
 
 /* Advance the driver position by @n entries. */
-static void packed_advance(struct vhx_vq *vq, unsigned n)
+static void packed_advance(struct vhxl_vq *vq, unsigned n)
 {
 	unsigned pos = vq->avail_idx + n;
 
@@ -49,7 +49,7 @@ static void packed_advance(struct vhx_vq *vq, unsigned n)
 	vq->avail_idx = pos;
 }
 
-void vhxl_packed_init_state(struct vhx_vq *vq)
+void vhxl_packed_init_state(struct vhxl_vq *vq)
 {
 	unsigned i;
 
@@ -73,7 +73,7 @@ void vhxl_packed_init_state(struct vhx_vq *vq)
 }
 
 
-int vhxl_packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+int vhxl_packed_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 		    bool indirect, void *cookie)
 {
 	struct vring_packed_desc *d;
@@ -86,7 +86,7 @@ int vhxl_packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 		return -ENOSPC;
 	id = vq->free_head;
 	if (indirect) {
-		struct vring_packed_desc *t = vhx_gpa(vq->dev->mem, vq->ind[id], 16 * n);
+		struct vring_packed_desc *t = vhxl_gpa(vq->dev->mem, vq->ind[id], 16 * n);
 
 		for (k = 0; k < n; k++) {
 			/* only WRITE counts in a table */
@@ -104,7 +104,7 @@ int vhxl_packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 		for (k = 0; k < n; k++) {
 			uint16_t f = (sg[k].write ? VRING_DESC_F_WRITE : 0) |
 				     (k + 1 < n ? VRING_DESC_F_NEXT : 0) |
-				     vhx_vq_packed_avail_bits(vq, k);
+				     vhxl_vq_packed_avail_bits(vq, k);
 
 			d = &vq->pdesc[packed_slot(vq, k)];
 			d->addr = sg[k].gpa;
@@ -129,14 +129,14 @@ int vhxl_packed_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 	return id;
 }
 
-void vhxl_packed_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+void vhxl_packed_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 			  uint32_t len, uint32_t flags, uint16_t next)
 {
 	struct vring_packed_desc *d = &vq->pdesc[packed_slot(vq, slot)];
 	uint16_t f = (uint16_t)flags;
 
 	if (!(flags & VHX_RAW_OWN_WRAP))
-		f |= vhx_vq_packed_avail_bits(vq, slot);
+		f |= vhxl_vq_packed_avail_bits(vq, slot);
 	d->addr = addr;
 	d->len = len;
 	d->id = next;
@@ -146,7 +146,7 @@ void vhxl_packed_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
 		vq->raw_head_flags = f;	/* written by raw_publish */
 }
 
-void vhxl_packed_raw_publish(struct vhx_vq *vq, unsigned ndesc)
+void vhxl_packed_raw_publish(struct vhxl_vq *vq, unsigned ndesc)
 {
 	/* raw chains are never reclaimed: the vq is reset after them */
 	wmb();
@@ -155,7 +155,7 @@ void vhxl_packed_raw_publish(struct vhx_vq *vq, unsigned ndesc)
 	vq->added += ndesc;
 }
 
-uint32_t vhxl_packed_expected_base(const struct vhx_vq *vq)
+uint32_t vhxl_packed_expected_base(const struct vhxl_vq *vq)
 {
 	uint32_t half;
 
@@ -164,7 +164,7 @@ uint32_t vhxl_packed_expected_base(const struct vhx_vq *vq)
 }
 
 
-bool vhxl_packed_kick_needed(struct vhx_vq *vq)
+bool vhxl_packed_kick_needed(struct vhxl_vq *vq)
 {
 	union {
 		struct vring_packed_desc_event e;
@@ -186,7 +186,7 @@ bool vhxl_packed_kick_needed(struct vhx_vq *vq)
 }
 
 /* Used entries waiting at last_used (walked by their chains' lengths). */
-unsigned vhxl_packed_pending(const struct vhx_vq *vq)
+unsigned vhxl_packed_pending(const struct vhxl_vq *vq)
 {
 	unsigned n = 0, pos = vq->last_used, seen = 0;
 	bool wrap = vq->used_wrap;
@@ -212,7 +212,7 @@ unsigned vhxl_packed_pending(const struct vhx_vq *vq)
 	return n;
 }
 
-int vhxl_packed_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
+int vhxl_packed_get_used(struct vhxl_vq *vq, uint32_t *len, void **cookie)
 {
 	struct vring_packed_desc *d = &vq->pdesc[vq->last_used];
 	uint16_t id;
@@ -248,7 +248,7 @@ int vhxl_packed_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
 	return id;
 }
 
-void vhxl_packed_enable_cb(struct vhx_vq *vq)
+void vhxl_packed_enable_cb(struct vhxl_vq *vq)
 {
 	if (vq->event_idx) {
 		WRITE_ONCE(vq->drv_event->off_wrap,
@@ -260,7 +260,7 @@ void vhxl_packed_enable_cb(struct vhx_vq *vq)
 	}
 }
 
-void vhxl_packed_disable_cb(struct vhx_vq *vq)
+void vhxl_packed_disable_cb(struct vhxl_vq *vq)
 {
 	WRITE_ONCE(vq->drv_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
 }

@@ -2,24 +2,24 @@
 /*
  * vhxring_split.c - vhxlib's driver of split rings: the descriptor table with
  * its free list, the avail and used rings, and their event indices.
- * vhxlib.c's vhx_vq_* calls come here when the vq is split.
+ * vhxlib.c's vhxl_vq_* calls come here when the vq is split.
  */
 #include <errno.h>
 
 #include "vhxlib.h"
 #include "vhxlib_int.h"
 
-static uint16_t *used_event_p(struct vhx_vq *vq)
+static uint16_t *used_event_p(struct vhxl_vq *vq)
 {
 	return &vq->avail->ring[vq->num];
 }
 
-static uint16_t *avail_event_p(struct vhx_vq *vq)
+static uint16_t *avail_event_p(struct vhxl_vq *vq)
 {
 	return (uint16_t *)&vq->used->ring[vq->num];
 }
 
-void vhxl_split_init_state(struct vhx_vq *vq)
+void vhxl_split_init_state(struct vhxl_vq *vq)
 {
 	vq->avail_idx = (uint16_t)vq->base;
 	vq->last_used = (uint16_t)vq->base;
@@ -32,7 +32,7 @@ void vhxl_split_init_state(struct vhx_vq *vq)
 		vq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 }
 
-void vhxl_split_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
+void vhxl_split_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 			 uint32_t len, uint32_t flags, uint16_t next)
 {
 	vq->desc[slot].addr = addr;
@@ -41,7 +41,7 @@ void vhxl_split_raw_desc(struct vhx_vq *vq, unsigned slot, uint64_t addr,
 	vq->desc[slot].next = next;
 }
 
-int vhxl_split_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
+int vhxl_split_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 		   bool indirect, void *cookie)
 {
 	uint16_t head, i, last = 0;
@@ -55,7 +55,7 @@ int vhxl_split_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 		if (!vq->num_free)
 			return -ENOSPC;
 		head = vq->free_head;
-		t = vhx_gpa(vq->dev->mem, vq->ind[head], 16 * n);
+		t = vhxl_gpa(vq->dev->mem, vq->ind[head], 16 * n);
 		for (k = 0; k < n; k++) {
 			t[k].addr = sg[k].gpa;
 			t[k].len = sg[k].len;
@@ -90,11 +90,11 @@ int vhxl_split_add(struct vhx_vq *vq, const struct vhx_sg *sg, unsigned n,
 	}
 	vq->cookie[head] = cookie;
 	vq->inflight++;
-	vhx_vq_publish_head(vq, head);
+	vhxl_vq_publish_head(vq, head);
 	return head;
 }
 
-void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head)
+void vhxl_vq_publish_head(struct vhxl_vq *vq, uint16_t head)
 {
 	vq->avail->ring[vq->avail_idx % vq->num] = head;
 	wmb();
@@ -102,7 +102,7 @@ void vhx_vq_publish_head(struct vhx_vq *vq, uint16_t head)
 	WRITE_ONCE(vq->avail->idx, vq->avail_idx);
 }
 
-bool vhxl_split_kick_needed(struct vhx_vq *vq)
+bool vhxl_split_kick_needed(struct vhxl_vq *vq)
 {
 	bool need;
 
@@ -119,12 +119,12 @@ bool vhxl_split_kick_needed(struct vhx_vq *vq)
 	return need;
 }
 
-unsigned vhxl_split_pending(const struct vhx_vq *vq)
+unsigned vhxl_split_pending(const struct vhxl_vq *vq)
 {
 	return (uint16_t)(READ_ONCE(vq->used->idx) - vq->last_used);
 }
 
-int vhxl_split_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
+int vhxl_split_get_used(struct vhxl_vq *vq, uint32_t *len, void **cookie)
 {
 	struct vring_used_elem e;
 	uint16_t head, i, k;
@@ -156,7 +156,7 @@ int vhxl_split_get_used(struct vhx_vq *vq, uint32_t *len, void **cookie)
 	return head;
 }
 
-void vhxl_split_enable_cb(struct vhx_vq *vq)
+void vhxl_split_enable_cb(struct vhxl_vq *vq)
 {
 	if (vq->event_idx)
 		WRITE_ONCE(*used_event_p(vq), vq->last_used);
@@ -164,7 +164,7 @@ void vhxl_split_enable_cb(struct vhx_vq *vq)
 		WRITE_ONCE(vq->avail->flags, vq->avail->flags & ~VRING_AVAIL_F_NO_INTERRUPT);
 }
 
-void vhxl_split_disable_cb(struct vhx_vq *vq)
+void vhxl_split_disable_cb(struct vhxl_vq *vq)
 {
 	if (vq->event_idx)
 		WRITE_ONCE(*used_event_p(vq), (uint16_t)(vq->last_used - 1));

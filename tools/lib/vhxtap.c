@@ -45,7 +45,7 @@ static void write_sysctl(const char *path, const char *val)
 	close(fd);
 }
 
-int vhx_tap_open(struct vhx_tap *t, int hdr_sz, int mtu)
+int vhxl_tap_open(struct vhxl_tap *t, int hdr_sz, int mtu)
 {
 	struct ifreq ifr;
 	struct sockaddr_ll sll;
@@ -83,7 +83,7 @@ int vhx_tap_open(struct vhx_tap *t, int hdr_sz, int mtu)
 		if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
 			r = -errno;
 			close(s);
-			vhx_tap_close(t);
+			vhxl_tap_close(t);
 			return r;
 		}
 	}
@@ -119,11 +119,11 @@ int vhx_tap_open(struct vhx_tap *t, int hdr_sz, int mtu)
 	return 0;
 err:
 	r = -errno;
-	vhx_tap_close(t);
+	vhxl_tap_close(t);
 	return r;
 }
 
-void vhx_tap_close(struct vhx_tap *t)
+void vhxl_tap_close(struct vhxl_tap *t)
 {
 	if (t->pkt >= 0)
 		close(t->pkt);
@@ -132,7 +132,7 @@ void vhx_tap_close(struct vhx_tap *t)
 	t->pkt = t->fd = -1;
 }
 
-int vhx_tap_inject(struct vhx_tap *t, const void *frame, size_t len)
+int vhxl_tap_inject(struct vhxl_tap *t, const void *frame, size_t len)
 {
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
@@ -148,7 +148,7 @@ int vhx_tap_inject(struct vhx_tap *t, const void *frame, size_t len)
 	return r == (ssize_t)len ? 0 : -EIO;
 }
 
-ssize_t vhx_tap_recv(struct vhx_tap *t, void *buf, size_t cap, int timeout_ms)
+ssize_t vhxl_tap_recv(struct vhxl_tap *t, void *buf, size_t cap, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 
@@ -176,31 +176,31 @@ ssize_t vhx_tap_recv(struct vhx_tap *t, void *buf, size_t cap, int timeout_ms)
 	}
 }
 
-int vhx_tap_drain(struct vhx_tap *t, int quiet_ms)
+int vhxl_tap_drain(struct vhxl_tap *t, int quiet_ms)
 {
 	static char sink[65536 + 64];
 	int n = 0;
 
-	while (vhx_tap_recv(t, sink, sizeof(sink), quiet_ms) >= 0)
+	while (vhxl_tap_recv(t, sink, sizeof(sink), quiet_ms) >= 0)
 		n++;
 	return n;
 }
 
-static const uint8_t vhx_dst[6] = { 0x02, 0x00, 0x76, 0x68, 0x78, 0x02 };
-static const uint8_t vhx_src[6] = { 0x02, 0x00, 0x76, 0x68, 0x78, 0x01 };
+static const uint8_t vhxl_dst[6] = { 0x02, 0x00, 0x76, 0x68, 0x78, 0x02 };
+static const uint8_t vhxl_src[6] = { 0x02, 0x00, 0x76, 0x68, 0x78, 0x01 };
 
 static uint8_t pattern(uint32_t seq, size_t i)
 {
 	return (uint8_t)(seq * 131u + i * 7u + (i >> 8) * 13u + 0x5a);
 }
 
-void vhx_make_frame(void *buf, size_t len, uint32_t seq)
+void vhxl_make_frame(void *buf, size_t len, uint32_t seq)
 {
 	uint8_t *b = buf;
 	size_t i;
 
-	memcpy(b, vhx_dst, 6);
-	memcpy(b + 6, vhx_src, 6);
+	memcpy(b, vhxl_dst, 6);
+	memcpy(b + 6, vhxl_src, 6);
 	b[12] = 0x88;
 	b[13] = 0xb5;
 	for (i = 14; i < len && i < 18; i++)
@@ -209,7 +209,7 @@ void vhx_make_frame(void *buf, size_t len, uint32_t seq)
 		b[i] = pattern(seq, i);
 }
 
-uint32_t vhx_frame_seq(const void *buf)
+uint32_t vhxl_frame_seq(const void *buf)
 {
 	const uint8_t *b = buf;
 
@@ -217,13 +217,13 @@ uint32_t vhx_frame_seq(const void *buf)
 	       (uint32_t)b[16] << 8 | b[17];
 }
 
-size_t vhx_check_frame(const void *buf, size_t len, uint32_t seq)
+size_t vhxl_check_frame(const void *buf, size_t len, uint32_t seq)
 {
 	const uint8_t *b = buf;
 	uint8_t ref[18];
 	size_t i;
 
-	vhx_make_frame(ref, sizeof(ref), seq);
+	vhxl_make_frame(ref, sizeof(ref), seq);
 	for (i = 0; i < len && i < 18; i++)
 		if (b[i] != ref[i])
 			return i + 1;

@@ -150,7 +150,7 @@ struct slot {
 struct job {
 	pthread_t th;
 	const struct opts *o;
-	struct vhx_blk *b;
+	struct vhxl_blk *b;
 	unsigned q;
 	struct slot *slot;	/* iodepth of them */
 	int *of_id;		/* vhx_blk request id -> slot */
@@ -214,7 +214,7 @@ static uint64_t next_offset(struct job *j)
 static int submit(struct job *j, unsigned s)
 {
 	struct slot *sl = &j->slot[s];
-	struct vhx_blk_io io = {
+	struct vhxl_blk_io io = {
 		.type = is_read_op(j) ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT,
 		.sector = next_offset(j) >> 9,
 		.data = sl->data,
@@ -225,7 +225,7 @@ static int submit(struct job *j, unsigned s)
 
 	sl->type = io.type;
 	sl->t_submit = now_ns();
-	id = vhx_blk_post(j->b, j->q, &io);
+	id = vhxl_blk_post(j->b, j->q, &io);
 	if (id < 0)
 		return id;
 	j->of_id[id] = (int)s;
@@ -237,9 +237,9 @@ static int reap(struct job *j, uint8_t *status, uint32_t *len)
 {
 	int id;
 
-	if (!vhx_vq_pending_used(&j->b->dev.vq[j->q]))
+	if (!vhxl_vq_pending_used(&j->b->dev.vq[j->q]))
 		return -EAGAIN;
-	id = vhx_blk_reap(j->b, j->q, 0, status, len);
+	id = vhxl_blk_reap(j->b, j->q, 0, status, len);
 	if (id < 0)
 		return id;
 	if ((unsigned)id >= j->b->cfg.num || j->of_id[id] < 0)
@@ -250,14 +250,14 @@ static int reap(struct job *j, uint8_t *status, uint32_t *len)
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
-	struct vhx_vq *vq = &j->b->dev.vq[j->q];
+	struct vhxl_vq *vq = &j->b->dev.vq[j->q];
 	const unsigned qd = j->o->qd;
 	unsigned s, outstanding = 0;
 	int r, ph;
 	bool posted;
 
 	if (j->o->poll)
-		vhx_vq_disable_cb(vq);
+		vhxl_vq_disable_cb(vq);
 	for (s = 0; s < qd; s++) {
 		r = submit(j, s);
 		if (r < 0) {
@@ -267,7 +267,7 @@ static void *job_run(void *arg)
 		}
 		outstanding++;
 	}
-	vhx_vq_kick(vq);
+	vhxl_vq_kick(vq);
 	j->kicks++;
 
 	for (;;) {
@@ -316,7 +316,7 @@ static void *job_run(void *arg)
 			break;
 		}
 		if (posted) {
-			if (vhx_vq_kick(vq))
+			if (vhxl_vq_kick(vq))
 				j->kicks++;
 		}
 		if ((ph == 2 || j->fail) && !outstanding)
@@ -325,7 +325,7 @@ static void *job_run(void *arg)
 			continue;
 		if (j->o->poll) {
 			if (ph == 2 || j->fail) {
-				r = vhx_vq_wait_used(vq, 10000);
+				r = vhxl_vq_wait_used(vq, 10000);
 				if (r) {
 					j->fail = r;
 					j->fail_what = "drain";
@@ -334,7 +334,7 @@ static void *job_run(void *arg)
 			}
 			continue;
 		}
-		if (vhx_vq_enable_cb(vq))
+		if (vhxl_vq_enable_cb(vq))
 			continue;
 		{
 			struct pollfd p = { .fd = vq->call_fd, .events = POLLIN };
@@ -342,8 +342,8 @@ static void *job_run(void *arg)
 			r = poll(&p, 1, (ph == 2 || j->fail) ? 10000 : 100);
 			j->waits++;
 			if (r > 0)
-				vhx_eventfd_read(vq->call_fd);
-			else if (r == 0 && (ph == 2 || j->fail) && !vhx_vq_pending_used(vq)) {
+				vhxl_eventfd_read(vq->call_fd);
+			else if (r == 0 && (ph == 2 || j->fail) && !vhxl_vq_pending_used(vq)) {
 				j->fail = -ETIMEDOUT;
 				j->fail_what = "drain (no completion in 10 s)";
 				break;
@@ -353,8 +353,8 @@ static void *job_run(void *arg)
 	return NULL;
 drain:
 	if (outstanding)
-		vhx_vq_kick_force(vq);
-	while (outstanding && vhx_vq_wait_used(vq, 10000) == 0) {
+		vhxl_vq_kick_force(vq);
+	while (outstanding && vhxl_vq_wait_used(vq, 10000) == 0) {
 		while (reap(j, NULL, NULL) >= 0)
 			outstanding--;
 	}
@@ -437,8 +437,8 @@ int main(int argc, char **argv)
 	};
 	struct opts o = { .rw = RW_RANDREAD, .mix = 50, .bs = 4096, .qd = 1, .queues = 1,
 			  .time_s = 10, .ramp_s = 1, .seed = 1 };
-	struct vhx_blk_cfg cfg = { 0 };
-	struct vhx_blk b;
+	struct vhxl_blk_cfg cfg = { 0 };
+	struct vhxl_blk b;
 	struct job *jobs;
 	struct hist all = { 0 };
 	uint64_t reads = 0, writes = 0, errors = 0, bad_len = 0, bytes = 0, filesz, t0, t1;
@@ -494,7 +494,7 @@ int main(int argc, char **argv)
 			"1 <= queues <= %d, 0 <= rwmixread <= 100, time > 0)\n", VHX_MAX_VQS);
 		return 2;
 	}
-	o.device = vhx_blk_dev_path();
+	o.device = vhxl_blk_dev_path();
 
 	fd = open(o.file, (o.rw == RW_READ || o.rw == RW_RANDREAD ? O_RDONLY : O_RDWR) |
 		  (o.direct ? O_DIRECT : 0) | O_CLOEXEC);
@@ -536,7 +536,7 @@ int main(int argc, char **argv)
 	}
 	cfg.data_size = (size_t)o.queues * o.qd * ((o.bs + VHX_PAGE - 1) & ~(VHX_PAGE - 1)) +
 			VHX_PAGE;
-	r = vhx_blk_setup(&b, &cfg, fd);
+	r = vhxl_blk_setup(&b, &cfg, fd);
 	if (r) {
 		fprintf(stderr, "vhx-blk-bench: %s: setup failed: %s\n", o.device, strerror(-r));
 		return 1;
@@ -544,23 +544,23 @@ int main(int argc, char **argv)
 	for (unsigned q = 0; o.busy_us && q < o.queues; q++) {
 		struct vhost_vring_state st = { .index = q, .num = o.busy_us };
 
-		r = vhx_ioctl(b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &st);
+		r = vhxl_ioctl(b.dev.fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &st);
 		if (r) {
 			fprintf(stderr, "vhx-blk-bench: busy-poll: %s\n", strerror(-r));
-			vhx_blk_teardown(&b);
+			vhxl_blk_teardown(&b);
 			return 1;
 		}
 	}
 	if (b.info.num_queues && o.queues > b.info.num_queues) {
 		fprintf(stderr, "vhx-blk-bench: the device has %u queues\n", b.info.num_queues);
-		vhx_blk_teardown(&b);
+		vhxl_blk_teardown(&b);
 		return 2;
 	}
 	if (!o.quiet && !o.json)
 		printf("vhx-blk-bench: %s on %s (%s): features 0x%llx, %s\n", o.device, o.file,
 		       S_ISBLK(st.st_mode) ? "block device" : "file",
 		       (unsigned long long)b.dev.features,
-		       vhx_blk_info_str(&b.info, infostr, sizeof(infostr)));
+		       vhxl_blk_info_str(&b.info, infostr, sizeof(infostr)));
 
 	jobs = calloc(o.queues, sizeof(*jobs));
 	if (!jobs)
@@ -588,8 +588,8 @@ int main(int argc, char **argv)
 			uint64_t *d;
 			size_t w;
 
-			j->slot[s].data = vhx_blk_alloc(&b, o.bs);
-			d = vhx_blk_ptr(&b, j->slot[s].data, o.bs);
+			j->slot[s].data = vhxl_blk_alloc(&b, o.bs);
+			d = vhxl_blk_ptr(&b, j->slot[s].data, o.bs);
 			if (!j->slot[s].data || !d) {
 				fprintf(stderr, "vhx-blk-bench: out of guest memory\n");
 				return 1;
@@ -678,7 +678,7 @@ int main(int argc, char **argv)
 		       hist_pct(&all, 50) / 1e3, hist_pct(&all, 99) / 1e3,
 		       hist_pct(&all, 99.9) / 1e3, (double)all.max / 1e3, errors);
 	}
-	vhx_blk_teardown(&b);
+	vhxl_blk_teardown(&b);
 	close(fd);
 	for (i = 0; i < o.queues; i++) {
 		free(jobs[i].slot);

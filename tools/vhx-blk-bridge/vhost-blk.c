@@ -327,10 +327,10 @@ int vhxb_probe_kernel(void)
 	}
 	if (vhxb_g.info.capacity == 0)
 		LOG("warning: %s has capacity 0", vhxb_g.backend);
-	vhxb_g.features = vhx_blk_guest_features(vhxb_g.kfeatures, &vhxb_g.info, vhxb_g.queues);
-	vhx_blk_guest_config(&vhxb_g.cfg, &vhxb_g.info, vhxb_g.features, vhxb_g.queues);
+	vhxb_g.features = vhxl_blk_guest_features(vhxb_g.kfeatures, &vhxb_g.info, vhxb_g.queues);
+	vhxl_blk_guest_config(&vhxb_g.cfg, &vhxb_g.info, vhxb_g.features, vhxb_g.queues);
 	LOG("kernel %s: features 0x%" PRIx64 "; backend %s: %s", vhxb_g.device, vhxb_g.kfeatures,
-	    vhxb_g.backend, vhx_blk_info_str(&vhxb_g.info, buf, sizeof(buf)));
+	    vhxb_g.backend, vhxl_blk_info_str(&vhxb_g.info, buf, sizeof(buf)));
 	LOG("offering %u queue%s, virtio features 0x%" PRIx64, vhxb_g.queues,
 	    vhxb_g.queues == 1 ? "" : "s", vhxb_g.features);
 	return 0;
