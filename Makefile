@@ -112,7 +112,7 @@ soak: deps
 # bench/results/DATE-KERNEL.md + plots.  See bench/README.md.  Knobs:
 # BENCH_PAIRS (3), BENCH_SECS (10), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
 # BENCH_VS=REV (also vhx at git REV, loaded beside: before/after rows),
-# VMSLOT (a prefix for the VM command, e.g. /work/bin/vmslot).
+# VMSLOT (a prefix for the VM command, e.g. "nice -n 10").
 BENCH_PAIRS ?= 3
 BENCH_SECS ?= 10
 export BENCH_PAIRS BENCH_SECS BENCH_GROUPS BENCH_OUT BENCH_VS BENCH_PROFILE VMSLOT

@@ -21,7 +21,8 @@
 #   BENCH_VS         a git revision: also measure vhx as of REV, loaded beside
 #                    (bench/mkbase.sh), as variant "vhx-base": before/after
 #                    rows from one boot
-#   VMSLOT           prefix for the VM command, e.g. /work/bin/vmslot
+#   VMSLOT           prefix for the VM command (e.g. "nice -n 10", or a
+#                    wrapper that waits for a free slot on a shared host)
 # Exit status: 0 if every workload that could run was measured; 1 if any
 # run could not be measured (testpmd died, ...) or the VM failed.  Speed is
 # never judged.
@@ -52,14 +53,20 @@ est=$(( (PAIRS * nvar * (6 * (SECS + WARM + 3) + 15) + 90 * nvar) / 60 + 1 ))
 log "kernel $KVER, $PAIRS pairs x ${SECS}s (+${WARM}s warm-up), groups $GROUPS_SEL"
 log "expect roughly $est minutes (more on a busy host); progress follows"
 
-# Other TCG VMs on the host, by the tree their initramfs comes from.
+# Other QEMU VMs on the host (not this run's) and their vCPUs: what loads
+# the host besides us.  Counts only, no paths.
 other_vms() {
-	local l
-	l=$(ps -eo args= | awk '$1 ~ /qemu-system-x86_64$/ {
-		for (i = 1; i < NF; i++) if ($i == "-initrd") print $(i + 1) }' |
-		grep -v "^$OUTDIR/" | sed 's|/selftests/vm/out/.*||; s|/bench/out/.*||' |
-		sort | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }' || true)
-	echo "${l:-none}"
+	ps -eo args= | awk -v out="$OUTDIR/" '$1 ~ /qemu-system-x86_64$/ {
+		ours = 0; smp = 1
+		for (i = 1; i < NF; i++) {
+			if ($i == "-initrd" && index($(i + 1), out) == 1)
+				ours = 1
+			if ($i == "-smp") {
+				smp = $(i + 1); sub(/^cpus=/, "", smp); sub(/[^0-9].*/, "", smp)
+			}
+		}
+		if (!ours) { n++; cpus += smp }
+	} END { if (n) printf "%d (%d vCPUs)\n", n, cpus; else print "none" }'
 }
 
 mkdir -p "$OUTDIR"
