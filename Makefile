@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # vhx — front door.  See README.md.
 
-# Target kernel: newest installed Debian 6.1 (tools/kernels.sh kver 6.1,
+# Target kernel: newest installed Debian 6.1 (scripts/kernels.sh kver 6.1,
 # version-sorted), never `uname -r`; KVER=... picks another installed kernel
 # (KDIR follows it), KDIR=... a tree.
 ifdef KVER
@@ -9,15 +9,15 @@ KDIR ?= /lib/modules/$(KVER)/build
 else ifdef KDIR
 KVER := $(notdir $(patsubst %/build,%,$(KDIR)))
 else
-KVER := $(shell bash $(dir $(lastword $(MAKEFILE_LIST)))tools/kernels.sh kver 6.1 2>/dev/null)
+KVER := $(shell bash $(dir $(lastword $(MAKEFILE_LIST)))scripts/kernels.sh kver 6.1 2>/dev/null)
 KDIR := $(if $(KVER),/lib/modules/$(KVER)/build)
 endif
 # Kernels whose headers need a newer compiler (7.x) are built in a Debian 13
-# build root (tools/kernels.sh); KBUILD_IN runs the kernel's make there.
+# build root (scripts/kernels.sh); KBUILD_IN runs the kernel's make there.
 VHX_BUILDROOT ?= /var/cache/vhx/trixie-root
 export VHX_BUILDROOT
 KBUILD_IN = $(if $(wildcard $(KDIR)/Makefile),,$(if $(wildcard \
-	$(VHX_BUILDROOT)/usr/src/linux-headers-$(KVER)/Makefile),bash tools/kernels.sh run $(KVER)))
+	$(VHX_BUILDROOT)/usr/src/linux-headers-$(KVER)/Makefile),bash scripts/kernels.sh run $(KVER)))
 INSTALL_MOD_DIR ?= updates
 DEPMOD ?= /sbin/depmod
 PWD := $(shell pwd)
@@ -39,17 +39,17 @@ install: modules
 
 # Register with DKMS: rebuilt for every installed and future kernel.
 dkms-install:
-	bash tools/dkms-install.sh
+	bash scripts/dkms-install.sh
 
 # Test kernels (6.12 from bookworm-backports, 7.x in a Debian 13 build root).
 kernels:
-	bash tools/kernels.sh install
+	bash scripts/kernels.sh install
 
 # Build and run the suite on 6.1, 6.12 and 7.x; one line per kernel.
 check-matrix: deps kernels
 	$(MAKE) tools
 	$(MAKE) style
-	bash tools/check-matrix.sh
+	bash scripts/check-matrix.sh
 
 tools:
 	$(MAKE) -C selftests
@@ -62,7 +62,7 @@ clean:
 	-$(MAKE) -C tools clean
 
 deps:
-	bash tools/install-deps.sh
+	bash scripts/install-deps.sh
 
 # Boots the Debian kernel under QEMU TCG and runs the whole suite.
 # Sub-make: KDIR/KVER are recomputed after `deps` may have installed them
@@ -71,24 +71,24 @@ deps:
 VM_ARGS = $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET)) \
 	  $(if $(VHX_TESTS),--tests "$(VHX_TESTS)")
 
-# The whole test suite (tools/check.sh): install, build, the inner guest's
+# The whole test suite (scripts/check.sh): install, build, the inner guest's
 # image and saved states (booted here in seconds, restored by the nested
 # tests), host-side checks (style, fuzz replay, the bridge on its mock)
 # beside the lab VM, every suite in the VM; one final "N passed, N failed"
 # line (host and guest) and a time table.
 check:
-	bash tools/check.sh $(VM_ARGS)
+	bash scripts/check.sh $(VM_ARGS)
 
 # checkpatch.pl --strict over the kernel sources (and W=1 in `modules`).
 style:
-	KDIR=$(KDIR) bash tools/checkpatch.sh
+	KDIR=$(KDIR) bash scripts/checkpatch.sh
 
 # The main job: stock QEMU (-netdev tap,vhost=on) served by vhx, nested in
 # the lab VM; streams the inner guest, ping, iperf3, vhx counters; exit 0
-# only if traffic flowed through vhx.  See tools/demo.sh.
+# only if traffic flowed through vhx.  See scripts/demo.sh.
 demo: deps
 	$(MAKE) -j$$(nproc) all
-	bash tools/demo.sh $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET))
+	bash scripts/demo.sh $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET))
 
 # libFuzzer over the ring walk (vhost/vq.c, mem.c, log.c built in userspace
 # through tests/fuzz/shim).  FUZZ_SECS per target (300); fuzz-check replays
@@ -117,7 +117,7 @@ BENCH_PAIRS ?= 3
 BENCH_SECS ?= 10
 export BENCH_PAIRS BENCH_SECS BENCH_GROUPS BENCH_OUT BENCH_VS BENCH_PROFILE VMSLOT
 bench:
-	bash tools/install-deps.sh --bench
+	bash scripts/install-deps.sh --bench
 	$(MAKE) all
 	KVER=$(KVER) bash bench/bench.sh
 

@@ -34,7 +34,7 @@ PAIRS=${BENCH_PAIRS:-3}
 SECS=${BENCH_SECS:-10}
 WARM=${BENCH_WARM:-2}
 GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
-KVER=${KVER:-$("$ROOT/tools/kernels.sh" kver 6.1)}
+KVER=${KVER:-$("$ROOT/scripts/kernels.sh" kver 6.1)}
 OUTDIR=$HERE/out
 log() { echo "[+] host: bench: $*"; }
 die() { echo "host: bench: error: $*" >&2; exit 2; }
@@ -43,7 +43,7 @@ die() { echo "host: bench: error: $*" >&2; exit 2; }
 for f in vhost/vhx_core.ko vhost/vhx_net.ko tools/bench/idle_devs tools/bench/dev_features; do
 	[ -e "$ROOT/$f" ] || die "$f missing (run: make modules tools)"
 done
-command -v gnuplot > /dev/null || die "no gnuplot (run: tools/install-deps.sh --bench)"
+command -v gnuplot > /dev/null || die "no gnuplot (run: scripts/install-deps.sh --bench)"
 
 # The run time, told before it starts: about SECS + WARM + 3 s per
 # measurement (6 per variant and pair, plus ~15 s for idle), and ~1.5 min

@@ -18,7 +18,7 @@ OUT=${2:?usage: mkbase.sh REV OUTDIR [KDIR]}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd -P)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-KDIR=${3:-/lib/modules/$("$ROOT/tools/kernels.sh" kver 6.1)/build}
+KDIR=${3:-/lib/modules/$("$ROOT/scripts/kernels.sh" kver 6.1)/build}
 log() { echo "[+] host: mkbase: $*" >&2; }
 
 sha=$(git -C "$ROOT" rev-parse --short "$REV")

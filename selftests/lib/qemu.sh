@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # qemu.sh — run stock QEMU ("the inner guest") against /dev/vhost-net inside
 # the lab VM.  Sourced (bash) by selftests/qemu_*_test.sh and
-# tools/demo-guest.sh; needs root, tun, a vhost-net implementation loaded.
+# scripts/demo-guest.sh; needs root, tun, a vhost-net implementation loaded.
 #
 #   lab VM (this kernel, vhx or in-tree vhost_net)
 #   ├─ bridge vhxbr0 10.77.0.1/24 ─┬─ tap vhxtap0 ── QEMU A (-netdev tap,vhost=on)
@@ -29,7 +29,7 @@ QI_ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
 qi_inner_kver() {
 	local k
 	[ -n "${VHX_INNER_KVER:-}" ] && { echo "$VHX_INNER_KVER"; return; }
-	k=$("$QI_ROOT/tools/kernels.sh" kver --boot 6.1 2>/dev/null) || k=
+	k=$("$QI_ROOT/scripts/kernels.sh" kver --boot 6.1 2>/dev/null) || k=
 	echo "${k:-$(uname -r)}"
 }
 QI_KVER=$(qi_inner_kver)

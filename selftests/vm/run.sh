@@ -25,9 +25,9 @@ KVER=
 TARGET=vhx
 TESTS=
 SHELL_MODE=0
-HOST_RESULTS=		# host-side results to count (tools/host-check.sh)
+HOST_RESULTS=		# host-side results to count (scripts/host-check.sh)
 HOST_WAIT=		# seconds to wait for them (they run beside the VM)
-MODE="test"		# guest mode: test (guest-run.sh), demo (tools/demo-guest.sh),
+MODE="test"		# guest mode: test (guest-run.sh), demo (scripts/demo-guest.sh),
 			# bench (bench/guest.sh: in-tree vhost_net and vhx side by side)
 TIMEOUT=${VHX_VM_TIMEOUT:-4200}		# whole VM, seconds (the full suite: ~45 min)
 TEST_TIMEOUT=${VHX_TEST_TIMEOUT:-300}	# each test program, seconds
@@ -65,11 +65,11 @@ usage: $0 [--kver KVER] [--target vhx|intree] [--tests "LIST"] [--shell]
   --timeout SECS    kill the VM after SECS (default $TIMEOUT)
   --test-timeout S  per test program timeout in the guest (default $TEST_TIMEOUT)
                     (a *_test.sh may ask for more: "# vhx-test-timeout: SECS")
-  --mode demo       run tools/demo-guest.sh instead of the suite (make demo)
+  --mode demo       run scripts/demo-guest.sh instead of the suite (make demo)
   --mode bench      run bench/guest.sh (make bench): loads the in-tree vhost_net
                     and vhx (devname=vhx-net) side by side; --target is ignored
   --host-results F  count F's "PASS|FAIL|SKIP name" lines (host-side checks,
-                    tools/host-check.sh) in the final summary too
+                    scripts/host-check.sh) in the final summary too
   --host-wait SECS  F is still being written (checks beside the VM): wait
                     up to SECS after the VM for F.done
 
@@ -102,7 +102,7 @@ done
 case $TARGET in vhx | intree) ;; *) die "--target must be vhx or intree" ;; esac
 case $MODE in test | demo | bench) ;; *) die "--mode must be test, demo or bench" ;; esac
 if [ -z "$KVER" ]; then
-	KVER=$("$VHX_ROOT/tools/kernels.sh" kver 6.1)
+	KVER=$("$VHX_ROOT/scripts/kernels.sh" kver 6.1)
 	[ -n "$KVER" ] || die "no /lib/modules/6.1.* (run: make deps)"
 fi
 KERNEL=/boot/vmlinuz-$KVER
@@ -126,7 +126,7 @@ CONSOLE=$RUNDIR/console.log
 RESULT=$RUNDIR/result.txt
 INITRD=$OUTDIR/initramfs-$KVER.cpio
 : > "$RESULT"
-# out/current: the running VM's logs (tools/vm-phase.sh follows its console)
+# out/current: the running VM's logs (scripts/vm-phase.sh follows its console)
 ln -sfn "$(basename "$RUNDIR")" "$OUTDIR/current"
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -257,7 +257,7 @@ t1=$(date +%s.%N)
 log "QEMU exited with $qrc after $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")s"
 
 # ---- verdict ---------------------------------------------------------------
-# Host-side checks may still be running beside the VM (tools/check.sh starts
+# Host-side checks may still be running beside the VM (scripts/check.sh starts
 # them in the background): their file is complete once FILE.done exists.
 if [ -n "$HOST_RESULTS" ] && [ -n "$HOST_WAIT" ] && [ ! -e "$HOST_RESULTS.done" ]; then
 	log "waiting for the host-side checks ($HOST_RESULTS)"

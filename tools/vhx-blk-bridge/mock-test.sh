@@ -11,7 +11,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
-KVER=${VHX_KVER:-$("$ROOT/tools/kernels.sh" kver --boot 6.1)}
+KVER=${VHX_KVER:-$("$ROOT/scripts/kernels.sh" kver --boot 6.1)}
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(blk_bridge qemu_blk qemu_blkfault)
 export VHX_ROOT=$ROOT VHX_KVER=$KVER VHX_BLK_MOCK=1 QI_BOOT_TIMEOUT=${QI_BOOT_TIMEOUT:-240}

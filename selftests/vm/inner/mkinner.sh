@@ -29,7 +29,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 KVER=${1:-}
 if [ -z "$KVER" ]; then
-	KVER=$("$HERE/../../../tools/kernels.sh" kver --boot 6.1)
+	KVER=$("$HERE/../../../scripts/kernels.sh" kver --boot 6.1)
 fi
 MODS=(virtio_pci failover net_failover virtio_net)
 BLK_MODS=(virtio_blk ext4)

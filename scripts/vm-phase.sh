@@ -6,7 +6,7 @@
 #   vm-phase.sh nested     until the VM runs its first nested QEMU suite
 #                          (qemu_*, testpmd), or it has ended
 #
-# Host-side work that can share the cores with the VM (tools/check.sh's host
+# Host-side work that can share the cores with the VM (scripts/check.sh's host
 # checks, .ci/run's 6.12 install) waits for the nested suites: those wait on
 # their inner guests and leave CPU to spare, and their waits follow progress.
 # The C tests before them include timing assertions (busy polling: a worker

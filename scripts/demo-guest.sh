@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck disable=SC2034  # QI_* knobs are read by lib/qemu.sh
-# demo-guest.sh — the guest half of `make demo` (tools/demo.sh boots the lab
+# demo-guest.sh — the guest half of `make demo` (scripts/demo.sh boots the lab
 # VM with VHX_MODE=demo; selftests/vm/init runs this in the chroot of the
 # host root).  Shows stock QEMU served by vhx:
 #
@@ -9,7 +9,7 @@
 #   2. tap0 10.77.0.1/24; qemu-system-x86_64 -netdev tap,ifname=tap0,vhost=on
 #      -device virtio-net-pci, inner guest 10.77.0.2 (busybox + iperf3)
 #   3. the inner guest comes up (its console streams here): restored from
-#      the guest tools/demo.sh booted on the host, virtio_net probing the
+#      the guest scripts/demo.sh booted on the host, virtio_net probing the
 #      NIC against vhx; a full boot when there is no saved guest
 #   4. proof: the vhost-<qemu pid> worker thread, vhx's device list
 #   5. ping inner -> VM; iperf3 both ways; vhx per-queue counters before/after

@@ -3,13 +3,13 @@
 # dkms-check.sh — prove that `dkms build` of this tree works for a kernel,
 # without installing anything into /usr/src or /var/lib/dkms:
 #
-#   tree (Kbuild dkms.conf vhost/ uapi/) --tools/dkms-src.sh, as for
-#     tools/dkms-install.sh--> selftests/vm/out/dkms/KVER/src/vhx-VERSION
+#   tree (Kbuild dkms.conf vhost/ uapi/) --scripts/dkms-src.sh, as for
+#     scripts/dkms-install.sh--> selftests/vm/out/dkms/KVER/src/vhx-VERSION
 #   dkms add + build vhx/VERSION -k KVER --dkmstree .../tree --sourcetree .../src
 #   --> the three modules (vhx_core vhx_net vhx_blk) built for KVER
 #
 # Where KVER's build tree is (the host, or the Debian 13 build root for 7.x:
-# tools/kernels.sh run), dkms is installed first if missing.
+# scripts/kernels.sh run), dkms is installed first if missing.
 #
 #   usage: dkms-check.sh KVER
 # Prints "dkms: KVER: built vhx_core vhx_net vhx_blk" and exits 0, or fails.
@@ -22,7 +22,7 @@ die() { echo "dkms: error: $*" >&2; exit 1; }
 kver=${1:?usage: dkms-check.sh KVER}
 inner=${2:-}
 if [ "$inner" != --inner ]; then
-	exec bash tools/kernels.sh run "$kver" bash tools/dkms-check.sh "$kver" --inner
+	exec bash scripts/kernels.sh run "$kver" bash scripts/dkms-check.sh "$kver" --inner
 fi
 
 if ! command -v dkms >/dev/null; then
@@ -36,7 +36,7 @@ fi
 work=$(pwd -P)/selftests/vm/out/dkms/$kver
 rm -rf "$work"
 mkdir -p "$work/src" "$work/tree"
-version=$(bash tools/dkms-src.sh "$work/src")
+version=$(bash scripts/dkms-src.sh "$work/src")
 
 log "$kver: dkms add + build vhx/$version (tree $work)"
 opts=(--dkmstree "$work/tree" --sourcetree "$work/src")

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # host-check.sh — the host-side parts of `make check`, run before the VM:
 #
-#   style       tools/checkpatch.sh (checkpatch.pl --strict over vhost/, uapi/)
+#   style       scripts/checkpatch.sh (checkpatch.pl --strict over vhost/, uapi/)
 #   fuzz-check  replay of the committed libFuzzer corpus plus a short run of
 #               each target (tests/fuzz; installs clang's fuzzer runtime)
 #   blk-bridge-mock  the vhost-blk bridge's tests (blk_bridge, qemu_blk,

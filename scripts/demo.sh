@@ -4,12 +4,12 @@
 #
 #   host: build the inner guest image (selftests/vm/inner/mkinner.sh), then
 #         boot the lab VM (selftests/vm/run.sh --mode demo --target vhx)
-#   lab VM (Debian 6.1 kernel under TCG): tools/demo-guest.sh loads vhx,
+#   lab VM (Debian 6.1 kernel under TCG): scripts/demo-guest.sh loads vhx,
 #         creates tap0, runs QEMU 7.2 for an inner guest with vhost=on,
 #         streams its boot, pings, runs iperf3 both ways, shows the
 #         vhost-<qemu pid> worker and vhx's per-queue counters, summarises.
 #
-# usage: tools/demo.sh [--kver KVER] [--target vhx|intree]
+# usage: scripts/demo.sh [--kver KVER] [--target vhx|intree]
 # Exit status 0 only if traffic really flowed through vhx.  Logs:
 # selftests/vm/out/latest/console.log.
 set -euo pipefail
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ -z "$KVER" ]; then
-	KVER=$("$ROOT/tools/kernels.sh" kver 6.1)
+	KVER=$("$ROOT/scripts/kernels.sh" kver 6.1)
 fi
 [ -n "$KVER" ] || { echo "demo: no /lib/modules/6.1.* (run: make deps)" >&2; exit 2; }
 if [ "$TARGET" = vhx ]; then

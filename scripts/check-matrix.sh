@@ -4,10 +4,10 @@
 # kernel of the matrix (6.1, 6.12, 7.x), one after the other (`make
 # check-matrix`, after `make deps kernels tools style`).
 #
-#   for KVER in 6.1 6.12 7.x (tools/kernels.sh kver SERIES):
+#   for KVER in 6.1 6.12 7.x (scripts/kernels.sh kver SERIES):
 #     make modules KVER=...            (7.x: in the Debian 13 build root)
 #     selftests/vm/run.sh --kver KVER  (boots /boot/vmlinuz-KVER, TCG)
-#     tools/dkms-check.sh KVER         (dkms add + build in a scratch tree)
+#     scripts/dkms-check.sh KVER         (dkms add + build in a scratch tree)
 #   then rebuild for the default kernel, so vhost/*.ko match `make check`.
 #
 # Prints one line per kernel, "KVER: N passed, N failed, N skipped; dkms
@@ -32,7 +32,7 @@ args=(--timeout "${VHX_VM_TIMEOUT:-7200}")
 lines=()
 rc=0
 for s in $SERIES; do
-	kver=$(bash tools/kernels.sh kver "$s" || true)
+	kver=$(bash scripts/kernels.sh kver "$s" || true)
 	if [ -z "$kver" ]; then
 		lines+=("$s: not installed (run: make kernels)")
 		rc=1
@@ -55,7 +55,7 @@ for s in $SERIES; do
 	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n1)
 	rm -f "$out"
 	[ -n "$counts" ] || { counts="no result"; rc=1; }
-	if bash tools/dkms-check.sh "$kver"; then
+	if bash scripts/dkms-check.sh "$kver"; then
 		counts+="; dkms build ok"
 	else
 		counts+="; dkms build FAILED"

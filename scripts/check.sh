@@ -4,26 +4,26 @@
 # in the lab VM, ending with one "N passed, N failed" line and the time
 # table.  Arguments are selftests/vm/run.sh's (--kver, --target, --tests).
 #
-#   install          tools/install-deps.sh (one apt-get run, or nothing)
+#   install          scripts/install-deps.sh (one apt-get run, or nothing)
 #   build            make -j all (modules W=1, selftests, tools)   } side by
 #   inner guest      mkinner.sh image + mkstate.sh saved states   } side
-#   host checks      tools/host-check.sh, in the background beside the VM's
+#   host checks      scripts/host-check.sh, in the background beside the VM's
 #                    nested suites (they leave part of the 2 cores idle:
-#                    they wait on their inner guests; tools/vm-phase.sh);
+#                    they wait on their inner guests; scripts/vm-phase.sh);
 #                    run.sh --host-wait counts them
 #   lab VM           selftests/vm/run.sh: boot, every suite
-#   time table       tools/timing.sh (information only)
+#   time table       scripts/timing.sh (information only)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P) || exit 1
 cd "$ROOT" || exit 1
 OUT=selftests/vm/out
 HOST_RESULTS=$OUT/host-results.txt
-TIMING=(bash tools/timing.sh)
+TIMING=(bash scripts/timing.sh)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 "${TIMING[@]}" reset
-"${TIMING[@]}" run install bash tools/install-deps.sh || exit 2
+"${TIMING[@]}" run install bash scripts/install-deps.sh || exit 2
 mkdir -p "$OUT"
 
 # The inner guest's image and states need QEMU and the 6.1 kernel, not the
@@ -43,8 +43,8 @@ sed -n 's/^mkstate: \([0-9]* saved, .*\)/check: inner guest states: \1/p' "$OUT/
 
 echo "check: host-side checks beside the lab VM's nested suites ($OUT/host-check.log)"
 rm -f "$HOST_RESULTS.done"
-( bash tools/vm-phase.sh nested
-  "${TIMING[@]}" run "host checks (beside the VM)" bash tools/host-check.sh "$HOST_RESULTS" \
+( bash scripts/vm-phase.sh nested
+  "${TIMING[@]}" run "host checks (beside the VM)" bash scripts/host-check.sh "$HOST_RESULTS" \
 	> "$OUT/host-check.log" 2>&1 ) &
 
 rc=0

@@ -226,7 +226,7 @@ run_for() {
 		return
 	fi
 	[ -f "$BUILDROOT/usr/src/linux-headers-$kver/Makefile" ] ||
-		die "no build tree for $kver on the host or in $BUILDROOT (run: tools/kernels.sh install)"
+		die "no build tree for $kver on the host or in $BUILDROOT (run: scripts/kernels.sh install)"
 	need_root
 	repo=$(git rev-parse --show-toplevel 2>/dev/null || pwd -P)
 	exec 9> "$BUILDROOT.lock"

@@ -4,7 +4,7 @@
 # kernel that has its headers installed (`make dkms-install`, root).
 # DKMS then rebuilds it on each kernel upgrade (AUTOINSTALL in dkms.conf).
 #
-#   repo (Kbuild, dkms.conf, vhost/, uapi/) --tools/dkms-src.sh--> /usr/src/vhx-VERSION
+#   repo (Kbuild, dkms.conf, vhost/, uapi/) --scripts/dkms-src.sh--> /usr/src/vhx-VERSION
 #   (VERSION: vhost/version.sh, from git describe)
 #   dkms add vhx/VERSION; dkms install vhx/VERSION -k KVER   (each KVER)
 #
@@ -26,7 +26,7 @@ if [ -n "$(dkms status "vhx/$ver" 2>/dev/null)" ]; then
 	dkms remove "vhx/$ver" --all
 fi
 log "copying sources to /usr/src/vhx-$ver"
-bash tools/dkms-src.sh /usr/src >/dev/null
+bash scripts/dkms-src.sh /usr/src >/dev/null
 dkms add "vhx/$ver"
 
 kernels=${VHX_DKMS_KERNELS:-}
