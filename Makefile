@@ -55,11 +55,13 @@ tools:
 	$(MAKE) -C selftests
 	$(MAKE) -C tools
 	$(MAKE) -C tools/vhxctl
+	$(MAKE) -C bench
 
 clean:
 	-$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD) clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C tools clean
+	-$(MAKE) -C bench clean
 
 deps:
 	bash scripts/install-deps.sh

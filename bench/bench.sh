@@ -40,7 +40,7 @@ log() { echo "[+] host: bench: $*"; }
 die() { echo "host: bench: error: $*" >&2; exit 2; }
 
 [ -n "$KVER" ] || die "no /lib/modules/6.1.* (run: make deps)"
-for f in vhost/vhx_core.ko vhost/vhx_net.ko tools/bench/idle_devs tools/bench/dev_features; do
+for f in vhost/vhx_core.ko vhost/vhx_net.ko bench/progs/idle_devs bench/progs/dev_features; do
 	[ -e "$ROOT/$f" ] || die "$f missing (run: make modules tools)"
 done
 command -v gnuplot > /dev/null || die "no gnuplot (run: scripts/install-deps.sh --bench)"

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash disable=SC2034  # TP_WHY is read by bench/guest.sh
-# blk.sh — block rows: vhx's /dev/vhost-blk, driven by tools/vhx-blk-bench
+# blk.sh — block rows: vhx's /dev/vhost-blk, driven by bench/vhx-blk-bench
 # (which plays the guest: its own memory, split rings, eventfds), against
-# fio ioengine=io_uring (tools/vhx-blk-fio.sh) on the same backend, 4 KiB:
+# fio ioengine=io_uring (bench/vhx-blk-bench/vhx-blk-fio.sh) on the same backend, 4 KiB:
 #
 #   brd    /dev/ram0 (modprobe brd rd_nr=1 rd_size=1048576), O_DIRECT
 #   tmpfs  a file under the guest's /tmp (tmpfs has no O_DIRECT: buffered)
@@ -23,8 +23,8 @@
 # Both tools use the first BLK_SIZE (256 MiB) of the backend, written
 # before the first run, so reads hit allocated pages.
 
-BLK_BENCH=$VHX_ROOT/tools/vhx-blk-bench/vhx-blk-bench
-BLK_FIO=$VHX_ROOT/tools/vhx-blk-fio.sh
+BLK_BENCH=$VHX_ROOT/bench/vhx-blk-bench/vhx-blk-bench
+BLK_FIO=$VHX_ROOT/bench/vhx-blk-bench/vhx-blk-fio.sh
 BLK_DEV=/dev/vhost-blk
 BLK_SIZE=${BENCH_BLK_SIZE:-256}	# MiB
 BLK_BUSY_US=${BENCH_BLK_BUSY_US:-50}
@@ -50,7 +50,7 @@ blk_variants() { echo "vhx vhx-poll io_uring"; }
 
 blk_check() {
 	[ -c "$BLK_DEV" ] || { echo "no $BLK_DEV (vhx_blk.ko not loaded)"; return 1; }
-	[ -x "$BLK_BENCH" ] || { echo "no tools/vhx-blk-bench (make tools)"; return 1; }
+	[ -x "$BLK_BENCH" ] || { echo "no bench/vhx-blk-bench (make tools)"; return 1; }
 	command -v fio > /dev/null || { echo "no fio (apt-get install fio)"; return 1; }
 	command -v jq > /dev/null || { echo "no jq (apt-get install jq)"; return 1; }
 	# brd is optional: without it only the tmpfs rows run (and say so).

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # idle.sh — what N owned, set-up, idle devices cost (no traffic).
 #
-#   tools/bench/idle_devs -n N PATH: N taps, then N devices owned with
+#   bench/progs/idle_devs -n N PATH: N taps, then N devices owned with
 #   memory table, both rings (NUM/BASE/ADDR/KICK/CALL) and a tap backend.
 #   Sampled after the taps exist and again with the devices set up:
 #     slab     /proc/meminfo SUnreclaim delta (kB): kernel objects
@@ -19,7 +19,7 @@ IDLE_N=${BENCH_IDLE_DEVS:-64}
 idle_workloads() { echo "idle-$IDLE_N"; }
 idle_variants() { net_variants; }
 idle_check() {
-	[ -x "$VHX_ROOT/tools/bench/idle_devs" ] || { echo "tools/bench/idle_devs not built (make tools)"; return 1; }
+	[ -x "$VHX_ROOT/bench/progs/idle_devs" ] || { echo "bench/progs/idle_devs not built (make tools)"; return 1; }
 }
 
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
@@ -52,7 +52,7 @@ idle_one() {	# idle_one VARIANT
 	local a_slab a_vmalloc a_thr b_slab b_vmalloc b_thr
 	rm -f "$in"
 	mkfifo "$in"
-	"$VHX_ROOT/tools/bench/idle_devs" -n "$IDLE_N" "$(dev_of "$1")" < "$in" > "$out" 2>&1 &
+	"$VHX_ROOT/bench/progs/idle_devs" -n "$IDLE_N" "$(dev_of "$1")" < "$in" > "$out" 2>&1 &
 	pid=$!
 	exec 4> "$in"
 	for _ in $(seq 1 600); do

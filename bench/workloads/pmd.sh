@@ -32,7 +32,7 @@ packed_workloads() { echo "packed-tx-64 packed-rx-64"; }
 packed_variants() { echo "vhx-packed${VS_KO:+ vhx-base-packed} vhx intree"; }
 packed_check() {
 	pmd_tools_check || return 1
-	if ! "$VHX_ROOT/tools/bench/dev_features" -b 34 "$(dev_of vhx)" > /dev/null; then
+	if ! "$VHX_ROOT/bench/progs/dev_features" -b 34 "$(dev_of vhx)" > /dev/null; then
 		echo "device does not offer VIRTIO_F_RING_PACKED"
 		return 1
 	fi

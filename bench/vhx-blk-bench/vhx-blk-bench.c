@@ -8,11 +8,11 @@
  * thread per queue, each queue served by its own kernel worker).  It
  * reports IOPS, MB/s and completion latency percentiles, as text, as a
  * "result key=value ..." line, or as JSON (--json), in the same terms as
- * tools/vhx-blk-fio.sh reports fio's io_uring run on the same file.
+ * vhx-blk-fio.sh (beside it) reports fio's io_uring run on the same file.
  */
 #define _GNU_SOURCE
-#include "../lib/vhxblk.h"
-#include "../lib/vhxblk_cfg.h"
+#include "vhxblk.h"
+#include "vhxblk_cfg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -414,7 +414,7 @@ static void usage(FILE *f)
 "Output: a human summary, then one line\n"
 "  result tool=vhx-blk-bench rw=.. bs=.. qd=.. queues=.. iops=.. mbps=.. mibps=..\n"
 "         lat_avg_us=.. lat_p50_us=.. lat_p99_us=.. lat_p999_us=.. lat_max_us=.. errors=..\n"
-"tools/vhx-blk-fio.sh prints the same line for fio (ioengine=io_uring) on the same file.\n");
+"vhx-blk-fio.sh (beside it) prints the same line for fio (ioengine=io_uring) on the same file.\n");
 }
 
 static void on_sig(int sig)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vhx-blk-fio.sh — fio (ioengine=io_uring) with the same options and the
-# same "result key=value" line as tools/vhx-blk-bench, so the two are
+# same "result key=value" line as vhx-blk-bench, so the two are
 # measured on the same file in the same terms:
 #
 #   vhx-blk-bench -f F -w randread -b 4k -q 32 -j 1 -t 10 -r 1 [-d]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vhx-blk-compare.sh — the same workloads through /dev/vhost-blk
-# (tools/vhx-blk-bench) and through fio io_uring (tools/vhx-blk-fio.sh) on
+# (vhx-blk-bench) and through fio io_uring (vhx-blk-fio.sh, beside it) on
 # the same file or block device, alternated (bench, fio, bench, fio) so
 # drift on a shared machine shows; one table at the end and every run's
 # "result ..." line.  Needs /dev/vhost-blk (vhx_blk.ko), fio, jq.
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd -P)
-BENCH=$HERE/vhx-blk-bench/vhx-blk-bench
+BENCH=$HERE/vhx-blk-bench
 FIO=$HERE/vhx-blk-fio.sh
 file='' direct=() secs=10 rounds=2 wl="randread:1 randread:32 randwrite:32"
 while [ $# -gt 0 ]; do
