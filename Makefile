@@ -93,13 +93,13 @@ demo: deps
 	bash scripts/demo.sh $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET))
 
 # libFuzzer over the ring walk (vhost/vq.c, mem.c, log.c built in userspace
-# through tests/fuzz/shim).  FUZZ_SECS per target (300); fuzz-check replays
+# through selftests/fuzz/shim).  FUZZ_SECS per target (300); fuzz-check replays
 # the committed corpus and fuzzes FUZZ_CHECK_SECS (20) per target.
 fuzz:
-	$(MAKE) -C tests/fuzz fuzz
+	$(MAKE) -C selftests/fuzz fuzz
 
 fuzz-check:
-	$(MAKE) -C tests/fuzz fuzz-check
+	$(MAKE) -C selftests/fuzz fuzz-check
 
 # The long versions of the in-VM fault loops and fuzzer (VHX_SOAK=1: 100
 # owner kills, 200 loops of each fault, 100 000 fuzz operations; hours under

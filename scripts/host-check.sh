@@ -4,7 +4,7 @@
 #
 #   style       scripts/checkpatch.sh (checkpatch.pl --strict over vhost/, uapi/)
 #   fuzz-check  replay of the committed libFuzzer corpus plus a short run of
-#               each target (tests/fuzz; installs clang's fuzzer runtime)
+#               each target (selftests/fuzz; installs clang's fuzzer runtime)
 #   blk-bridge-mock  the vhost-blk bridge's tests (blk_bridge, qemu_blk,
 #               qemu_blkfault) on this host with the userspace mock of
 #               /dev/vhost-blk (tools/vhx-blk-bridge/mock-test.sh; ~1 min)
@@ -38,7 +38,7 @@ run() {	# NAME CMD...: run CMD, record its verdict
 }
 
 run style make -s style
-run fuzz-check bash -c 'bash tests/fuzz/deps.sh && make -s -C tests/fuzz fuzz-check'
+run fuzz-check bash -c 'bash selftests/fuzz/deps.sh && make -s -C selftests/fuzz fuzz-check'
 if [ -x tools/vhx-blk-bridge/vhx-blk-bridge ]; then
 	run blk-bridge-mock bash tools/vhx-blk-bridge/mock-test.sh
 else

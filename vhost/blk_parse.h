@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vhx_blk request parsing: pure functions over a chain's iovecs, built in
- * the module and, through tests/fuzz/shim, in the userspace fuzzer.
+ * the module and, through selftests/fuzz/shim, in the userspace fuzzer.
  */
 #ifndef _VHX_BLK_PARSE_H
 #define _VHX_BLK_PARSE_H

@@ -3,7 +3,7 @@
  * vhx_net virtio-net headers: what vhx checks in a TX header from the
  * guest and writes into an RX header for it.  No locking: the callers own
  * the header and the iovecs.  The same source builds in the userspace
- * fuzzer (tests/fuzz/fuzz_hdr.c).
+ * fuzzer (selftests/fuzz/fuzz_hdr.c).
  */
 
 #include <linux/kernel.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vhx_net virtio-net header handling: pure functions over the header and
- * the guest's iovecs, built in the module and, through tests/fuzz/shim, in
+ * the guest's iovecs, built in the module and, through selftests/fuzz/shim, in
  * the userspace fuzzer.
  */
 #ifndef _VHX_NET_HDR_H

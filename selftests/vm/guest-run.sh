@@ -7,7 +7,7 @@
 # `run.sh --shell`.
 #
 #   load tun/tap (+macvtap) -> load target modules -> check /dev/vhost-net
-#   -> run selftests/*_test (C, TAP) then selftests/*_test.sh (TAP)
+#   -> run selftests/{net,blk,qemu}/*_test (C, TAP) then *_test.sh (TAP)
 #   -> rmmod (module-unload) -> dmesg scan (kernel-log-clean)
 #   -> "PASS|FAIL|SKIP name" lines + "summary: ..." on /dev/ttyS1
 #
@@ -24,6 +24,8 @@ VHX_ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
 VHX_TARGET=${VHX_TARGET:-vhx}
 VHX_TESTS=${VHX_TESTS:-}
 VHX_TEST_TIMEOUT=${VHX_TEST_TIMEOUT:-300}
+# The folders of selftests/ that hold suites (lib, vm and fuzz do not).
+VHX_SUITE_DIRS="net blk qemu"
 VHX_DEV=${VHX_DEV:-/dev/vhost-net}
 VHX_KVER=$(uname -r)
 export VHX_ROOT VHX_TARGET VHX_DEV VHX_KVER TMPDIR=/tmp
@@ -205,13 +207,19 @@ main() {
 	load_target || loaded=0
 	log "timing: lab VM up at $(cut -d. -f1 /proc/uptime)s of uptime (kernel boot, init, module load)"
 
-	# Discovery: executables selftests/*_test (C, built by selftests/Makefile),
-	# then scripts selftests/*_test.sh, each set in name order.
-	for prog in "$VHX_ROOT"/selftests/*_test; do
-		[ -f "$prog" ] && [ -x "$prog" ] && progs+=("$prog")
-	done
-	for prog in "$VHX_ROOT"/selftests/*_test.sh; do
-		[ -f "$prog" ] && progs+=("$prog")
+	# Discovery in the suite folders (VHX_SUITE_DIRS): executables *_test
+	# (C, built by selftests/Makefile), then scripts *_test.sh, each set in
+	# name order across the folders.
+	local pat
+	for pat in '*_test' '*_test.sh'; do
+		while IFS= read -r prog; do
+			progs+=("$prog")
+		done < <(for d in $VHX_SUITE_DIRS; do
+			for prog in "$VHX_ROOT/selftests/$d"/$pat; do
+				[ -f "$prog" ] && { [ "$pat" != '*_test' ] || [ -x "$prog" ]; } &&
+					echo "$(basename "$prog") $prog"
+			done
+		done | sort | cut -d' ' -f2-)
 	done
 
 	for prog in "${progs[@]}"; do

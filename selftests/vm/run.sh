@@ -8,7 +8,7 @@
 #  out/initramfs-KVER.cpio -initrd ------->   /init (busybox): virtio_pci, 9p
 #  host /  ---- virtio-9p "hostroot" ro -->   /newroot, chroot; tmpfs /tmp /run
 #    $VHX_ROOT/vhost/*.ko                       insmod vhx_core, vhx_net
-#    $VHX_ROOT/selftests/*_test{,.sh}           run, TAP -> counted
+#    $VHX_ROOT/selftests/*/*_test{,.sh}         run, TAP -> counted
 #    dpdk-testpmd, iperf3, ip, ethtool          used by the tests
 #  terminal + out/run-*/console.log <- ttyS0  console (kernel log + test output)
 #  out/run-*/result.txt <-------------- ttyS1 "PASS|FAIL|SKIP name", "summary:"
@@ -41,8 +41,7 @@ die() { echo "host: error: $*" >&2; exit 2; }
 
 list_tests() {
 	local f n
-	for f in "$VHX_ROOT"/selftests/*_test "$VHX_ROOT"/selftests/*_test.sh \
-		 "$VHX_ROOT"/selftests/*_test.c; do
+	for f in "$VHX_ROOT"/selftests/{net,blk,qemu}/*_test{,.sh,.c}; do
 		[ -e "$f" ] || continue
 		n=$(basename "$f"); n=${n%.c}; n=${n%.sh}; n=${n%_test}
 		echo "$n"

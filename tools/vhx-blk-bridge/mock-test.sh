@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# mock-test.sh — run selftests/qemu_blk*_test.sh on this host, without the
+# mock-test.sh — run selftests/{qemu,blk}/*_test.sh on this host, without the
 # lab VM and without the kernel module: the bridge gets vhxblk-mock.so
 # preloaded (a userspace stand-in for /dev/vhost-blk), QEMU runs the inner
 # guest under one level of TCG.  Tests the bridge's vhost-user side (config
@@ -18,8 +18,9 @@ export VHX_ROOT=$ROOT VHX_KVER=$KVER VHX_BLK_MOCK=1 QI_BOOT_TIMEOUT=${QI_BOOT_TI
 export TMPDIR=${TMPDIR:-/tmp}
 rc=0
 for t in "${tests[@]}"; do
-	f=$ROOT/selftests/${t%_test.sh}_test.sh
-	[ -f "$f" ] || { echo "mock-test: no $f" >&2; rc=1; continue; }
+	f=
+	for g in "$ROOT"/selftests/*/"${t%_test.sh}"_test.sh; do [ -f "$g" ] && f=$g; done
+	[ -n "$f" ] || { echo "mock-test: no selftests/*/${t%_test.sh}_test.sh" >&2; rc=1; continue; }
 	echo "mock-test: === $(basename "$f") (VHX_BLK_MOCK=1, inner kernel $KVER)"
 	timeout -k 10 900 bash "$f"
 	r=$?

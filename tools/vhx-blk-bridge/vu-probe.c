@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vu-probe - a minimal, deliberately rude vhost-user front-end for testing
- * vhx-blk-bridge without QEMU (selftests/blk_bridge_test.sh).  TAP output.
+ * vhx-blk-bridge without QEMU (selftests/blk/blk_bridge_test.sh).  TAP output.
  *
  *   vu-probe SOCKET BACKEND_FILE QUEUES [SERIAL]
  *

@@ -25,7 +25,7 @@ is_misc_dev() {	# PATH: a character device of the misc major (10)
 }
 
 features_of() {	# PATH: GET_FEATURES through ioctl_test's first test
-	VHX_DEV=$1 "$ROOT/selftests/ioctl_test" -t get_features_mask 2>&1 |
+	VHX_DEV=$1 "$ROOT/selftests/net/ioctl_test" -t get_features_mask 2>&1 |
 		grep -q '^ok 1 get_features_mask'
 }
 

@@ -5,7 +5,7 @@
  * taken apart, range and read-only checks, DISCARD / WRITE_ZEROES segments,
  * direct-I/O alignment) and vhost/net_hdr.c (the TX virtio-net header's
  * checksum fix-up, the RX header's num_buffers), the module's own sources
- * built through tests/fuzz/shim.
+ * built through selftests/fuzz/shim.
  *
  * Input: a mode byte, backend properties (capacity, logical block size,
  * flags and limits), up to 16 iovecs (offset and length into guest memory,

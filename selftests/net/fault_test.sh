@@ -3,7 +3,7 @@
 # vhx-test-timeout: 1800
 # fault_test.sh — fault loops with traffic running (guest side, TAP).
 #
-# The owner is selftests/vhx_traffic (vhxlib: TX ring kept full, frames
+# The owner is selftests/net/vhx_traffic (vhxlib: TX ring kept full, frames
 # injected towards RX, 4 memory regions, a tap on both queues).
 #
 #   1 kill_owner   SIGKILL the owner N times mid-traffic (N=10, 100 with
@@ -28,10 +28,10 @@
 # LOOPS = 20 (200 with VHX_SOAK=1).  Exit 0 pass, 1 fail, 4 skip.
 set -uo pipefail
 
-ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)}
+ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
 TARGET=${VHX_TARGET:-vhx}
 DEV=${VHX_DEV:-/dev/vhost-net}
-TRAFFIC=$ROOT/selftests/vhx_traffic
+TRAFFIC=$ROOT/selftests/net/vhx_traffic
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fault.XXXXXX")
 if [ -n "${VHX_SOAK:-}" ]; then KILLS=100; LOOPS=200; else KILLS=10; LOOPS=20; fi
 KILLS=${FAULT_KILLS:-$KILLS}

@@ -2,7 +2,7 @@
 /*
  * fuzz_ring - libFuzzer target over the ring walk of vhost/vq.c (with
  * vq_split.c and vq_packed.c), vhost/mem.c and vhost/log.c (the module
- * sources, built through tests/fuzz/shim).  Built twice: fuzz_ring walks
+ * sources, built through selftests/fuzz/shim).  Built twice: fuzz_ring walks
  * split rings, fuzz_packed (-DFUZZ_PACKED) packed rings of any size up to
  * 1024, started through vhx_vq_start() as a backend attach does.
  *

@@ -40,7 +40,7 @@ MB=${QI_MB:-4}
 MIG_MB=${QI_MIG_MB:-16}
 PORT=4454
 N=11
-FEATURES=$VHX_ROOT/selftests/vhx_features
+FEATURES=$VHX_ROOT/selftests/net/vhx_features
 echo "1..$N"
 
 why=$(qi_prereq)
