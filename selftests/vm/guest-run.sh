@@ -210,16 +210,18 @@ main() {
 	# Discovery in the suite folders (VHX_SUITE_DIRS): executables *_test
 	# (C, built by selftests/Makefile), then scripts *_test.sh, each set in
 	# name order across the folders.
-	local pat
+	# (No process substitution: the VM's root has no /dev/fd.)
+	local pat found
 	for pat in '*_test' '*_test.sh'; do
-		while IFS= read -r prog; do
-			progs+=("$prog")
-		done < <(for d in $VHX_SUITE_DIRS; do
+		found=$(for d in $VHX_SUITE_DIRS; do
 			for prog in "$VHX_ROOT/selftests/$d"/$pat; do
 				[ -f "$prog" ] && { [ "$pat" != '*_test' ] || [ -x "$prog" ]; } &&
 					echo "$(basename "$prog") $prog"
 			done
 		done | sort | cut -d' ' -f2-)
+		while IFS= read -r prog; do
+			[ -n "$prog" ] && progs+=("$prog")
+		done <<< "$found"
 	done
 
 	for prog in "${progs[@]}"; do
@@ -235,6 +237,7 @@ main() {
 	done
 	if [ ${#progs[@]} -eq 0 ]; then
 		log "no test programs found in $VHX_ROOT/selftests (run: make tools)"
+		record FAIL discovery "(no suite found in selftests/{${VHX_SUITE_DIRS// /,}})"
 	fi
 
 	if [ $loaded -eq 1 ]; then
