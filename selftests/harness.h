@@ -10,9 +10,11 @@
  * Every test runs in a forked child (own process group) with a timeout
  * (default 30 s): a crash or a hang fails only that test.  ASSERT_* stops the
  * test (the fixture teardown still runs), EXPECT_* records a failure and
- * continues.  Output is TAP 13.  Options: -l (list), -t NAME (run only tests
- * whose full name or short name is NAME; may repeat), -v (verbose: nothing
- * extra for now), -h.
+ * continues.  Output is TAP 13.  Options, as kselftest_harness.h's (each
+ * may repeat): -l lists the selected tests; -f FIXTURE, -v VARIANT,
+ * -t TEST (a test's own name, or its full FIXTURE.VARIANT.TEST name) and
+ * -r FIXTURE:VARIANT:TEST select; -F, -V, -T exclude.  With no selecting
+ * option every test is selected; an excluding one always wins.  -h.
  *
  * Exit status: 0 when every selected test passed or skipped, 1 on any
  * failure, 4 (KSFT_SKIP) when every selected test skipped.
@@ -362,17 +364,54 @@ static inline double __th_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static inline int __th_selected(const char *full, const char *shortname,
-				char **sel, int nsel)
-{
-	int i;
+/* A filter option: its letter and argument. */
+struct __th_filter {
+	char opt;
+	const char *arg;
+};
 
-	if (!nsel)
-		return 1;
-	for (i = 0; i < nsel; i++)
-		if (!strcmp(sel[i], full) || !strcmp(sel[i], shortname))
-			return 1;
+static inline int __th_match(const struct __th_filter *f, const char *fixture,
+			     const char *variant, const char *test,
+			     const char *full)
+{
+	char rule[768];
+
+	switch (f->opt) {
+	case 'f': case 'F':
+		return !strcmp(f->arg, fixture);
+	case 'v': case 'V':
+		return !strcmp(f->arg, variant);
+	case 't': case 'T':
+		return !strcmp(f->arg, test) || !strcmp(f->arg, full);
+	case 'r':
+		snprintf(rule, sizeof(rule), "%s:%s:%s", fixture, variant, test);
+		return !strcmp(f->arg, rule);
+	}
 	return 0;
+}
+
+/*
+ * Is a test instance selected?  Excluding options (upper case) drop it;
+ * otherwise it runs if no selecting option was given or one matches.
+ */
+static inline int __th_selected(const char *fixture, const char *variant,
+				const char *test, const char *full,
+				const struct __th_filter *flt, int nflt)
+{
+	int i, selecting = 0, hit = 0;
+
+	for (i = 0; i < nflt; i++) {
+		int m = __th_match(&flt[i], fixture, variant, test, full);
+
+		if (flt[i].opt >= 'A' && flt[i].opt <= 'Z') {
+			if (m)
+				return 0;
+		} else {
+			selecting = 1;
+			hit |= m;
+		}
+	}
+	return !selecting || hit;
 }
 
 /* Run one instance in a child; returns 0 pass, 1 fail, 4 skip. */
@@ -449,23 +488,27 @@ static inline int __th_main(int argc, char **argv)
 	struct __th_instance *inst = NULL;
 	int ninst = 0, cap = 0, i, opt, list = 0, nsel = 0;
 	int pass = 0, fail = 0, skip = 0;
-	char **sel = calloc(argc + 1, sizeof(char *));
+	struct __th_filter *flt = calloc(argc + 1, sizeof(*flt));
 	struct __test_metadata *t;
 	struct __th_result *res;
 
-	while ((opt = getopt(argc, argv, "lt:T:vh")) != -1) {
+	if (!flt)
+		return KSFT_FAIL;
+	while ((opt = getopt(argc, argv, "lf:F:v:V:t:T:r:h")) != -1) {
 		switch (opt) {
 		case 'l':
 			list = 1;
 			break;
-		case 't':
-		case 'T':
-			sel[nsel++] = optarg;
-			break;
-		case 'v':
+		case 'f': case 'F': case 'v': case 'V':
+		case 't': case 'T': case 'r':
+			flt[nsel].opt = opt;
+			flt[nsel++].arg = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-l] [-t test]...\n", argv[0]);
+			fprintf(stderr, "usage: %s [-h|-l] [-t|-T|-v|-V|-f|-F|-r name]\n"
+				"  -l list; -t TEST, -v VARIANT, -f FIXTURE, -r F:V:T select;\n"
+				"  -T, -V, -F exclude (and win over any selection)\n", argv[0]);
+			free(flt);
 			return opt == 'h' ? 0 : KSFT_FAIL;
 		}
 	}
@@ -476,7 +519,6 @@ static inline int __th_main(int argc, char **argv)
 			t->fixture ? t->fixture->variants : NULL;
 		do {
 			struct __th_instance *in;
-			char shortn[256];
 
 			if (ninst == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -495,8 +537,9 @@ static inline int __th_main(int argc, char **argv)
 					 t->fixture->name, t->name);
 			else
 				snprintf(in->full, sizeof(in->full), "%s", t->name);
-			snprintf(shortn, sizeof(shortn), "%s", t->name);
-			if (__th_selected(in->full, shortn, sel, nsel))
+			if (__th_selected(t->fixture ? t->fixture->name : "",
+					  v ? v->name : "", t->name, in->full,
+					  flt, nsel))
 				ninst++;
 			v = v ? v->next : NULL;
 		} while (v);
@@ -505,6 +548,7 @@ static inline int __th_main(int argc, char **argv)
 	if (list) {
 		for (i = 0; i < ninst; i++)
 			printf("%s\n", inst[i].full);
+		free(flt);
 		return 0;
 	}
 
@@ -541,7 +585,7 @@ static inline int __th_main(int argc, char **argv)
 	       pass + skip, ninst);
 	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
 	       pass, fail, skip);
-	free(sel);
+	free(flt);
 	if (fail)
 		return KSFT_FAIL;
 	if (ninst && skip == ninst)
