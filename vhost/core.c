@@ -306,6 +306,8 @@ long vhx_dev_set_owner(struct vhx_dev *dev)
 	struct vhx_worker *worker;
 	int err;
 
+	lockdep_assert_held(&dev->mutex);
+
 	if (vhx_dev_has_owner(dev))
 		return -EBUSY;
 	dev->mm = get_task_mm(current);
@@ -345,6 +347,8 @@ EXPORT_SYMBOL_GPL(vhx_dev_reset_owner_prepare);
 void vhx_dev_reset_owner(struct vhx_dev *dev, struct vhx_maps *umem)
 {
 	int i;
+
+	lockdep_assert_held(&dev->mutex);
 
 	vhx_dev_cleanup(dev);
 	dev->umem = umem;
@@ -520,6 +524,8 @@ long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 	u64 base;
 	long r;
 	int i, fd;
+
+	lockdep_assert_held(&dev->mutex);
 
 	if (ioctl == VHOST_SET_OWNER)
 		return vhx_dev_set_owner(dev);

@@ -185,6 +185,8 @@ long vhx_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 	u32 idx;
 	long r;
 
+	lockdep_assert_held(&dev->mutex);
+
 	r = get_user(idx, idxp);
 	if (r < 0)
 		return r;
