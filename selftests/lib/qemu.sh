@@ -821,6 +821,17 @@ qi_check_worker() {
 
 # ---- kernel log -------------------------------------------------------------
 QI_KLOG_RE='BUG:|WARNING:|Oops|Call Trace|hung_task|soft lockup|general protection|refcount_t|list_(add|del) corruption'
+# qi_prereq_or_skip N NAME [WHY]: the nested tests' common preamble.  When
+# WHY is given, or qi_prereq finds something missing, every one of the N
+# results (NAME-1 .. NAME-N) is a SKIP with the reason and the test exits 4
+# (KSFT_SKIP); else it returns.
+qi_prereq_or_skip() {
+	local n=$1 name=$2 why=${3:-} i
+	[ -n "$why" ] || why=$(qi_prereq)
+	[ -n "$why" ] || return 0
+	for ((i = 1; i <= n; i++)); do echo "ok $i $name-$i # SKIP $why"; done
+	exit 4
+}
 qi_klog_mark() { QI_KLOG_LINES=$(dmesg | wc -l); }
 # qi_klog_check: new kernel log lines since qi_klog_mark; fails on splats.
 qi_klog_check() {

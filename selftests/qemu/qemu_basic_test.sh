@@ -31,11 +31,7 @@ SECS=${QI_IPERF_SECS:-5}
 N=8
 echo "1..$N"
 
-why=$(qi_prereq)
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i basic-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" basic
 
 qi_klog_mark
 qi_model sq

@@ -40,11 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-why=$(qi_prereq)
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i death-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" death
 
 case ${VHX_TARGET:-vhx} in
 intree) MODS=(vhost_net vhost) ;;

@@ -35,11 +35,7 @@ trap qi_cleanup EXIT
 
 N=6
 echo "1..$N"
-why=$(qi_prereq)
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i iommu-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" iommu
 qi_klog_mark
 qi_model iommu	# knobs QI_IOMMU_DEV, QI_IOMMU_APPEND, QI_IOMMU_MACHINE
 qi_build && qi_net_bridge && qi_tap vhxtap0 || { echo "Bail out! setup failed"; exit 1; }

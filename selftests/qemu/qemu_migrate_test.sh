@@ -32,11 +32,7 @@ N=6
 echo "1..$N"
 trap qi_cleanup EXIT
 
-why=$(qi_prereq)
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i migrate-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" migrate
 qi_klog_mark
 qi_build && qi_net_bridge || { echo "Bail out! setup failed"; exit 1; }
 t0=$SECONDS

@@ -24,11 +24,7 @@ trap qi_cleanup EXIT
 
 N=6
 echo "1..$N"
-why=$(qi_prereq)
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i mq-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" mq
 qi_klog_mark
 qi_model mq
 qi_build && qi_net_bridge && qi_tap vhxtap0 "$QI_TAP_OPTS" || { echo "Bail out! setup failed"; exit 1; }

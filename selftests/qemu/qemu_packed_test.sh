@@ -43,13 +43,9 @@ N=11
 FEATURES=$VHX_ROOT/selftests/net/vhx_features
 echo "1..$N"
 
-why=$(qi_prereq)
-[ -n "$why" ] || "$FEATURES" -b 34 /dev/vhost-net ||
-	why="/dev/vhost-net does not offer VIRTIO_F_RING_PACKED (features $("$FEATURES" /dev/vhost-net))"
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i packed-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" packed
+"$FEATURES" -b 34 /dev/vhost-net || qi_prereq_or_skip "$N" packed \
+	"/dev/vhost-net does not offer VIRTIO_F_RING_PACKED (features $("$FEATURES" /dev/vhost-net))"
 
 # pk_layout OWNER: the vhx devices of OWNER have bit 34 and packed vqs.
 pk_layout() {

@@ -23,11 +23,7 @@ trap qi_cleanup EXIT
 CYCLES=${QI_RELOAD_CYCLES:-2}
 N=$((CYCLES + 3))
 echo "1..$N"
-why=$(qi_prereq)
-if [ -n "$why" ]; then
-	for i in $(seq 1 $N); do echo "ok $i reload-$i # SKIP $why"; done
-	exit 4
-fi
+qi_prereq_or_skip "$N" reload
 qi_klog_mark
 qi_build && qi_net_bridge || { echo "Bail out! setup failed"; exit 1; }
 t0=$SECONDS
