@@ -48,6 +48,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include "dlog.h"
 #include "harness.h"
 #include "vhxlib.h"
 
@@ -217,9 +218,7 @@ FIXTURE(mig)
 {
 	struct vhxl_net n;
 	bool up;
-	uint8_t *bitmap, *expect;
-	size_t bytes;
-	int log_fd;
+	struct dlog log;
 	uint64_t canary;	/* the page zero-length descriptors point into */
 	uint8_t f[4096], r[4096];
 };
@@ -256,33 +255,15 @@ FIXTURE_SETUP(mig)
 		.no_backend = true,
 	};
 	const char *why = vhxl_skip_reason();
-	uint64_t base;
-	int i;
 
-	self->log_fd = -1;
+	self->log.fd = -1;
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
 	self->canary = vhxl_mem_alloc(&self->n.mem, VHX_PAGE, VHX_PAGE);
 	ASSERT_NE(0ull, (unsigned long long)self->canary);
-	self->bytes = ((self->n.mem.r[0].gpa + self->n.mem.size) / VHX_PAGE + 7) / 8 + 8;
-	self->bitmap = aligned_alloc(4096, (self->bytes + 4095) & ~4095UL);
-	self->expect = calloc(1, self->bytes);
-	ASSERT_NONNULL(self->bitmap);
-	ASSERT_NONNULL(self->expect);
-	memset(self->bitmap, 0, self->bytes);
-	base = (uintptr_t)self->bitmap;
-	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
-	self->log_fd = eventfd(0, EFD_NONBLOCK);
-	ASSERT_GE(self->log_fd, 0);
-	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
-	for (i = 0; i < VHX_NVQS; i++) {
-		self->n.dev.vq[i].log = true;
-		ASSERT_EQ(0, vhxl_vq_set_addr(&self->n.dev.vq[i]));
-	}
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, dlog_start(&self->log, &self->n));
 	/* the TX handler's first run logs its used ring: let it happen */
 	usleep(200000);
 }
@@ -291,18 +272,7 @@ FIXTURE_TEARDOWN(mig)
 {
 	if (self->up)
 		vhxl_net_teardown(&self->n);
-	free(self->bitmap);
-	free(self->expect);
-	if (self->log_fd >= 0)
-		close(self->log_fd);
-}
-
-static void mig_mark(FIXTURE_DATA(mig) *self, uint64_t gpa, uint64_t len)
-{
-	uint64_t p;
-
-	for (p = gpa / VHX_PAGE; len && p <= (gpa + len - 1) / VHX_PAGE; p++)
-		self->expect[p / 8] |= 1 << (p % 8);
+	dlog_free(&self->log);
 }
 
 /*
@@ -342,17 +312,19 @@ TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 {
 	struct vhxl_dev *d = &self->n.dev;
 	struct vhxl_vq *rx = &d->vq[VHX_RX];
+	struct vhxl_vq *tx = &d->vq[VHX_TX];
 	unsigned int k, nb, round, zero_descs;
-	size_t i;
-	int diff, set;
+	uint64_t bad[10];
+	int diff, set, i;
 
 	for (round = 0; round < 3; round++) {
 		uint16_t first = rx->last_used;
 		ssize_t got;
 
-		memset(self->bitmap, 0, self->bytes);
-		memset(self->expect, 0, self->bytes);
-		vhxl_eventfd_read(self->log_fd);
+		dlog_clear(&self->log);
+		/* TX notification updates may log the TX used ring */
+		dlog_may_mark(&self->log, tx->used_gpa & ~(VHX_PAGE - 1),
+			      ((8 * tx->num + 8) / VHX_PAGE + 1) * VHX_PAGE);
 		for (k = 0; k < variant->chains; k++)
 			ASSERT_LE(0, post_hostile_chain(self, variant));
 		vhxl_vq_kick_force(rx);
@@ -369,30 +341,19 @@ TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 			struct vring_used_elem *e =
 				&rx->used->ring[(uint16_t)(first + k) % rx->num];
 
-			mig_mark(self, rx->buf[e->id], e->len);
+			dlog_mark(&self->log, rx->buf[e->id], e->len);
 		}
-		mig_mark(self, rx->used_gpa, 6 + 8 * rx->num + 2);
+		dlog_mark(&self->log, rx->used_gpa, 6 + 8 * rx->num + 2);
 		usleep(100000);
-		diff = set = 0;
-		for (i = 0; i < self->bytes * 8; i++) {
-			bool b = self->bitmap[i / 8] & (1 << (i % 8));
-			bool e = self->expect[i / 8] & (1 << (i % 8));
-			uint64_t tx_used = d->vq[VHX_TX].used_gpa / VHX_PAGE;
-
-			/* TX notification updates may log the TX used ring */
-			if (i >= tx_used && i <= tx_used + (8 * d->vq[VHX_TX].num + 8) / VHX_PAGE)
-				e = b;
-
-			set += b;
-			if (b != e && diff++ < 10)
-				TH_LOG("page gpa 0x%llx: logged %d expected %d",
-				       (unsigned long long)i * VHX_PAGE, b, e);
-		}
+		diff = dlog_diff(&self->log, &set, bad, 10);
+		for (i = 0; i < diff && i < 10; i++)
+			TH_LOG("page gpa 0x%llx: logged %d expected %d",
+			       (unsigned long long)bad[i], dlog_logged(&self->log, bad[i]),
+			       !dlog_logged(&self->log, bad[i]));
 		TH_LOG("round %u: %d page bit(s) set, %d mismatch(es)", round, set, diff);
 		EXPECT_EQ(0, diff);
-		i = self->canary / VHX_PAGE;
-		EXPECT_FALSE(self->bitmap[i / 8] & (1 << (i % 8)));
-		EXPECT_GT(vhxl_eventfd_read(self->log_fd), 0u);
+		EXPECT_FALSE(dlog_logged(&self->log, self->canary));
+		EXPECT_GT(vhxl_eventfd_read(self->log.fd), 0u);
 		/* the rest of the chains posted stay for the next round: drop
 		 * them by resetting the queue (backend detached) */
 		ASSERT_EQ(0, vhxl_set_backend(d, VHX_RX, -1));

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <sys/eventfd.h>
 
+#include "dlog.h"
 #include "harness.h"
 #include "vhxlib.h"
 
@@ -30,9 +31,7 @@ FIXTURE(dlog)
 {
 	struct vhxl_net n;
 	bool up;
-	uint8_t *bitmap, *expect, *either;	/* either: logged or not */
-	size_t bytes;
-	int log_fd;
+	struct dlog log;
 	uint8_t f[8192], r[8192];
 };
 
@@ -52,62 +51,20 @@ FIXTURE_SETUP(dlog)
 		.no_backend = true, .mtu = 9000,
 	};
 	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
-	uint64_t base;
-	int i;
 
-	self->log_fd = -1;
+	self->log.fd = -1;
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
-	/* bitmap covers GPA 0 .. end of guest memory */
-	self->bytes = ((self->n.mem.r[0].gpa + self->n.mem.size) / VHX_PAGE + 7) / 8 + 8;
-	self->bitmap = aligned_alloc(4096, (self->bytes + 4095) & ~4095UL);
-	self->expect = calloc(1, self->bytes);
-	self->either = calloc(1, self->bytes);
-	ASSERT_NONNULL(self->bitmap);
-	ASSERT_NONNULL(self->expect);
-	ASSERT_NONNULL(self->either);
-	memset(self->bitmap, 0, self->bytes);
-	base = (uintptr_t)self->bitmap;
-	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_BASE, &base));
-	self->log_fd = eventfd(0, EFD_NONBLOCK);
-	ASSERT_GE(self->log_fd, 0);
-	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_LOG_FD, &self->log_fd));
-	for (i = 0; i < VHX_NVQS; i++) {
-		self->n.dev.vq[i].log = true;
-		ASSERT_EQ(0, vhxl_vq_set_addr(&self->n.dev.vq[i]));
-	}
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, dlog_start(&self->log, &self->n));
 }
 
 FIXTURE_TEARDOWN(dlog)
 {
 	if (self->up)
 		vhxl_net_teardown(&self->n);
-	free(self->bitmap);
-	free(self->expect);
-	free(self->either);
-	if (self->log_fd >= 0)
-		close(self->log_fd);
-}
-
-static void mark(FIXTURE_DATA(dlog) *self, uint64_t gpa, uint64_t len)
-{
-	uint64_t p;
-
-	for (p = gpa / VHX_PAGE; len && p <= (gpa + len - 1) / VHX_PAGE; p++)
-		self->expect[p / 8] |= 1 << (p % 8);
-}
-
-/* Pages the device may or may not write (and log) in this step. */
-static void may_mark(FIXTURE_DATA(dlog) *self, uint64_t gpa, uint64_t len)
-{
-	uint64_t p;
-
-	for (p = gpa / VHX_PAGE; len && p <= (gpa + len - 1) / VHX_PAGE; p++)
-		self->either[p / 8] |= 1 << (p % 8);
+	dlog_free(&self->log);
 }
 
 /*
@@ -116,48 +73,31 @@ static void may_mark(FIXTURE_DATA(dlog) *self, uint64_t gpa, uint64_t len)
  * on or off, which an RX run with buffers to spare does not do: only
  * TX's runs (off at the start, on again at the end) always write it.
  */
-static void mark_ring(FIXTURE_DATA(dlog) *self, struct vhxl_vq *vq, bool event)
+static void mark_ring(struct dlog *l, struct vhxl_vq *vq, bool event)
 {
 	if (vq->packed) {
-		mark(self, vq->desc_gpa, 16 * vq->num);
+		dlog_mark(l, vq->desc_gpa, 16 * vq->num);
 		if (event)
-			mark(self, vq->used_gpa, sizeof(struct vring_packed_desc_event));
+			dlog_mark(l, vq->used_gpa, sizeof(struct vring_packed_desc_event));
 		else
-			may_mark(self, vq->used_gpa, sizeof(struct vring_packed_desc_event));
+			dlog_may_mark(l, vq->used_gpa, sizeof(struct vring_packed_desc_event));
 	} else {
-		mark(self, vq->used_gpa, 6 + 8 * vq->num + 2);
+		dlog_mark(l, vq->used_gpa, 6 + 8 * vq->num + 2);
 	}
 }
 
-static void compare(struct __test_metadata *_metadata, FIXTURE_DATA(dlog) *self)
+static void compare(struct __test_metadata *_metadata, const struct dlog *l)
 {
-	size_t i;
-	int diff = 0, set = 0;
+	uint64_t bad[10];
+	int set, diff, i;
 
-	for (i = 0; i < self->bytes * 8; i++) {
-		bool b = self->bitmap[i / 8] & (1 << (i % 8));
-		bool e = self->expect[i / 8] & (1 << (i % 8));
-
-		if (self->either[i / 8] & (1 << (i % 8)))
-			e = b;
-
-		set += b;
-		if (b != e) {
-			if (diff++ < 10)
-				TH_LOG("page gpa 0x%llx: logged %d expected %d",
-				       (unsigned long long)i * VHX_PAGE, b, e);
-		}
-	}
+	diff = dlog_diff(l, &set, bad, 10);
+	for (i = 0; i < diff && i < 10; i++)
+		TH_LOG("page gpa 0x%llx: logged %d expected %d",
+		       (unsigned long long)bad[i], dlog_logged(l, bad[i]),
+		       !dlog_logged(l, bad[i]));
 	TH_LOG("%d page bit(s) set, %d mismatch(es)", set, diff);
 	EXPECT_EQ(0, diff);
-}
-
-static void clear(FIXTURE_DATA(dlog) *self)
-{
-	memset(self->bitmap, 0, self->bytes);
-	memset(self->expect, 0, self->bytes);
-	memset(self->either, 0, self->bytes);
-	vhxl_eventfd_read(self->log_fd);
 }
 
 TEST_F(dlog, rx_pages)
@@ -174,7 +114,7 @@ TEST_F(dlog, rx_pages)
 		unsigned nb, k;
 		ssize_t got;
 
-		clear(self);
+		dlog_clear(&self->log);
 		vhxl_make_frame(self->f, sizes[s], s);
 		ASSERT_EQ(0, vhxl_tap_inject(&self->n.tap, self->f, sizes[s]));
 		got = vhxl_rx_recv(d, self->r, sizeof(self->r), NULL, &nb, 3000);
@@ -186,19 +126,19 @@ TEST_F(dlog, rx_pages)
 			if (rx->packed) {
 				struct vring_packed_desc *pd = &rx->pdesc[(first + k) % rx->num];
 
-				mark(self, rx->buf[pd->id], pd->len);
+				dlog_mark(&self->log, rx->buf[pd->id], pd->len);
 			} else {
 				struct vring_used_elem *e =
 					&rx->used->ring[(uint16_t)(first + k) % rx->num];
 
-				mark(self, rx->buf[e->id], e->len);
+				dlog_mark(&self->log, rx->buf[e->id], e->len);
 			}
 		}
-		mark_ring(self, rx, false);
+		mark_ring(&self->log, rx, false);
 		usleep(50000);
 		TH_LOG("RX %zu bytes in %u buffer(s)", sizes[s], nb);
-		compare(_metadata, self);
-		EXPECT_GT(vhxl_eventfd_read(self->log_fd), 0u);
+		compare(_metadata, &self->log);
+		EXPECT_GT(vhxl_eventfd_read(self->log.fd), 0u);
 		vhxl_rx_fill(d, 64, NULL);
 		usleep(50000);
 	}
@@ -209,14 +149,14 @@ TEST_F(dlog, tx_only_used_ring)
 	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
 	unsigned i;
 
-	clear(self);
+	dlog_clear(&self->log);
 	for (i = 0; i < 10; i++) {
 		vhxl_make_frame(self->f, 1000, i);
 		ASSERT_EQ(0, vhxl_net_tx_one(&self->n, self->f, 1000, NULL, 3000));
 		ASSERT_EQ(1000, vhxl_tap_recv(&self->n.tap, self->r, sizeof(self->r), 3000));
 	}
-	mark_ring(self, tx, true);
-	compare(_metadata, self);
+	mark_ring(&self->log, tx, true);
+	compare(_metadata, &self->log);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dlog - the dirty-log fixture dirtylog_test and cve_test share: a
+ * VHOST_F_LOG_ALL bitmap over all of a vhxl_net's guest memory, the pages a
+ * test expects set, and pages that may be set either way.
+ */
+#ifndef VHX_SELFTEST_DLOG_H
+#define VHX_SELFTEST_DLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhxlib.h"
+
+struct dlog {
+	uint8_t *bitmap;	/* what the device logs */
+	uint8_t *expect;	/* pages that must be set */
+	uint8_t *either;	/* pages that may be set or not */
+	size_t bytes;
+	int fd;			/* VHOST_SET_LOG_FD's eventfd */
+};
+
+/*
+ * After vhxl_net_setup() with VHOST_F_LOG_ALL and .no_backend: the bitmap,
+ * VHOST_SET_LOG_BASE and VHOST_SET_LOG_FD, logging on every queue, then
+ * the tap attached to RX and TX.  0 or a negative errno.
+ */
+int dlog_start(struct dlog *l, struct vhxl_net *n);
+void dlog_free(struct dlog *l);
+
+void dlog_mark(struct dlog *l, uint64_t gpa, uint64_t len);
+void dlog_may_mark(struct dlog *l, uint64_t gpa, uint64_t len);
+/* Zero the bitmap and both expectations; drain the eventfd. */
+void dlog_clear(struct dlog *l);
+bool dlog_logged(const struct dlog *l, uint64_t gpa);
+
+/*
+ * Pages whose bit is not what was expected; the GPAs of the first @nbad
+ * go to @bad, the number of bits set to @set.
+ */
+int dlog_diff(const struct dlog *l, int *set, uint64_t *bad, int nbad);
+
+#endif
