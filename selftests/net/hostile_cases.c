@@ -13,7 +13,6 @@
 
 #include "hostile_cases.h"
 
-#define BAD_GPA 0xdead00000000ULL
 
 /* ------------------------------------------------------------ helpers */
 
@@ -77,18 +76,34 @@ static void publish_kick(struct hctx *h, unsigned vqi, uint16_t head)
 	}
 }
 
-/* --------------------------------------------------------- TX cases */
-
-int c_desc_loop(struct hctx *h)
+static uint64_t rx_buf(struct hctx *h, unsigned k)
 {
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
+	return h->n.dev.vq[VHX_RX].buf[k];
+}
 
-	setd(h, 0, a, l, VRING_DESC_F_NEXT, 1);
-	setd(h, 1, a, l, VRING_DESC_F_NEXT, 0);
-	publish_kick(h, VHX_TX, 0);
+/* The cases given as data (struct hcase's .chain) */
+int hcase_chain(struct hctx *h, const struct hcase *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nchain; i++) {
+		const struct hdesc *d = &c->chain[i];
+		uint64_t a = d->addr;
+		uint32_t l = 0;
+
+		if (d->where == TXBUF)
+			a += tx_buf(h, d->k, &l);
+		else if (d->where == RXBUF)
+			a += rx_buf(h, d->k);
+		if (d->len != TXLEN)
+			l = (uint32_t)d->len;
+		setd(h, i, a, l, d->flags, d->next);
+	}
+	publish_kick(h, c->vq, c->head);
 	return 0;
 }
+
+/* --------------------------------------------------------- TX cases */
 
 int c_chain_longer_than_ring(struct hctx *h)
 {
@@ -102,31 +117,6 @@ int c_chain_longer_than_ring(struct hctx *h)
 	return 0;
 }
 
-int c_addr_outside(struct hctx *h)
-{
-	setd(h, 0, BAD_GPA, 100, 0, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_addr_len_wrap(struct hctx *h)
-{
-	setd(h, 0, 0xfffffffffffff000ULL, 0x2000, 0, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_huge_len(struct hctx *h)
-{
-	/* starts inside guest memory, 4 GiB - 1 long: runs off the end */
-	uint32_t l;
-	uint64_t a = tx_buf(h, NUM - 1, &l);
-
-	setd(h, 0, a, 0xffffffffu, 0, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
 int c_avail_idx_jump(struct hctx *h)
 {
 	uint32_t l;
@@ -136,27 +126,6 @@ int c_avail_idx_jump(struct hctx *h)
 	h->vq->avail->ring[0] = 0;
 	h->vq->avail->idx = NUM + 1;
 	vhxl_vq_kick_force(h->vq);
-	return 0;
-}
-
-/* split: avail head >= num; packed: buffer id >= num */
-int c_head_ge_num(struct hctx *h)
-{
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	setd(h, 0, a, l, 0, NUM + 5);
-	publish_kick(h, VHX_TX, NUM + 5);
-	return 0;
-}
-
-int c_next_ge_num(struct hctx *h)
-{
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	setd(h, 0, a, 14, VRING_DESC_F_NEXT, NUM + 3);
-	publish_kick(h, VHX_TX, 0);
 	return 0;
 }
 
@@ -265,38 +234,6 @@ int c_indirect_next_outside(struct hctx *h)
 	return 0;
 }
 
-int c_tx_writable(struct hctx *h)
-{
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	setd(h, 0, a, l, VRING_DESC_F_NEXT, 1);
-	setd(h, 1, a + 1024, 100, VRING_DESC_F_WRITE, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_tx_hdr_too_short(struct hctx *h)
-{
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	/* header-by-vhost: 4 bytes cannot hold the 12-byte header */
-	setd(h, 0, a, 4, 0, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_tx_zero_len(struct hctx *h)
-{
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	setd(h, 0, a, 0, 0, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
 int c_too_many_iov_indirect(struct hctx *h)
 {
 	unsigned i, n = 1100;
@@ -398,41 +335,6 @@ int c_buffer_unmapped(struct hctx *h)
 
 /* --------------------------------------------------------- RX cases */
 
-static uint64_t rx_buf(struct hctx *h, unsigned k)
-{
-	return h->n.dev.vq[VHX_RX].buf[k];
-}
-
-int c_rx_out_after_in(struct hctx *h)
-{
-	setd(h, 0, rx_buf(h, 0), 1024, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	setd(h, 1, rx_buf(h, 1), 1024, VRING_DESC_F_NEXT, 2);
-	setd(h, 2, rx_buf(h, 2), 1024, VRING_DESC_F_WRITE, 0);
-	publish_kick(h, VHX_RX, 0);
-	return 0;
-}
-
-int c_rx_only_readable(struct hctx *h)
-{
-	setd(h, 0, rx_buf(h, 0), 2048, 0, 0);
-	publish_kick(h, VHX_RX, 0);
-	return 0;
-}
-
-int c_rx_addr_outside(struct hctx *h)
-{
-	setd(h, 0, BAD_GPA, 2048, VRING_DESC_F_WRITE, 0);
-	publish_kick(h, VHX_RX, 0);
-	return 0;
-}
-
-int c_rx_head_ge_num(struct hctx *h)
-{
-	setd(h, 0, rx_buf(h, 0), 2048, VRING_DESC_F_WRITE, 0xffff);
-	publish_kick(h, VHX_RX, 0xffff);
-	return 0;
-}
-
 int c_rx_indirect_nested(struct hctx *h)
 {
 	void *t = ind_table(h, 2);
@@ -441,14 +343,6 @@ int c_rx_indirect_nested(struct hctx *h)
 		return -ENOMEM;
 	tdesc(h, t, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
 	setd(h, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
-	publish_kick(h, VHX_RX, 0);
-	return 0;
-}
-
-int c_rx_desc_loop(struct hctx *h)
-{
-	setd(h, 0, rx_buf(h, 0), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	setd(h, 1, rx_buf(h, 1), 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0);
 	publish_kick(h, VHX_RX, 0);
 	return 0;
 }
