@@ -265,7 +265,7 @@ static void vhx_vq_free_iovecs(struct vhx_vq *vq)
 	vq->indirect = NULL;
 	vq->log = NULL;
 	vq->heads = NULL;
-	vhx_packed_free(vq);
+	vhx_vq_free_layouts(vq);
 }
 
 static int vhx_dev_alloc_iovecs(struct vhx_dev *dev)

@@ -259,6 +259,14 @@ const struct vhx_vq_ops *vhx_vq_layout(const struct vhx_vq *vq)
 	return vq->private_data ? vq->ops : vhx_vq_layout_of(vq);
 }
 
+void vhx_vq_free_layouts(struct vhx_vq *vq)
+{
+	if (vhx_split_ops.free)
+		vhx_split_ops.free(vq);
+	if (vhx_packed_ops.free)
+		vhx_packed_ops.free(vq);
+}
+
 bool vhx_vq_is_packed(const struct vhx_vq *vq)
 {
 	return vhx_vq_layout(vq) == &vhx_packed_ops;

@@ -41,6 +41,8 @@ struct vhx_vq_ops {
 	void (*disable_notify)(struct vhx_vq *vq);
 	bool (*avail_empty)(struct vhx_vq *vq);
 	int (*update_used_flags)(struct vhx_vq *vq);
+	/* Free the layout's per-vq state, if it keeps any (may be NULL). */
+	void (*free)(struct vhx_vq *vq);
 };
 
 extern const struct vhx_vq_ops vhx_split_ops;
@@ -62,7 +64,7 @@ int vhx_add_buf(struct vhx_vq *vq, u64 addr, u32 len, bool write,
 		struct vhx_log *log, unsigned int *log_num);
 int vhx_indirect_table(struct vhx_vq *vq, u64 addr, u32 len);
 
-/* vq_packed.c: per-vq state of a packed ring, freed with the iovecs. */
-void vhx_packed_free(struct vhx_vq *vq);
+/* vq.c: free every layout's per-vq state (with the iovecs, at cleanup). */
+void vhx_vq_free_layouts(struct vhx_vq *vq);
 
 #endif /* _VHX_VQ_H */

@@ -153,7 +153,8 @@ static int packed_update_used_flags(struct vhx_vq *vq)
 				  vq->used_flags == VRING_PACKED_EVENT_FLAG_DESC);
 }
 
-void vhx_packed_free(struct vhx_vq *vq)
+/* ops->free: the per-buffer-id state, allocated at the first start. */
+static void packed_free(struct vhx_vq *vq)
 {
 	kvfree(vq->packed);
 	vq->packed = NULL;
@@ -175,7 +176,7 @@ static int packed_start(struct vhx_vq *vq)
 	if (vq->last_avail_idx >= vq->num || vq->last_used_idx >= vq->num)
 		return -EINVAL;
 	if (!p || p->num != vq->num) {
-		vhx_packed_free(vq);
+		packed_free(vq);
 		p = kvzalloc(struct_size(p, ids, 2 * (size_t)vq->num),
 			     GFP_KERNEL_ACCOUNT);
 		if (!p)
@@ -610,4 +611,5 @@ const struct vhx_vq_ops vhx_packed_ops = {
 	.disable_notify = packed_disable_notify,
 	.avail_empty = packed_avail_empty,
 	.update_used_flags = packed_update_used_flags,
+	.free = packed_free,
 };

@@ -442,7 +442,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 #ifdef FUZZ_PACKED
 out:
-	vhx_packed_free(&vq);
+	vhx_vq_free_layouts(&vq);
 #endif
 	vhx_maps_free(umem);
 	vhx_maps_free(iotlb);

@@ -68,7 +68,7 @@ struct devq *devq_new(void *mem, size_t size, bool packed, bool event_idx,
 
 void devq_free(struct devq *d)
 {
-	vhx_packed_free(&d->vq);
+	vhx_vq_free_layouts(&d->vq);
 	vhx_maps_free(d->vq.umem);
 	kfree(d->vq.iov);
 	kfree(d->vq.indirect);
