@@ -115,3 +115,11 @@ void vhx_worker_flush(struct vhx_worker *worker)
 	wait_for_completion(&f.done);
 }
 EXPORT_SYMBOL_GPL(vhx_worker_flush);
+
+void vhx_worker_run_on(struct vhx_worker *worker, struct vhx_work *work,
+		       vhx_work_fn_t fn)
+{
+	vhx_work_init(work, fn);
+	vhx_worker_queue(worker, work);
+	vhx_worker_flush(worker);
+}

@@ -33,6 +33,9 @@ struct vhx_worker {
 struct vhx_worker *vhx_worker_alloc(void);
 /* Run every queued work in FIFO order; false if there was none. */
 bool vhx_worker_run(void *data);
+/* Run @fn as @work on the worker's thread and wait for it. */
+void vhx_worker_run_on(struct vhx_worker *worker, struct vhx_work *work,
+		       vhx_work_fn_t fn);
 
 /* the thread (worker_task.c or worker_kthread.c) */
 void vhx_worker_wake(struct vhx_worker *worker);

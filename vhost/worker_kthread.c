@@ -74,9 +74,7 @@ struct vhx_worker *vhx_worker_create(void)
 
 	attach.owner = current;
 	attach.ret = 0;
-	vhx_work_init(&attach.work, vhx_attach_fn);
-	vhx_worker_queue(worker, &attach.work);
-	vhx_worker_flush(worker);
+	vhx_worker_run_on(worker, &attach.work, vhx_attach_fn);
 	if (attach.ret) {
 		vhx_worker_destroy(worker);
 		return ERR_PTR(attach.ret);

@@ -78,9 +78,7 @@ struct vhx_worker *vhx_worker_create(void)
 
 	/* Learn the thread's pid from the thread itself (vhost_task is opaque). */
 	hello.pid = 0;
-	vhx_work_init(&hello.work, vhx_pid_fn);
-	vhx_worker_queue(worker, &hello.work);
-	vhx_worker_flush(worker);
+	vhx_worker_run_on(worker, &hello.work, vhx_pid_fn);
 	WRITE_ONCE(worker->pid, hello.pid);
 	return worker;
 }
