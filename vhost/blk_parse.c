@@ -7,7 +7,7 @@
  * DISCARD / WRITE_ZEROES segments against the backend's limits.
  *
  * No locking: the callers own the iovecs.  The same source builds in the
- * userspace fuzzer (selftests/fuzz/fuzz_blk.c).
+ * userspace fuzzer (selftests/fuzz/fuzz_hdr.c).
  */
 
 #include <linux/kernel.h>
