@@ -92,7 +92,7 @@ demo: deps
 	$(MAKE) -j$$(nproc) all
 	bash scripts/demo.sh $(if $(KVER),--kver $(KVER)) $(if $(VHX_TARGET),--target $(VHX_TARGET))
 
-# libFuzzer over the ring walk (vhost/vq.c, mem.c, log.c built in userspace
+# libFuzzer over the ring walk (vhost/vq*.c, log.c, access.c, mem.c built in userspace
 # through selftests/fuzz/shim).  FUZZ_SECS per target (300); fuzz-check replays
 # the committed corpus and fuzzes FUZZ_CHECK_SECS (20) per target.
 fuzz:

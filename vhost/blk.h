@@ -12,7 +12,11 @@
 #include <linux/vhx_blk.h>
 
 #include "blk_parse.h"
-#include "core.h"
+#include "dev.h"
+#include "log.h"
+#include "poll.h"
+#include "vq.h"
+#include "vring.h"
 
 /* Virtqueues per fd (module parameter max_queues bounds it). */
 #define VHX_BLK_MAX_QUEUES 64

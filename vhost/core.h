@@ -1,5 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* vhx core: devices, virtqueues, notification and the ring walk. */
+/*
+ * The data every part of the vhx core shares: the device, its virtqueues,
+ * the wait-queue hook, the per-queue counters, and the vq error report.
+ * Declares no file's functions: each .c of the core has its own header, and
+ * they depend on each other one way, from the top down --
+ *
+ *   dev.c     device life cycle and device ioctls     dev.h
+ *   vring.c   per-vq ioctls and ring set-up checks    vring.h
+ *   stats.c   the device registry, debugfs            stats.h
+ *   vq.c      the virtqueue API of the devices        vq.h
+ *   vq_split.c, vq_packed.c  the ring layouts          vq_ops.h
+ *   log.c     the dirty log                           log.h
+ *   access.c  guest-memory access                     access.h
+ *   iotlb.c   the device IOTLB and its messages       iotlb.h
+ *   poll.c    wait-queue hooks, work queueing         poll.h
+ *   mem.c, worker.c  address maps, worker threads     mem.h, worker.h
+ */
 #ifndef _VHX_CORE_H
 #define _VHX_CORE_H
 
@@ -29,9 +45,6 @@
 		      BIT_ULL(VIRTIO_F_VERSION_1) | \
 		      BIT_ULL(VIRTIO_F_RING_PACKED))
 
-/* Module parameter of vhx_core: IOTLB size per device. */
-extern int vhx_max_iotlb_entries;
-
 /* Bytes of a dirty-log page and of the used ring's header and trailer. */
 #define VHX_LOG_PAGE 0x1000ULL
 
@@ -50,12 +63,6 @@ struct vhx_poll {
 	struct vhx_dev *dev;
 	struct vhx_vq *vq;	/* queue on this vq's worker, if set */
 };
-
-void vhx_poll_init(struct vhx_poll *poll, vhx_work_fn_t fn, __poll_t mask,
-		   struct vhx_dev *dev);
-int vhx_poll_start(struct vhx_poll *poll, struct file *file);
-void vhx_poll_stop(struct vhx_poll *poll);
-void vhx_poll_queue(struct vhx_poll *poll);
 
 /* Per-queue counters; written under the vq mutex, read racily. */
 struct vhx_vq_stats {
@@ -170,8 +177,18 @@ struct vhx_dev {
 	struct list_head node;	/* on the registry, while owned */
 };
 
-/* Guest-triggered errors: rate-limited debug log, ERR eventfd, stop. */
-void vhx_vq_fail(struct vhx_vq *vq);
+/*
+ * Guest-triggered errors: rate-limited debug log, ERR eventfd, and the
+ * queue stops until userspace resets it.  Caller holds vq->mutex.
+ */
+static inline void vhx_vq_fail(struct vhx_vq *vq)
+{
+	vq->broken = true;
+	vq->stats.errors++;
+	if (vq->error_ctx)
+		vhx_eventfd_signal(vq->error_ctx);
+}
+
 #define vhx_vq_err(vq, fmt, ...) do {					\
 		pr_debug_ratelimited(pr_fmt(fmt), ##__VA_ARGS__);	\
 		vhx_vq_fail(vq);					\
@@ -196,100 +213,5 @@ static inline void vhx_vq_set_backend(struct vhx_vq *vq, void *data)
 {
 	vq->private_data = data;
 }
-
-/* core.c: device life cycle and device ioctls.  Caller holds dev->mutex
- * unless stated otherwise.
- */
-void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
-		  int iov_limit, int weight, int byte_weight,
-		  const struct vhx_dev_ops *ops);
-bool vhx_dev_has_owner(struct vhx_dev *dev);
-long vhx_dev_check_owner(struct vhx_dev *dev);
-long vhx_dev_set_owner(struct vhx_dev *dev);
-struct vhx_maps *vhx_dev_reset_owner_prepare(void);
-void vhx_dev_reset_owner(struct vhx_dev *dev, struct vhx_maps *umem);
-void vhx_dev_stop(struct vhx_dev *dev);
-void vhx_dev_cleanup(struct vhx_dev *dev);
-void vhx_dev_flush(struct vhx_dev *dev);
-long vhx_dev_ioctl(struct vhx_dev *dev, unsigned int ioctl,
-		   void __user *argp);
-long vhx_features_ioctl(struct vhx_dev *dev, unsigned int ioctl,
-			void __user *argp, u64 offered, u64 backend_offered,
-			long (*set)(struct vhx_dev *dev, u64 features));
-/* Takes the device mutex itself. */
-long vhx_dev_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
-			 void __user *argp);
-bool vhx_log_access_ok(struct vhx_dev *dev);
-void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
-bool vhx_work_queue(struct vhx_dev *dev, struct vhx_work *work);
-bool vhx_vq_work_queue(struct vhx_vq *vq, struct vhx_work *work);
-bool vhx_has_work(struct vhx_dev *dev);
-bool vhx_vq_has_work(struct vhx_vq *vq);
-int vhx_dev_add_vq_worker(struct vhx_dev *dev, struct vhx_vq *vq);
-void vhx_vq_flush(struct vhx_vq *vq);
-bool vhx_vq_busy_poll(struct vhx_vq *vq, bool (*ready)(struct vhx_vq *vq));
-
-/* stats.c: the device registry and its debugfs view. */
-void vhx_dev_register(struct vhx_dev *dev);
-void vhx_dev_unregister(struct vhx_dev *dev);
-int vhx_stats_init(void);
-void vhx_stats_exit(void);
-
-/* vring.c: the per-vq ioctls. */
-long vhx_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
-		     void __user *argp);
-bool vhx_vq_access_ok(struct vhx_vq *vq);
-int vhx_vq_init_access(struct vhx_vq *vq);
-void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq);
-
-/* iotlb.c: the device IOTLB and its message channel.  */
-int vhx_init_device_iotlb(struct vhx_dev *dev);
-void vhx_iotlb_miss(struct vhx_vq *vq, u64 iova, int access);
-void vhx_clear_msg(struct vhx_dev *dev);
-ssize_t vhx_chr_read_iter(struct vhx_dev *dev, struct iov_iter *to,
-			  int noblock);
-ssize_t vhx_chr_write_iter(struct vhx_dev *dev, struct iov_iter *from);
-__poll_t vhx_chr_poll(struct file *file, struct vhx_dev *dev,
-		      poll_table *wait);
-
-/*
- * vq.c: the virtqueue API, for split and packed rings alike.  Caller holds
- * vq->mutex.  vhx_get_vq_desc() returns the chain's head (split) or buffer
- * id (packed), vq->num when nothing is available, or a negative errno;
- * vhx_add_used_n() takes those ids back in any order.
- */
-int vhx_vq_start(struct vhx_vq *vq);
-bool vhx_vq_num_ok(const struct vhx_vq *vq, unsigned int num);
-bool vhx_vq_is_packed(const struct vhx_vq *vq);
-int vhx_vq_set_base(struct vhx_vq *vq, u32 base);
-u32 vhx_vq_get_base(const struct vhx_vq *vq);
-u64 vhx_vq_used_log_size(const struct vhx_vq *vq);
-int vhx_translate(struct vhx_vq *vq, u64 addr, u64 len, struct iovec iov[],
-		  int iov_size, int access);
-int vhx_get_vq_desc(struct vhx_vq *vq, struct iovec iov[],
-		    unsigned int iov_size, unsigned int *out_num,
-		    unsigned int *in_num, struct vhx_log *log,
-		    unsigned int *log_num);
-void vhx_discard_vq_desc(struct vhx_vq *vq, int n);
-int vhx_add_used(struct vhx_vq *vq, unsigned int head, int len);
-int vhx_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
-		   unsigned int count);
-void vhx_signal(struct vhx_vq *vq);
-void vhx_add_used_and_signal_n(struct vhx_vq *vq,
-			       struct vring_used_elem *heads,
-			       unsigned int count);
-bool vhx_enable_notify(struct vhx_vq *vq);
-void vhx_disable_notify(struct vhx_vq *vq);
-bool vhx_vq_avail_empty(struct vhx_vq *vq);
-bool vhx_exceeds_weight(struct vhx_vq *vq, int pkts, int total_len);
-int vhx_vq_update_used_flags(struct vhx_vq *vq);
-
-/* log.c: dirty logging for live migration. */
-int vhx_log_write(struct vhx_vq *vq, struct vhx_log *log,
-		  unsigned int log_num, u64 len, struct iovec *iov,
-		  int count);
-int vhx_log_used(struct vhx_vq *vq, u64 offset, u64 len);
-int vhx_log_ring(struct vhx_vq *vq, u64 addr, u64 len);
-bool vhx_log_range_ok(u64 log_base, u64 addr, u64 size);
 
 #endif /* _VHX_CORE_H */

@@ -5,11 +5,18 @@
  * answers with VHOST_IOTLB_UPDATE writes; INVALIDATE drops ranges.
  */
 
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
-#include "core.h"
+#include "iotlb.h"
+#include "poll.h"
+
+static int vhx_max_iotlb_entries = 2048;
+module_param_named(max_iotlb_entries, vhx_max_iotlb_entries, int, 0444);
+MODULE_PARM_DESC(max_iotlb_entries,
+		 "Maximum number of iotlb entries. (default: 2048)");
 
 /* Bound on queued messages per device, so misses cannot pin memory. */
 #define VHX_MSG_MAX 256

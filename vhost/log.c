@@ -8,7 +8,8 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 
-#include "core.h"
+#include "access.h"
+#include "log.h"
 
 /* True if the bitmap covering [addr, addr + size) is user-accessible. */
 bool vhx_log_range_ok(u64 log_base, u64 addr, u64 size)

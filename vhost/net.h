@@ -6,7 +6,12 @@
 #include <linux/ptr_ring.h>
 #include <net/xdp.h>
 
-#include "core.h"
+#include "dev.h"
+#include "iotlb.h"
+#include "log.h"
+#include "poll.h"
+#include "vq.h"
+#include "vring.h"
 #include "net_hdr.h"
 
 enum {

@@ -22,7 +22,8 @@
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 
-#include "core.h"
+#include "stats.h"
+#include "vq.h"
 
 static LIST_HEAD(vhx_devices);
 static DEFINE_MUTEX(vhx_devices_lock);

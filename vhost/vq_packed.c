@@ -30,7 +30,9 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
-#include "vq.h"
+#include "access.h"
+#include "log.h"
+#include "vq_packed.h"
 
 #define VHX_PACKED_MAX_NUM	32768
 #define VHX_PDESC_F_AVAIL	BIT(VRING_PACKED_DESC_F_AVAIL)

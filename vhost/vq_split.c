@@ -11,7 +11,9 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
-#include "vq.h"
+#include "access.h"
+#include "log.h"
+#include "vq_split.h"
 
 /* Where each field lives, at ring addresses (user VA, or IOVA with an IOTLB). */
 #define USED_RING_OFF(i)	(4 + 8 * (u64)(i))

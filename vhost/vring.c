@@ -4,7 +4,10 @@
 #include <linux/nospec.h>
 #include <linux/uaccess.h>
 
+#include "log.h"
+#include "poll.h"
 #include "vq.h"
+#include "vring.h"
 
 /* Caller holds vq->mutex or owns the vq exclusively. */
 void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
@@ -19,7 +22,7 @@ void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
 	/* Packed rings: both wrap counters start at 1. */
 	vq->last_avail_wrap = true;
 	vq->last_used_wrap = true;
-	vq->ops = &vhx_split_ops;
+	vhx_vq_reset_layout(vq);
 	vq->signalled_used = 0;
 	vq->signalled_used_valid = false;
 	vq->used_flags = 0;

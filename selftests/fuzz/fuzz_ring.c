@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuzz_ring - libFuzzer target over the ring walk of vhost/vq.c (with
- * vq_split.c and vq_packed.c), vhost/mem.c and vhost/log.c (the module
+ * vq_split.c and vq_packed.c), log.c, access.c and mem.c (the module
  * sources, built through selftests/fuzz/shim).  Built twice: fuzz_ring walks
  * split rings, fuzz_packed (-DFUZZ_PACKED) packed rings of any size up to
  * 1024, started through vhx_vq_start() as a backend attach does.
@@ -25,7 +25,11 @@
  * steps (op 10) so that the walk gets past the first descriptor.
  */
 #include "kshim.h"
+#include "access.h"
+#include "log.h"
 #include "vq.h"
+#include "vq_packed.h"
+#include "vq_split.h"
 #include "input.h"
 
 #define GSIZE (32 * 1024)	/* guest memory */

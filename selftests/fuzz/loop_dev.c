@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * loop_dev.c - the device half of loop_test: the module's ring walk
- * (vhost/vq.c, vq_split.c, vq_packed.c, mem.c, log.c through shim/) behind a
+ * (vhost/vq*.c, log.c, access.c, mem.c through shim/) behind a
  * small C API, so that loop_test.c can drive it with tools/lib/vhxlib's
  * guest driver in the same process (the two halves cannot share a
- * translation unit: both have a struct vhx_vq).
+ * translation unit: the module's files build against the kernel shim,
+ * the guest driver against the C library's own headers).
  */
 #include "kshim.h"
 #include "vq.h"
+#include "vq_split.h"
 #include "loop.h"
 
 #define LOOP_IOV 1088

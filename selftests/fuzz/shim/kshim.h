@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kshim.h - just enough of the kernel API for vhost/vq.c, vhost/mem.c and
- * vhost/log.c to build, unchanged, as a userspace library (libFuzzer).
+ * kshim.h - just enough of the kernel API for vhost/vq*.c, log.c, access.c
+ * and mem.c to build, unchanged, as a userspace library (libFuzzer).
  *
  * The "user address space" is a registry of ranges (shim_user_map()):
  * copy_{from,to}_user(), pin_user_pages_fast() and access_ok() succeed only

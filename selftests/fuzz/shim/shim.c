@@ -180,7 +180,7 @@ size_t copy_to_iter(const void *from, size_t n, struct iov_iter *i)
 	return shim_iter_copy((void *)from, n, i, true);
 }
 
-/* --------------------------------------- core.c / iotlb.c stand-ins */
+/* --------------------------------------- poll.c / iotlb.c stand-ins */
 unsigned long shim_requeues, shim_misses;
 u64 shim_last_miss_iova;
 
