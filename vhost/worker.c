@@ -123,3 +123,14 @@ void vhx_worker_run_on(struct vhx_worker *worker, struct vhx_work *work,
 	vhx_worker_queue(worker, work);
 	vhx_worker_flush(worker);
 }
+
+/* Run what is queued, then end the thread and free the worker. */
+void vhx_worker_destroy(struct vhx_worker *worker)
+{
+	if (!worker)
+		return;
+	vhx_worker_flush(worker);
+	vhx_worker_stop(worker);
+	kfree(worker);
+}
+EXPORT_SYMBOL_GPL(vhx_worker_destroy);

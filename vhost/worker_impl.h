@@ -39,5 +39,7 @@ void vhx_worker_run_on(struct vhx_worker *worker, struct vhx_work *work,
 
 /* the thread (worker_task.c or worker_kthread.c) */
 void vhx_worker_wake(struct vhx_worker *worker);
+/* End the thread (after the last flush) and drop what it holds. */
+void vhx_worker_stop(struct vhx_worker *worker);
 
 #endif /* _VHX_WORKER_IMPL_H */

@@ -83,13 +83,8 @@ struct vhx_worker *vhx_worker_create(void)
 }
 EXPORT_SYMBOL_GPL(vhx_worker_create);
 
-void vhx_worker_destroy(struct vhx_worker *worker)
+void vhx_worker_stop(struct vhx_worker *worker)
 {
-	if (!worker)
-		return;
-	vhx_worker_flush(worker);
 	kthread_stop(worker->task);
 	mmdrop(worker->mm);
-	kfree(worker);
 }
-EXPORT_SYMBOL_GPL(vhx_worker_destroy);

@@ -84,12 +84,7 @@ struct vhx_worker *vhx_worker_create(void)
 }
 EXPORT_SYMBOL_GPL(vhx_worker_create);
 
-void vhx_worker_destroy(struct vhx_worker *worker)
+void vhx_worker_stop(struct vhx_worker *worker)
 {
-	if (!worker)
-		return;
-	vhx_worker_flush(worker);
 	vhost_task_stop(worker->vtsk);
-	kfree(worker);
 }
-EXPORT_SYMBOL_GPL(vhx_worker_destroy);
