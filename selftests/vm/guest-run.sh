@@ -7,7 +7,7 @@
 # `run.sh --shell`.
 #
 #   load tun/tap (+macvtap) -> load target modules -> check /dev/vhost-net
-#   -> run selftests/{net,blk,qemu}/*_test (C, TAP) then *_test.sh (TAP)
+#   -> run selftests/$VHX_SUITE_DIRS/*_test (C, TAP) then *_test.sh (TAP)
 #   -> rmmod (module-unload) -> dmesg scan (kernel-log-clean)
 #   -> "PASS|FAIL|SKIP name" lines + "summary: ..." on /dev/ttyS1
 #
@@ -24,8 +24,8 @@ VHX_ROOT=${VHX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)}
 VHX_TARGET=${VHX_TARGET:-vhx}
 VHX_TESTS=${VHX_TESTS:-}
 VHX_TEST_TIMEOUT=${VHX_TEST_TIMEOUT:-300}
-# The folders of selftests/ that hold suites (lib, vm and fuzz do not).
-VHX_SUITE_DIRS="net blk qemu"
+# shellcheck source=../lib/suites.sh
+. "$VHX_ROOT/selftests/lib/suites.sh"
 VHX_DEV=${VHX_DEV:-/dev/vhost-net}
 VHX_KVER=$(uname -r)
 export VHX_ROOT VHX_TARGET VHX_DEV VHX_KVER TMPDIR=/tmp
@@ -73,7 +73,7 @@ selected() {
 # run_prog PATH — run one TAP program, count its results.
 run_prog() {
 	local path=$1 file short out rc line n_not_ok=0 n_lines=0 name rest
-	file=$(basename "$path")
+	file=${path##*/}
 	short=${file%.sh}
 	short=${short%_test}
 	out=$WORK/$file.out
@@ -216,7 +216,7 @@ main() {
 		found=$(for d in $VHX_SUITE_DIRS; do
 			for prog in "$VHX_ROOT/selftests/$d"/$pat; do
 				[ -f "$prog" ] && { [ "$pat" != '*_test' ] || [ -x "$prog" ]; } &&
-					echo "$(basename "$prog") $prog"
+					echo "${prog##*/} $prog"
 			done
 		done | sort | cut -d' ' -f2-)
 		while IFS= read -r prog; do
@@ -225,7 +225,7 @@ main() {
 	done
 
 	for prog in "${progs[@]}"; do
-		t=$(basename "$prog")
+		t=${prog##*/}
 		local short=${t%.sh}
 		short=${short%_test}
 		selected "$short" "$t" || continue

@@ -19,6 +19,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 VHX_ROOT=$(cd "$HERE/../.." && pwd -P)
+# shellcheck source=../lib/suites.sh
+. "$VHX_ROOT/selftests/lib/suites.sh"
 OUTDIR=${VHX_VM_OUT:-$HERE/out}
 
 KVER=
@@ -40,11 +42,13 @@ log() { echo "host: $*"; }
 die() { echo "host: error: $*" >&2; exit 2; }
 
 list_tests() {
-	local f n
-	for f in "$VHX_ROOT"/selftests/{net,blk,qemu}/*_test{,.sh,.c}; do
-		[ -e "$f" ] || continue
-		n=$(basename "$f"); n=${n%.c}; n=${n%.sh}; n=${n%_test}
-		echo "$n"
+	local d f n
+	for d in $VHX_SUITE_DIRS; do
+		for f in "$VHX_ROOT/selftests/$d"/*_test{,.sh,.c}; do
+			[ -e "$f" ] || continue
+			n=${f##*/}; n=${n%.c}; n=${n%.sh}; n=${n%_test}
+			echo "$n"
+		done
 	done | sort -u | sed 's/^/    /'
 }
 
