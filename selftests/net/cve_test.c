@@ -50,6 +50,7 @@
 
 #include "dlog.h"
 #include "harness.h"
+#include "iotlbfix.h"
 #include "vhxlib.h"
 
 #define F_V1  VHX_BIT(VIRTIO_F_VERSION_1)
@@ -314,8 +315,6 @@ TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 	struct vhxl_vq *rx = &d->vq[VHX_RX];
 	struct vhxl_vq *tx = &d->vq[VHX_TX];
 	unsigned int k, nb, round, zero_descs;
-	uint64_t bad[10];
-	int diff, set, i;
 
 	for (round = 0; round < 3; round++) {
 		uint16_t first = rx->last_used;
@@ -345,13 +344,7 @@ TEST_F_TIMEOUT(mig, cve_2019_14835, 90)
 		}
 		dlog_mark(&self->log, rx->used_gpa, 6 + 8 * rx->num + 2);
 		usleep(100000);
-		diff = dlog_diff(&self->log, &set, bad, 10);
-		for (i = 0; i < diff && i < 10; i++)
-			TH_LOG("page gpa 0x%llx: logged %d expected %d",
-			       (unsigned long long)bad[i], dlog_logged(&self->log, bad[i]),
-			       !dlog_logged(&self->log, bad[i]));
-		TH_LOG("round %u: %d page bit(s) set, %d mismatch(es)", round, set, diff);
-		EXPECT_EQ(0, diff);
+		DLOG_EXPECT_MATCH(&self->log, "round %u: ", round);
 		EXPECT_FALSE(dlog_logged(&self->log, self->canary));
 		EXPECT_GT(vhxl_eventfd_read(self->log.fd), 0u);
 		/* the rest of the chains posted stay for the next round: drop
@@ -380,35 +373,6 @@ FIXTURE_VARIANT(iotlb)
 FIXTURE_VARIANT_ADD(iotlb, v1) { .v2 = false };
 FIXTURE_VARIANT_ADD(iotlb, v2) { .v2 = true };
 
-/* An IOTLB message in the negotiated format. */
-static ssize_t iotlb_send(int fd, bool v2, uint8_t type, uint64_t iova,
-			  uint64_t size, uint64_t uaddr, uint8_t perm)
-{
-	struct vhost_iotlb_msg *m;
-	union {
-		struct vhost_msg v1;
-		struct vhost_msg_v2 v2;
-	} u;
-	size_t len;
-
-	memset(&u, 0, sizeof(u));
-	if (v2) {
-		u.v2.type = VHOST_IOTLB_MSG_V2;
-		m = &u.v2.iotlb;
-		len = sizeof(u.v2);
-	} else {
-		u.v1.type = VHOST_IOTLB_MSG;
-		m = &u.v1.iotlb;
-		len = sizeof(u.v1);
-	}
-	m->type = type;
-	m->iova = iova;
-	m->size = size;
-	m->uaddr = uaddr;
-	m->perm = perm;
-	return write(fd, &u, len);
-}
-
 FIXTURE_SETUP(iotlb)
 {
 	struct vhxl_net_cfg c = {
@@ -417,30 +381,12 @@ FIXTURE_SETUP(iotlb)
 		.no_backend = true,
 	};
 	const char *why = vhxl_skip_reason();
-	size_t sz = variant->v2 ? sizeof(struct vhost_msg_v2) : sizeof(struct vhost_msg);
-	int i;
 
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
-	if (variant->v2) {
-		uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
-
-		ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_BACKEND_FEATURES, &bf));
-	}
-	/* used rings mapped first (NET_SET_BACKEND touches them) */
-	for (i = 0; i < VHX_NVQS; i++) {
-		struct vhxl_vq *vq = &self->n.dev.vq[i];
-
-		ASSERT_EQ((ssize_t)sz,
-			  iotlb_send(self->n.dev.fd, variant->v2, VHOST_IOTLB_UPDATE,
-				     vq->used_gpa, VHX_PAGE,
-				     (uintptr_t)vhxl_gpa(&self->n.mem, vq->used_gpa, 1),
-				     VHOST_ACCESS_RW));
-	}
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, iotlb_start(&self->n, variant->v2));
 }
 
 FIXTURE_TEARDOWN(iotlb)

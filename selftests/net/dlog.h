@@ -41,4 +41,23 @@ bool dlog_logged(const struct dlog *l, uint64_t gpa);
  */
 int dlog_diff(const struct dlog *l, int *set, uint64_t *bad, int nbad);
 
+/*
+ * In a harness test: log the first ten pages whose bit is not what was
+ * expected and the totals (after the caller's printf-style prefix), and
+ * expect no such page.
+ */
+#define DLOG_EXPECT_MATCH(l, fmt, ...) do {				\
+		uint64_t _bad[10];					\
+		int _set, _i, _diff = dlog_diff((l), &_set, _bad, 10);	\
+									\
+		for (_i = 0; _i < _diff && _i < 10; _i++)		\
+			TH_LOG("page gpa 0x%llx: logged %d expected %d", \
+			       (unsigned long long)_bad[_i],		\
+			       dlog_logged((l), _bad[_i]),		\
+			       !dlog_logged((l), _bad[_i]));		\
+		TH_LOG(fmt "%d page bit(s) set, %d mismatch(es)",	\
+		       ##__VA_ARGS__, _set, _diff);			\
+		EXPECT_EQ(0, _diff);					\
+	} while (0)
+
 #endif

@@ -17,14 +17,12 @@
 #include <stddef.h>
 
 #include "harness.h"
+#include "iotlbfix.h"
 #include "vhxlib.h"
 
 #define F_V1  VHX_BIT(VIRTIO_F_VERSION_1)
 #define F_MRG VHX_BIT(VIRTIO_NET_F_MRG_RXBUF)
 #define F_AP  VHX_BIT(VIRTIO_F_ACCESS_PLATFORM)
-
-static ssize_t send_msg(int fd, uint8_t type, uint64_t iova, uint64_t size,
-			uint64_t uaddr, uint8_t perm);
 
 FIXTURE(iotlb)
 {
@@ -50,30 +48,12 @@ FIXTURE_SETUP(iotlb)
 		.no_backend = true,
 	};
 	const char *why = variant->packed ? vhxl_skip_packed() : vhxl_skip_reason();
-	uint64_t bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, vhxl_net_setup(&self->n, &c));
 	self->up = true;
-	ASSERT_EQ(0, vhxl_ioctl(self->n.dev.fd, VHOST_SET_BACKEND_FEATURES, &bf));
-	/*
-	 * Mainline writes used->flags and reads used->idx when the backend is
-	 * attached (vhost_vq_init_access), so the used rings must be mapped
-	 * first: NET_SET_BACKEND fails with EFAULT otherwise.  QEMU does the
-	 * same (vhost_dev_start pre-faults used_phys with vhost_device_iotlb_miss).
-	 * Packed: the device event structure, written at attach likewise.
-	 */
-	for (int i = 0; i < VHX_NVQS; i++) {
-		struct vhxl_vq *vq = &self->n.dev.vq[i];
-
-		ASSERT_EQ((ssize_t)sizeof(struct vhost_msg_v2),
-			  send_msg(self->n.dev.fd, VHOST_IOTLB_UPDATE, vq->used_gpa, VHX_PAGE,
-				   (uintptr_t)vhxl_gpa(&self->n.mem, vq->used_gpa, 1),
-				   VHOST_ACCESS_RW));
-	}
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_RX, self->n.tap.fd));
-	ASSERT_EQ(0, vhxl_set_backend(&self->n.dev, VHX_TX, self->n.tap.fd));
+	ASSERT_EQ(0, iotlb_start(&self->n, true));
 }
 
 FIXTURE_TEARDOWN(iotlb)
@@ -128,19 +108,11 @@ static int read_misses(struct __test_metadata *_metadata, int fd, int ms,
 	}
 }
 
+/* Every message of this test is in the v2 format. */
 static ssize_t send_msg(int fd, uint8_t type, uint64_t iova, uint64_t size,
 			uint64_t uaddr, uint8_t perm)
 {
-	struct vhost_msg_v2 m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = VHOST_IOTLB_MSG_V2;
-	m.iotlb.type = type;
-	m.iotlb.iova = iova;
-	m.iotlb.size = size;
-	m.iotlb.uaddr = uaddr;
-	m.iotlb.perm = perm;
-	return write(fd, &m, sizeof(m));
+	return iotlb_send(fd, true, type, iova, size, uaddr, perm);
 }
 
 static ssize_t map_all(struct vhxl_net *n)
