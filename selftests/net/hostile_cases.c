@@ -81,22 +81,56 @@ static uint64_t rx_buf(struct hctx *h, unsigned k)
 	return h->n.dev.vq[VHX_RX].buf[k];
 }
 
-/* The cases given as data (struct hcase's .chain) */
+static void *ind_table(struct hctx *h, unsigned entries)
+{
+	h->extra_gpa = vhxl_mem_alloc(&h->n.mem, 16 * entries, 16);
+	if (!h->extra_gpa)
+		return NULL;
+	return vhxl_gpa(&h->n.mem, h->extra_gpa, 16 * entries);
+}
+
+/* Where a descriptor given as data points, and its length. */
+static void hdesc_resolve(struct hctx *h, const struct hdesc *d,
+			  uint64_t table, uint64_t *addr, uint32_t *len)
+{
+	*addr = d->addr;
+	*len = 0;
+	if (d->where == TXBUF)
+		*addr += tx_buf(h, d->k, len);
+	else if (d->where == RXBUF)
+		*addr += rx_buf(h, d->k);
+	else if (d->where == IND)
+		*addr += table;
+	if (d->len >= 0)
+		*len = (uint32_t)d->len;
+	else
+		*len -= (uint32_t)(-1 - d->len);
+}
+
+/* The cases given as data (struct hcase's .chain and .table) */
 int hcase_chain(struct hctx *h, const struct hcase *c)
 {
+	uint64_t table = 0, a;
 	unsigned i;
+	uint32_t l;
 
+	if (c->ntable) {
+		void *t = ind_table(h, HTABLE_MAX);
+
+		if (!t)
+			return -ENOMEM;
+		table = h->extra_gpa;
+		for (i = 0; i < c->ntable; i++) {
+			const struct hdesc *d = &c->table[i];
+
+			hdesc_resolve(h, d, table, &a, &l);
+			tdesc(h, t, i, a, l, d->flags, d->next);
+		}
+	}
 	for (i = 0; i < c->nchain; i++) {
 		const struct hdesc *d = &c->chain[i];
-		uint64_t a = d->addr;
-		uint32_t l = 0;
 
-		if (d->where == TXBUF)
-			a += tx_buf(h, d->k, &l);
-		else if (d->where == RXBUF)
-			a += rx_buf(h, d->k);
-		if (d->len != TXLEN)
-			l = (uint32_t)d->len;
+		hdesc_resolve(h, d, table, &a, &l);
 		setd(h, i, a, l, d->flags, d->next);
 	}
 	publish_kick(h, c->vq, c->head);
@@ -129,14 +163,6 @@ int c_avail_idx_jump(struct hctx *h)
 	return 0;
 }
 
-static void *ind_table(struct hctx *h, unsigned entries)
-{
-	h->extra_gpa = vhxl_mem_alloc(&h->n.mem, 16 * entries, 16);
-	if (!h->extra_gpa)
-		return NULL;
-	return vhxl_gpa(&h->n.mem, h->extra_gpa, 16 * entries);
-}
-
 int c_indirect_nested(struct hctx *h)
 {
 	void *t = ind_table(h, 4), *t2 = ind_table(h, 2);
@@ -153,34 +179,6 @@ int c_indirect_nested(struct hctx *h)
 	return 0;
 }
 
-int c_indirect_len_unaligned(struct hctx *h)
-{
-	void *t = ind_table(h, 4);
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	if (!t)
-		return -ENOMEM;
-	tdesc(h, t, 0, a, l, 0, 0);
-	setd(h, 0, h->extra_gpa, 17, VRING_DESC_F_INDIRECT, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_indirect_len_zero(struct hctx *h)
-{
-	void *t = ind_table(h, 4);
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	if (!t)
-		return -ENOMEM;
-	tdesc(h, t, 0, a, l, 0, 0);
-	setd(h, 0, h->extra_gpa, 0, VRING_DESC_F_INDIRECT, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
 int c_indirect_and_next(struct hctx *h)
 {
 	void *t = ind_table(h, 4);
@@ -193,43 +191,6 @@ int c_indirect_and_next(struct hctx *h)
 	tdesc(h, t, 0, a, l - 30, 0, 0);
 	setd(h, 0, h->extra_gpa, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
 	setd(h, 1, a + l - 30, 30, 0, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_indirect_outside(struct hctx *h)
-{
-	setd(h, 0, BAD_GPA, 64, VRING_DESC_F_INDIRECT, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_indirect_loop(struct hctx *h)
-{
-	void *t = ind_table(h, 2);
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	if (!t)
-		return -ENOMEM;
-	tdesc(h, t, 0, a, 10, VRING_DESC_F_NEXT, 1);
-	tdesc(h, t, 1, a, 10, VRING_DESC_F_NEXT, 0);
-	setd(h, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
-	publish_kick(h, VHX_TX, 0);
-	return 0;
-}
-
-int c_indirect_next_outside(struct hctx *h)
-{
-	void *t = ind_table(h, 2);
-	uint32_t l;
-	uint64_t a = tx_buf(h, 0, &l);
-
-	if (!t)
-		return -ENOMEM;
-	tdesc(h, t, 0, a, 10, VRING_DESC_F_NEXT, 7);
-	tdesc(h, t, 1, a + 10, l - 10, 0, 0);
-	setd(h, 0, h->extra_gpa, 32, VRING_DESC_F_INDIRECT, 0);
 	publish_kick(h, VHX_TX, 0);
 	return 0;
 }

@@ -32,18 +32,21 @@ struct hctx {
 
 /*
  * One descriptor of a case given as data: where it points (the TX or RX
- * buffer of head @k plus @addr, or the address @addr itself), its length
- * (TXLEN: the valid TX buffer's), flags and next (packed: buffer id).
+ * buffer of head @k plus @addr, the case's indirect table plus @addr, or
+ * the address @addr itself), its length (TXLEN: the valid TX buffer's,
+ * TXREST(n): that less n bytes), flags and next (packed: buffer id).
  */
-enum hwhere { TXBUF, RXBUF, AT };
-#define TXLEN (-1)
+enum hwhere { TXBUF, RXBUF, IND, AT };
+#define TXREST(n) (-1 - (int64_t)(n))
+#define TXLEN TXREST(0)
+#define HTABLE_MAX 4
 #define BAD_GPA 0xdead00000000ULL
 
 struct hdesc {
 	enum hwhere where;
 	unsigned k;
 	uint64_t addr;
-	int64_t len;		/* 0 .. UINT32_MAX, or TXLEN */
+	int64_t len;		/* 0 .. UINT32_MAX, or TXLEN / TXREST(n) */
 	uint16_t flags;
 	uint16_t next;
 };
@@ -59,12 +62,16 @@ struct hcase {
 	size_t mem;
 	/*
 	 * Corrupt the ring; may return -errno to fail the case.  NULL: the
-	 * ring gets .chain (.nchain descriptors), published at .head.
+	 * ring gets .chain (.nchain descriptors), published at .head, with
+	 * .table (.ntable entries) as the indirect table its IND
+	 * descriptors point at.
 	 */
 	int (*fn)(struct hctx *h);
 	unsigned nchain;
 	struct hdesc chain[3];
 	uint16_t head;
+	unsigned ntable;
+	struct hdesc table[HTABLE_MAX];
 };
 
 /* Publish a case's .chain on its vq and kick (TX) or inject a frame (RX). */
@@ -74,12 +81,7 @@ int hcase_chain(struct hctx *h, const struct hcase *c);
 int c_chain_longer_than_ring(struct hctx *h);
 int c_avail_idx_jump(struct hctx *h);
 int c_indirect_nested(struct hctx *h);
-int c_indirect_len_unaligned(struct hctx *h);
-int c_indirect_len_zero(struct hctx *h);
 int c_indirect_and_next(struct hctx *h);
-int c_indirect_outside(struct hctx *h);
-int c_indirect_loop(struct hctx *h);
-int c_indirect_next_outside(struct hctx *h);
 int c_too_many_iov_indirect(struct hctx *h);
 int c_too_many_iov_regions(struct hctx *h);
 int c_avail_unmapped(struct hctx *h);

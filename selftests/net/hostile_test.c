@@ -91,16 +91,26 @@ CASE(head_ge_num, "avail head index (packed: buffer id) >= num", VHX_TX, ERR, .n
 CASE_S(next_ge_num, "next index >= num", VHX_TX, ERR, .nchain = 1,
        .chain = { { TXBUF, 0, 0, 14, VRING_DESC_F_NEXT, NUM + 3 } });
 CASE(indirect_nested, "indirect inside indirect", VHX_TX, ERR, .fn = c_indirect_nested);
-CASE(indirect_len_unaligned, "indirect len not a multiple of 16", VHX_TX, ERR, .fn = c_indirect_len_unaligned);
-CASE(indirect_len_zero, "indirect table of length 0", VHX_TX, ERR_OR_DROP, .fn = c_indirect_len_zero);
+CASE(indirect_len_unaligned, "indirect len not a multiple of 16", VHX_TX, ERR,
+     .ntable = 1, .table = { { TXBUF, 0, 0, TXLEN, 0, 0 } },
+     .nchain = 1, .chain = { { IND, 0, 0, 17, VRING_DESC_F_INDIRECT, 0 } });
+CASE(indirect_len_zero, "indirect table of length 0", VHX_TX, ERR_OR_DROP,
+     .ntable = 1, .table = { { TXBUF, 0, 0, TXLEN, 0, 0 } },
+     .nchain = 1, .chain = { { IND, 0, 0, 0, VRING_DESC_F_INDIRECT, 0 } });
 /* packed rings forbid INDIRECT in chains linked by NEXT: vhx refuses it */
 CASE(indirect_and_next, "INDIRECT together with NEXT", VHX_TX, TOLERATED, ERR,
      .fn = c_indirect_and_next);
-CASE(indirect_outside, "indirect table outside memory", VHX_TX, ERR, .fn = c_indirect_outside);
-CASE_S(indirect_loop, "loop inside an indirect table", VHX_TX, ERR, .fn = c_indirect_loop);
+CASE(indirect_outside, "indirect table outside memory", VHX_TX, ERR, .nchain = 1,
+     .chain = { { AT, 0, BAD_GPA, 64, VRING_DESC_F_INDIRECT, 0 } });
+CASE_S(indirect_loop, "loop inside an indirect table", VHX_TX, ERR, .ntable = 2,
+       .table = { { TXBUF, 0, 0, 10, VRING_DESC_F_NEXT, 1 },
+		  { TXBUF, 0, 0, 10, VRING_DESC_F_NEXT, 0 } },
+       .nchain = 1, .chain = { { IND, 0, 0, 32, VRING_DESC_F_INDIRECT, 0 } });
 /* mainline reads an indirect table sequentially and ignores "next" */
-CASE_S(indirect_next_outside, "indirect next beyond the table", VHX_TX, TOLERATED,
-       .fn = c_indirect_next_outside);
+CASE_S(indirect_next_outside, "indirect next beyond the table", VHX_TX, TOLERATED, .ntable = 2,
+       .table = { { TXBUF, 0, 0, 10, VRING_DESC_F_NEXT, 7 },
+		  { TXBUF, 0, 10, TXREST(10), 0, 0 } },
+       .nchain = 1, .chain = { { IND, 0, 0, 32, VRING_DESC_F_INDIRECT, 0 } });
 CASE(tx_writable_desc, "device-writable descriptor on TX", VHX_TX, ERR, .nchain = 2,
      .chain = { { TXBUF, 0, 0, TXLEN, VRING_DESC_F_NEXT, 1 },
 		{ TXBUF, 0, 1024, 100, VRING_DESC_F_WRITE, 0 } });
