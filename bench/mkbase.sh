@@ -37,7 +37,7 @@ git -C "$ROOT" archive "$sha" vhost uapi Kbuild | tar -x -C "$SRC"
 		sed 's/EXPORT_SYMBOL_GPL(vhx_\(.*\))/#define vhx_\1 vhxb_\1/' | sort -u
 } > "$SRC/vhost/vhxb-rename.h"
 sed -i -e 's/^obj-m += vhx_core.o vhx_net.o/obj-m += vhxb_core.o vhxb_net.o/' \
-       -e 's/^vhx_core-y :=/vhxb_core-y :=/' -e 's/^vhx_net-y :=/vhxb_net-y :=/' \
+       -e 's/^vhx_\(core\|net\)-y /vhxb_\1-y /' \
        -e 's|^ccflags-y += -include $(src)/compat.h|ccflags-y += -include $(src)/compat.h -include $(src)/vhxb-rename.h|' \
        -e "s|^ccflags-y += -DVHX_VERSION=.*|ccflags-y += -DVHX_VERSION='\"$sha\"'|" \
        "$SRC/vhost/Kbuild"
