@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* vhx_blk internals shared by the device and its request path. */
+/*
+ * vhx_blk internals shared by the device (blk_dev.c), its request path
+ * (blk_req.c) and its backends (blk_backend.c).
+ */
 #ifndef _VHX_BLK_H
 #define _VHX_BLK_H
 
@@ -12,11 +15,9 @@
 #include <linux/vhx_blk.h>
 
 #include "blk_parse.h"
-#include "dev.h"
 #include "log.h"
 #include "poll.h"
 #include "vq.h"
-#include "vring.h"
 
 /* Virtqueues per fd (module parameter max_queues bounds it). */
 #define VHX_BLK_MAX_QUEUES 64

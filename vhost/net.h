@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* vhx_net internals shared by the device and its TX and RX paths. */
+/*
+ * vhx_net internals shared by the device (net_dev.c) and its TX and RX
+ * paths (net_tx.c, net_rx.c), which depend on this header, not on the
+ * device.
+ */
 #ifndef _VHX_NET_H
 #define _VHX_NET_H
 
+#include <linux/net.h>
 #include <linux/ptr_ring.h>
 #include <net/xdp.h>
 
-#include "dev.h"
-#include "iotlb.h"
 #include "log.h"
 #include "poll.h"
 #include "vq.h"
-#include "vring.h"
 #include "net_hdr.h"
 
 enum {
@@ -63,10 +65,39 @@ static inline struct vhx_net *vhx_net_from_vq(struct vhx_vq *vq)
 	return container_of(vq->dev, struct vhx_net, dev);
 }
 
-/* net.c */
-void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq);
-int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq);
-void vhx_net_signal_used(struct vhx_net_vq *nvq);
+/* Publish the used entries batched so far (heads[0, done_idx)) and signal. */
+static inline void vhx_net_signal_used(struct vhx_net_vq *nvq)
+{
+	struct vhx_vq *vq = &nvq->vq;
+
+	if (!nvq->done_idx)
+		return;
+	vhx_add_used_and_signal_n(vq, vq->heads, nvq->done_idx);
+	nvq->done_idx = 0;
+}
+
+/* Stop polling the backend socket.  Caller holds vq->mutex. */
+static inline void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq)
+{
+	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
+
+	lockdep_assert_held(&vq->mutex);
+	if (!vhx_vq_get_backend(vq))
+		return;
+	vhx_poll_stop(&n->poll[nvq - n->vqs]);
+}
+
+/* Poll the backend socket.  Caller holds vq->mutex. */
+static inline int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq)
+{
+	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
+	struct socket *sock = vhx_vq_get_backend(vq);
+
+	lockdep_assert_held(&vq->mutex);
+	if (!sock)
+		return 0;
+	return vhx_poll_start(&n->poll[nvq - n->vqs], sock->file);
+}
 
 /* net_tx.c */
 void vhx_net_handle_tx(struct vhx_net *n);

@@ -23,6 +23,8 @@
 #include <linux/uaccess.h>
 
 #include "blk.h"
+#include "dev.h"
+#include "vring.h"
 
 static unsigned int max_queues = 16;
 module_param(max_queues, uint, 0444);

@@ -22,7 +22,10 @@
 #include <linux/virtio_net.h>
 #include <net/sock.h>
 
+#include "dev.h"
+#include "iotlb.h"
 #include "net.h"
+#include "vring.h"
 
 static char *devname;
 module_param(devname, charp, 0444);
@@ -35,39 +38,6 @@ MODULE_PARM_DESC(devname,
 			  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
 			  BIT_ULL(VIRTIO_F_RING_RESET))
 #define VHX_NET_BACKEND_FEATURES BIT_ULL(VHOST_BACKEND_F_IOTLB_MSG_V2)
-
-void vhx_net_signal_used(struct vhx_net_vq *nvq)
-{
-	struct vhx_vq *vq = &nvq->vq;
-
-	if (!nvq->done_idx)
-		return;
-	vhx_add_used_and_signal_n(vq, vq->heads, nvq->done_idx);
-	nvq->done_idx = 0;
-}
-
-/* Stop polling the backend socket.  Caller holds vq->mutex. */
-void vhx_net_disable_vq(struct vhx_net *n, struct vhx_vq *vq)
-{
-	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
-
-	lockdep_assert_held(&vq->mutex);
-	if (!vhx_vq_get_backend(vq))
-		return;
-	vhx_poll_stop(&n->poll[nvq - n->vqs]);
-}
-
-/* Poll the backend socket.  Caller holds vq->mutex. */
-int vhx_net_enable_vq(struct vhx_net *n, struct vhx_vq *vq)
-{
-	struct vhx_net_vq *nvq = container_of(vq, struct vhx_net_vq, vq);
-	struct socket *sock = vhx_vq_get_backend(vq);
-
-	lockdep_assert_held(&vq->mutex);
-	if (!sock)
-		return 0;
-	return vhx_poll_start(&n->poll[nvq - n->vqs], sock->file);
-}
 
 static const char *vhx_net_vq_name(int idx)
 {
