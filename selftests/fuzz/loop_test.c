@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * loop_test - the module's ring walk (loop_dev.c) against the selftests'
- * guest driver (tools/lib/vhxlib.c, vhxring_split.c, vhxring_packed.c), in
+ * guest driver (tools/lib/vhxlib.c, vhxmem.c, vhxring_*.c), in
  * one process, for split and packed rings: random adds (chains of 1-4
  * descriptors, indirect tables), handler runs that take chains, discard some
  * and complete others out of order, reclaims, and both sides' notification

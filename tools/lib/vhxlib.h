@@ -40,14 +40,12 @@
 #include <linux/virtio_ring.h>
 #include <linux/virtio_config.h>
 
+#include "vhxmem.h"
+#include "vhxring.h"
+
 #define VHX_RX 0
 #define VHX_TX 1
 #define VHX_NVQS 2
-/* Queues a struct vhxl_dev can hold (vhost-blk devices have more than 2). */
-#define VHX_MAX_VQS 16
-
-#define VHX_PAGE 4096ULL
-#define VHX_MAX_REGIONS 128	/* we may build tables larger than the device's limit */
 
 /* The 6.1 vhost-net feature mask (vhost-uapi.md §4). */
 #define VHX_NET_FEATURES 0x1033d008000ULL
@@ -57,107 +55,9 @@
 #endif
 #define VHX_F_RING_PACKED (1ULL << VIRTIO_F_RING_PACKED)
 
-/* Default GPA base for non-identity memory (QEMU-like, 1 MiB). */
-#define VHX_GPA_BASE 0x100000ULL
-
 #define VHX_BIT(n) (1ULL << (n))
 
-/* ---------------------------------------------------------------- memory */
-
-struct vhxl_region {
-	void *hva;
-	uint64_t gpa;
-	uint64_t size;
-};
-
-struct vhxl_mem {
-	void *base;		/* the single anonymous mapping */
-	size_t size;
-	bool identity;
-	unsigned nregions;
-	struct vhxl_region r[VHX_MAX_REGIONS];
-	uint64_t brk;		/* bump allocator: offset into the mapping */
-};
-
-/*
- * Map @size bytes (rounded to pages, split evenly in @nregions regions, each a
- * multiple of 4 KiB).  identity: gpa == hva, else gpa = @gpa_base + offset.
- */
-int vhxl_mem_init(struct vhxl_mem *m, size_t size, unsigned nregions,
-		 bool identity, uint64_t gpa_base);
-void vhxl_mem_fini(struct vhxl_mem *m);
-/* Allocate zeroed guest memory; returns its GPA, 0 on exhaustion. */
-uint64_t vhxl_mem_alloc(struct vhxl_mem *m, size_t size, size_t align);
-/* GPA -> HVA, NULL when @gpa..+@len is not inside the mapping. */
-void *vhxl_gpa(const struct vhxl_mem *m, uint64_t gpa, size_t len);
-uint64_t vhxl_hva_to_gpa(const struct vhxl_mem *m, const void *hva);
-/* Build a malloc'ed struct vhost_memory describing the regions. */
-struct vhost_memory *vhxl_mem_table(const struct vhxl_mem *m);
-
 /* -------------------------------------------------------------- device */
-
-struct vhxl_dev;
-
-/*
- * One virtqueue, split or packed.  "head" below is the split ring's head
- * descriptor index, or the packed ring's buffer id: the per-head arrays
- * (chain, cookie, posted_len, buf, ind) are indexed by it either way.
- */
-struct vhxl_vq {
-	struct vhxl_dev *dev;
-	unsigned index;
-	unsigned num;
-	bool packed;		/* packed layout (VIRTIO_F_RING_PACKED acked) */
-	/* ring areas (GPA and local pointers); packed: descriptor ring,
-	 * driver event area (avail_gpa), device event area (used_gpa) */
-	uint64_t desc_gpa, avail_gpa, used_gpa;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	struct vring_packed_desc *pdesc;		/* = desc */
-	struct vring_packed_desc_event *drv_event;	/* = avail */
-	struct vring_packed_desc_event *dev_event;	/* = used */
-	/* eventfds */
-	int kick_fd, call_fd, err_fd;
-	/* driver state.  Split: free-running indices; packed: positions in
-	 * [0, num) with the wrap counters below. */
-	uint16_t avail_idx;	/* next avail->idx to publish / next position */
-	uint16_t last_used;	/* next used entry to consume */
-	uint16_t kick_old;	/* split: avail idx at the previous kick decision */
-	bool avail_wrap;	/* packed: driver wrap counter at avail_idx */
-	bool used_wrap;		/* packed: wrap counter expected at last_used */
-	unsigned added;		/* packed: descriptors since the last kick decision */
-	uint16_t raw_head_flags;	/* packed: slot 0 of a raw chain */
-	uint16_t free_head, num_free;	/* num_free: free ring descriptors */
-	uint16_t *next;		/* free list: split descriptors, packed ids */
-	uint16_t *chain;	/* per head: number of ring descriptors */
-	void **cookie;		/* per head: caller data */
-	uint32_t *posted_len;	/* per head: bytes of the buffer posted */
-	unsigned inflight;	/* chains posted and not reclaimed */
-	unsigned long used_total;	/* used entries consumed */
-	/* per-head resources */
-	uint64_t *buf;		/* per-head buffer GPA (buf_size bytes) */
-	size_t buf_size;
-	uint64_t *ind;		/* per-head indirect table GPA */
-	unsigned ind_max;	/* entries per indirect table */
-	bool event_idx;
-	bool no_interrupt;	/* keep interrupts suppressed (NO_INTERRUPT / DISABLE) */
-	bool log;		/* VHOST_VRING_F_LOG in SET_VRING_ADDR */
-	uint64_t base;		/* initial ring index (packed: position base % num) */
-	bool dpdk_base;		/* packed: SET_VRING_BASE as DPDK does (used half 0) */
-	/* statistics */
-	unsigned long kicks, suppressed_kicks, calls;
-};
-
-struct vhxl_dev {
-	int fd;
-	struct vhxl_mem *mem;
-	uint64_t features;	/* acked */
-	size_t hdr_len;		/* virtio-net header size in guest buffers */
-	bool vhost_hdr;		/* VHOST_NET_F_VIRTIO_NET_HDR acked */
-	bool iotlb;		/* ACCESS_PLATFORM: ring addresses are IOVAs (= GPA) */
-	struct vhxl_vq vq[VHX_MAX_VQS];
-};
 
 /* Device path: $VHX_DEV or /dev/vhost-net. */
 const char *vhxl_dev_path(void);
@@ -197,13 +97,6 @@ int vhxl_vq_reset(struct vhxl_vq *vq);
 int vhxl_vq_set_addr(struct vhxl_vq *vq);
 int vhxl_set_backend(struct vhxl_dev *d, unsigned index, int fd);
 
-/* Segment descriptor for vhxl_vq_add(). */
-struct vhxl_sg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;		/* device-writable */
-};
-
 /*
  * Add one chain.  @indirect: put the segments in the head's indirect table
  * (needs ind_max >= n).  Returns the head index, -ENOSPC when the ring is full.
@@ -211,24 +104,19 @@ struct vhxl_sg {
  */
 int vhxl_vq_add(struct vhxl_vq *vq, const struct vhxl_sg *sg, unsigned n,
 	       bool indirect, void *cookie);
-/* Publish a raw head into the avail ring (split, for hostile tests). */
-void vhxl_vq_publish_head(struct vhxl_vq *vq, uint16_t head);
 /*
  * Raw chain building for hostile tests, either layout.  Descriptor @slot of
  * the next chain: split: desc[slot] with @next; packed: ring position
  * avail_idx + slot, @next is its buffer id, and the AVAIL/USED bits of that
  * position's lap are added to @flags unless @flags has VHX_RAW_OWN_WRAP
- * (then the caller's bits are written as given).  Slot 0's flags are
+ * (vhxring.h; then the caller's bits are written as given).  Slot 0's flags are
  * written by vhxl_vq_raw_publish() only.
  */
-#define VHX_RAW_OWN_WRAP 0x10000
 void vhxl_vq_raw_desc(struct vhxl_vq *vq, unsigned slot, uint64_t addr,
 		     uint32_t len, uint32_t flags, uint16_t next);
 /* Make the raw chain available: split: avail entry @head; packed: slot 0's
  * flags written last (write barrier first), position advanced by @ndesc. */
 void vhxl_vq_raw_publish(struct vhxl_vq *vq, uint16_t head, unsigned ndesc);
-/* The AVAIL/USED bits a packed driver sets for position avail_idx + @slot. */
-uint16_t vhxl_vq_packed_avail_bits(const struct vhxl_vq *vq, unsigned slot);
 /*
  * The VHOST_GET_VRING_BASE value the device must report once every posted
  * chain came back: split: the avail index; packed: next position and wrap

@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "vhxlib.h"
+#include "vhxmem.h"
+#include "vhxring.h"
 
 #define barrier() __asm__ __volatile__("" ::: "memory")
 #define mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)

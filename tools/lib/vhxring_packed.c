@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 
-#include "vhxlib.h"
 #include "vhxlib_int.h"
 
 #define PD_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 
-#include "vhxlib.h"
 #include "vhxlib_int.h"
 
 static uint16_t *used_event_p(struct vhxl_vq *vq)
