@@ -143,7 +143,11 @@ u8 vhx_blk_parse_segs(const struct vhx_blk_props *p, bool wz,
 			kfree(s);
 			return VIRTIO_BLK_S_UNSUPP;
 		}
-		if (num > max ||
+		/*
+		 * A segment of no sectors is IOERR (the spec leaves it open;
+		 * no driver sends one): it has no last byte to compute.
+		 */
+		if (!num || num > max ||
 		    !vhx_blk_range_ok(p, sector, (u64)num << VHX_SECTOR_SHIFT))
 			goto ioerr;
 		/* The backend works in logical blocks. */

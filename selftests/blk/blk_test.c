@@ -510,6 +510,36 @@ TEST_F(blk, discard)
 	dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 40, 40 * 16, VIRTIO_BLK_S_IOERR);
 }
 
+/*
+ * A segment of zero sectors is IOERR, for DISCARD and WRITE_ZEROES alike
+ * (the spec leaves it open; nothing sends one), and touches nothing.  On a
+ * buffered block device a zero-length discard once computed the range's
+ * end as pos - 1 and dropped the device's whole page cache: acknowledged
+ * writes still in it were lost.
+ */
+TEST_F(blk, zero_sectors)
+{
+	struct virtio_blk_discard_write_zeroes s[1] = { 0 };
+	uint64_t buf = vhxl_blk_alloc(&self->b, 64 * 512);
+	uint8_t *want = malloc(64 * 512), st = 0;
+
+	ASSERT_NONNULL(want);
+	fill(_metadata, self, 0, 64, 61);
+	pattern(want, 64 * 512, 61);
+	s[0].sector = 0;
+	s[0].num_sectors = 0;
+	if (self->b.info.flags & VHX_BLK_INFO_F_DISCARD)
+		dwz(_metadata, self, VIRTIO_BLK_T_DISCARD, s, 1, 16, VIRTIO_BLK_S_IOERR);
+	s[0].sector = 8;
+	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16, VIRTIO_BLK_S_IOERR);
+	s[0].flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	dwz(_metadata, self, VIRTIO_BLK_T_WRITE_ZEROES, s, 1, 16, VIRTIO_BLK_S_IOERR);
+	ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, false, 0, buf, 64 * 512, &st));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+	EXPECT_EQ(0, memcmp(want, vhxl_blk_ptr(&self->b, buf, 64 * 512), 64 * 512));
+	free(want);
+}
+
 TEST_F(blk, write_zeroes)
 {
 	struct virtio_blk_discard_write_zeroes s[2] = { 0 };
