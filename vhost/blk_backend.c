@@ -72,17 +72,23 @@ static void vhx_blk_probe_reg(struct file *file, struct vhx_blk_props *p)
 
 /*
  * Fill @props for @file, or fail: ENOTBLK if it is neither a regular file
- * nor a block device, EBADF if it cannot be read.
+ * nor a block device, EBADF if it cannot be read, EPERM if it is
+ * append-only (O_APPEND, which every writable fd of a chattr +a file has,
+ * or the inode's flag): a disk writes anywhere, and the device would
+ * rewrite what the file system only lets be appended to.
  */
 int vhx_blk_probe_file(struct file *file, struct vhx_blk_props *props)
 {
-	umode_t mode = file_inode(file)->i_mode;
+	struct inode *inode = file_inode(file);
+	umode_t mode = inode->i_mode;
 
 	memset(props, 0, sizeof(*props));
 	if (!S_ISREG(mode) && !S_ISBLK(mode))
 		return -ENOTBLK;
 	if (!(file->f_mode & FMODE_READ) || !file->f_op->read_iter)
 		return -EBADF;
+	if ((file->f_flags & O_APPEND) || IS_APPEND(inode))
+		return -EPERM;
 	if (S_ISBLK(mode))
 		vhx_blk_probe_bdev(file, props);
 	else
@@ -127,6 +133,8 @@ static int vhx_blk_write_zero_pages(struct file *file, loff_t pos, u64 len)
 
 		iov_iter_bvec(&it, ITER_SOURCE, bv, DIV_ROUND_UP(n, PAGE_SIZE), n);
 		init_sync_kiocb(&kiocb, file);
+		/* In place, at @pos, even if O_APPEND was set since the attach. */
+		kiocb.ki_flags &= ~IOCB_APPEND;
 		kiocb.ki_pos = pos;
 		r = vfs_iocb_iter_write(file, &kiocb, &it);
 		if (r <= 0)

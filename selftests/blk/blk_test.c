@@ -14,7 +14,8 @@
  *
  * The program is built from these files, linked in the order the tests run
  * (selftests/Makefile): blk_test.c, the blk fixture and its data tests;
- * blk_mq.c, multiqueue; blk_hostile.c, hostile chains; blk_ioctl.c, the
+ * blk_mq.c, multiqueue; blk_hostile.c, hostile chains; blk_guard.c, what
+ * an owner may not make the device do to its backend; blk_ioctl.c, the
  * ioctl errors; blk_dirtylog.c, dirty logging; blk_owner.c, owner death
  * (the blk fixture's last test); blk_common.c, the helpers (no tests).
  */

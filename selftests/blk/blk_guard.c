@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blk_guard.c - blk_test's backend guards: what an owner may not make the
+ * device do to a file or block device it hands over, beyond what the
+ * kernel's own interfaces let it do with the same fd.
+ *
+ *  - append-only: an O_APPEND fd (every writable fd of a chattr +a file is
+ *    one) is refused with EPERM by GET_INFO and SET_BACKEND; O_APPEND set
+ *    on the fd after the attach does not turn WRITE_ZEROES into appends.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "blk_common.h"
+
+/* One DISCARD or WRITE_ZEROES of [sector, sector + n); its status. */
+static int dwz_one(struct vhxl_blk *b, uint32_t type, uint64_t sector,
+		   uint32_t n, uint32_t flags, uint8_t *st)
+{
+	uint64_t buf = vhxl_blk_alloc(b, 4096);
+	struct virtio_blk_discard_write_zeroes *s = vhxl_blk_ptr(b, buf, sizeof(*s));
+	struct vhxl_blk_io io = { .type = type, .data = buf, .len = sizeof(*s) };
+
+	s->sector = sector;
+	s->num_sectors = n;
+	s->flags = flags;
+	return vhxl_blk_do(b, 0, &io, st, NULL);
+}
+
+FIXTURE(guard)
+{
+	struct vhxl_blk b;
+	struct disk d;
+	bool up;
+};
+
+FIXTURE_SETUP(guard)
+{
+	const char *no = vhxl_blk_skip_reason();
+
+	self->d.fd = self->d.check = self->d.loop_nr = -1;
+	if (no)
+		SKIP(return, "%s", no);
+}
+
+FIXTURE_TEARDOWN(guard)
+{
+	if (self->up)
+		vhxl_blk_teardown(&self->b);
+	disk_close(&self->d);
+}
+
+TEST_F(guard, append_fd_refused)
+{
+	struct vhxl_blk_cfg c = { .num = 16, .no_backend = true };
+	struct vhx_blk_info info = { 0 };
+	char why[128] = "";
+	int afd;
+
+	ASSERT_EQ(0, disk_open(&self->d, BK_FILE, false, why, sizeof(why)));
+	ASSERT_EQ(0, vhxl_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+	afd = open(self->d.path, O_RDWR | O_APPEND);
+	ASSERT_LE(0, afd);
+	info.fd = afd;
+	EXPECT_EQ(-EPERM, vhxl_ioctl(self->b.dev.fd, VHX_BLK_GET_INFO, &info));
+	EXPECT_EQ(-EPERM, vhxl_blk_set_backend(&self->b, 0, afd));
+	/* the same file without O_APPEND is fine */
+	EXPECT_EQ(0, vhxl_blk_set_backend(&self->b, 0, self->d.fd));
+	close(afd);
+}
+
+/*
+ * tmpfs has no ZERO_RANGE: WRITE_ZEROES without UNMAP writes zero pages
+ * through the file, which must land at the sectors asked for even when the
+ * owner sets O_APPEND on the attached fd afterwards.
+ */
+TEST_F(guard, append_set_after_attach)
+{
+	struct vhxl_blk_cfg c = { .num = 16 };
+	uint64_t buf;
+	uint8_t st = 0, *p;
+	struct stat sb;
+	char why[128] = "";
+	int fl;
+
+	ASSERT_EQ(0, disk_open(&self->d, BK_FILE, false, why, sizeof(why)));
+	ASSERT_EQ(0, vhxl_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+	buf = vhxl_blk_alloc(&self->b, 8 * 512);
+	memset(vhxl_blk_ptr(&self->b, buf, 8 * 512), 0xab, 8 * 512);
+	ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, true, 64, buf, 8 * 512, &st));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+	fl = fcntl(self->d.fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(self->d.fd, F_SETFL, fl | O_APPEND));
+	ASSERT_EQ(0, dwz_one(&self->b, VIRTIO_BLK_T_WRITE_ZEROES, 64, 8, 0, &st));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, st);
+	ASSERT_EQ(0, fstat(self->d.check, &sb));
+	EXPECT_EQ((off_t)DISK_BYTES, sb.st_size);
+	memset(vhxl_blk_ptr(&self->b, buf, 8 * 512), 0x5a, 8 * 512);
+	ASSERT_EQ(0, vhxl_blk_rw(&self->b, 0, false, 64, buf, 8 * 512, &st));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, st);
+	p = vhxl_blk_ptr(&self->b, buf, 8 * 512);
+	for (fl = 0; fl < 8 * 512; fl++)
+		if (p[fl])
+			break;
+	EXPECT_EQ(8 * 512, fl);
+}
