@@ -154,19 +154,49 @@ static bool vhx_blk_is_bdev(struct file *file)
 	return S_ISBLK(file_inode(file)->i_mode);
 }
 
+/* The holder of the short claims vhx_blk_bdev_drop_cache() makes. */
+static char vhx_blk_discard_holder;
+
 /*
- * Discard on a block device, as BLKDISCARD does it: drop the cached pages
- * of the range (their contents become undefined anyway), then discard.
+ * Drop the cached pages of [pos, end] before a discard, as the kernel does
+ * for BLKDISCARD: truncate them (dirty ones too: their contents become
+ * undefined anyway) only if nobody else holds the device exclusively (a
+ * mounted file system, a RAID member); otherwise invalidate them, which
+ * fails with EBUSY where pages are dirty or in use, and nothing is
+ * discarded.  Caller holds the mapping's invalidate lock.
+ */
+static int vhx_blk_bdev_drop_cache(struct file *file, loff_t pos, loff_t end)
+{
+	struct block_device *bdev = vhx_file_bdev(file);
+	struct address_space *mapping = file->f_mapping;
+	bool excl = file->f_flags & O_EXCL;	/* the owner is the holder */
+
+	if (!excl && vhx_bd_prepare_to_claim(bdev, &vhx_blk_discard_holder))
+		return invalidate_inode_pages2_range(mapping, pos >> PAGE_SHIFT,
+						     end >> PAGE_SHIFT);
+	truncate_inode_pages_range(mapping, pos, end);
+	if (!excl)
+		bd_abort_claiming(bdev, &vhx_blk_discard_holder);
+	return 0;
+}
+
+/*
+ * Discard on a block device with the checks of BLKDISCARD and of a write:
+ * not on an active swap device (ETXTBSY), not under pages another holder
+ * uses (EBUSY).  @len is not zero (blk_parse.c).
  */
 static int vhx_blk_bdev_discard(struct file *file, loff_t pos, u64 len)
 {
 	struct address_space *mapping = file->f_mapping;
 	int r;
 
+	if (IS_SWAPFILE(mapping->host))
+		return -ETXTBSY;
 	filemap_invalidate_lock(mapping);
-	truncate_inode_pages_range(mapping, pos, pos + len - 1);
-	r = blkdev_issue_discard(vhx_file_bdev(file), pos >> SECTOR_SHIFT,
-				 len >> SECTOR_SHIFT, GFP_KERNEL);
+	r = vhx_blk_bdev_drop_cache(file, pos, pos + len - 1);
+	if (!r)
+		r = blkdev_issue_discard(vhx_file_bdev(file), pos >> SECTOR_SHIFT,
+					 len >> SECTOR_SHIFT, GFP_KERNEL);
 	filemap_invalidate_unlock(mapping);
 	return r;
 }

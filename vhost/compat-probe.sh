@@ -41,4 +41,7 @@ grep -qsE 'void page_frag_cache_drain\(struct page_frag_cache' \
 # 6.9: file_bdev() (the block device of a bdev file) replaced I_BDEV on
 # file->f_mapping->host for callers holding a file.
 probe linux/blkdev.h 'struct block_device \*file_bdev\(' VHX_HAVE_FILE_BDEV
+# 6.5: bd_prepare_to_claim() takes the holder's operations.
+probe linux/blkdev.h 'int bd_prepare_to_claim\(struct block_device \*bdev, void \*holder,' \
+	VHX_HAVE_BD_CLAIM_HOPS
 echo

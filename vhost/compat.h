@@ -93,6 +93,14 @@ static inline void vhx_tun_xdp_set_buflen(void *buf, int buflen)
 #define vhx_file_bdev(file) I_BDEV((file)->f_mapping->host)
 #endif
 
+/* A short claim of a block device: since 6.5 with the holder's ops. */
+#ifdef VHX_HAVE_BD_CLAIM_HOPS
+#define vhx_bd_prepare_to_claim(bdev, holder) \
+	bd_prepare_to_claim(bdev, holder, NULL)
+#else
+#define vhx_bd_prepare_to_claim(bdev, holder) bd_prepare_to_claim(bdev, holder)
+#endif
+
 /*
  * vhost_task (6.4, exported to modules since): the worker as a thread of
  * the owner.  Since 6.11 vhost_task_create() also takes the handler run

@@ -6,7 +6,11 @@
  *
  *  - append-only: an O_APPEND fd (every writable fd of a chattr +a file is
  *    one) is refused with EPERM by GET_INFO and SET_BACKEND; O_APPEND set
- *    on the fd after the attach does not turn WRITE_ZEROES into appends.
+ *    on the fd after the attach does not turn WRITE_ZEROES into appends;
+ *  - a block device's discard goes through the checks of BLKDISCARD: not
+ *    under a mounted file system's metadata (the kernel invalidates instead
+ *    of truncating pages it does not own, and fails if they are in use),
+ *    and not on an active swap device (ETXTBSY, as a write would be).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +18,21 @@
 #include <sys/stat.h>
 
 #include "blk_common.h"
+
+static int run(const char *fmt, const char *arg)
+{
+	char cmd[256];
+	int r;
+
+	snprintf(cmd, sizeof(cmd), fmt, arg);
+	r = system(cmd);
+	return r == -1 ? -errno : WEXITSTATUS(r);
+}
+
+static bool have(const char *tool)
+{
+	return run("command -v %s >/dev/null 2>&1", tool) == 0;
+}
 
 /* One DISCARD or WRITE_ZEROES of [sector, sector + n); its status. */
 static int dwz_one(struct vhxl_blk *b, uint32_t type, uint64_t sector,
@@ -34,6 +53,8 @@ FIXTURE(guard)
 	struct vhxl_blk b;
 	struct disk d;
 	bool up;
+	char mnt[32];
+	bool mounted, swapon;
 };
 
 FIXTURE_SETUP(guard)
@@ -49,6 +70,12 @@ FIXTURE_TEARDOWN(guard)
 {
 	if (self->up)
 		vhxl_blk_teardown(&self->b);
+	if (self->mounted)
+		run("umount %s", self->mnt);
+	if (self->mnt[0])
+		rmdir(self->mnt);
+	if (self->swapon)
+		run("swapoff %s", self->d.loop_path);
 	disk_close(&self->d);
 }
 
@@ -107,4 +134,68 @@ TEST_F(guard, append_set_after_attach)
 		if (p[fl])
 			break;
 	EXPECT_EQ(8 * 512, fl);
+}
+
+/* A loop device over a tmpfs file; > 0: none here (logged). */
+static int loop_up(struct __test_metadata *_metadata, FIXTURE_DATA(guard) *self)
+{
+	char why[128] = "";
+	int r = disk_open(&self->d, BK_LOOP, false, why, sizeof(why));
+
+	if (r > 0)
+		TH_LOG("%s", why);
+	return r;
+}
+
+TEST_F(guard, discard_under_mounted_fs)
+{
+	struct vhxl_blk_cfg c = { .num = 16 };
+	uint8_t st = 0;
+	char cmd[160];
+
+	if (!have("mkfs.ext4") || !have("e2fsck"))
+		SKIP(return, "no mkfs.ext4 / e2fsck");
+	if (loop_up(_metadata, self))
+		SKIP(return, "no loop device");
+	ASSERT_EQ(0, run("mkfs.ext4 -q -F %s >/dev/null 2>&1", self->d.loop_path));
+	snprintf(self->mnt, sizeof(self->mnt), "/tmp/vhxmnt.XXXXXX");
+	ASSERT_NONNULL(mkdtemp(self->mnt));
+	run("modprobe ext4 2>/dev/null%s", "");
+	snprintf(cmd, sizeof(cmd), "mount -t ext4 %s %s", self->d.loop_path,
+		 self->mnt);
+	if (system(cmd))
+		SKIP(return, "cannot mount ext4 here");
+	self->mounted = true;
+	ASSERT_EQ(0, run("echo vhx > %s/f && sync", self->mnt));
+	ASSERT_EQ(0, vhxl_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+	ASSERT_TRUE(self->b.info.flags & VHX_BLK_INFO_F_DISCARD);
+	/* the superblock and group descriptors: in use by the mount */
+	ASSERT_EQ(0, dwz_one(&self->b, VIRTIO_BLK_T_DISCARD, 0, 2048, 0, &st));
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
+	vhxl_blk_teardown(&self->b);
+	self->up = false;
+	ASSERT_EQ(0, run("umount %s", self->mnt));
+	self->mounted = false;
+	EXPECT_EQ(0, run("e2fsck -fn %s >/dev/null 2>&1", self->d.loop_path));
+}
+
+TEST_F(guard, discard_on_swap)
+{
+	struct vhxl_blk_cfg c = { .num = 16 };
+	uint8_t st = 0;
+
+	if (!have("mkswap") || !have("swapon"))
+		SKIP(return, "no mkswap / swapon");
+	if (loop_up(_metadata, self))
+		SKIP(return, "no loop device");
+	ASSERT_EQ(0, run("mkswap %s >/dev/null 2>&1", self->d.loop_path));
+	if (run("swapon %s 2>/dev/null", self->d.loop_path))
+		SKIP(return, "swapon failed (no swap support?)");
+	self->swapon = true;
+	ASSERT_EQ(0, vhxl_blk_setup(&self->b, &c, self->d.fd));
+	self->up = true;
+	ASSERT_TRUE(self->b.info.flags & VHX_BLK_INFO_F_DISCARD);
+	ASSERT_EQ(0, dwz_one(&self->b, VIRTIO_BLK_T_DISCARD, 8, 8, 0, &st));
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
 }
