@@ -28,7 +28,8 @@
  * honoured); fd -1 detaches.  struct vhost_vring_file {index, fd}.  All
  * queues of one device must use the same file (same inode): another gives
  * EBUSY.  index >= number of queues: ENOBUFS; not a regular file or block
- * device: ENOTBLK; rings not accessible: EFAULT; not the owner: EPERM.
+ * device: ENOTBLK; rings not accessible: EFAULT; not the owner, or an
+ * append-only file (O_APPEND on the fd, or chattr +a): EPERM.
  */
 #define VHX_BLK_SET_BACKEND	_IOW(VHOST_VIRTIO, 0x50, struct vhost_vring_file)
 
