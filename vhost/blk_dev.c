@@ -47,10 +47,13 @@ static const char *vhx_blk_vq_name(int idx)
 
 static void vhx_blk_show_backend(struct seq_file *m, struct vhx_vq *vq)
 {
-	struct vhx_blk_vq *bvq = vhx_blk_vq(vq);
-	struct file *file = vhx_vq_get_backend(vq);
+	seq_file_path(m, vhx_vq_get_backend(vq), " \t\n\\=");
+}
 
-	seq_file_path(m, file, " \t\n\\=");
+static void vhx_blk_show_backend_stats(struct seq_file *m, struct vhx_vq *vq)
+{
+	struct vhx_blk_vq *bvq = vhx_blk_vq(vq);
+
 	seq_printf(m, " inflight=%d punted=%lld bounced=%lld",
 		   atomic_read(&bvq->inflight),
 		   (long long)atomic64_read(&bvq->punted),
@@ -61,6 +64,7 @@ static const struct vhx_dev_ops vhx_blk_ops = {
 	.kind = "blk",
 	.vq_name = vhx_blk_vq_name,
 	.show_backend = vhx_blk_show_backend,
+	.show_backend_stats = vhx_blk_show_backend_stats,
 };
 
 static int vhx_blk_open(struct inode *inode, struct file *f)

@@ -48,6 +48,9 @@
 /* Bytes of a dirty-log page and of the used ring's header and trailer. */
 #define VHX_LOG_PAGE 0x1000ULL
 
+/* Room for a backend's name in the counters ("?" if it is longer). */
+#define VHX_BACKEND_NAME_MAX 128
+
 struct vhx_dev;
 struct vhx_vq;
 struct vhx_vq_ops;
@@ -143,6 +146,14 @@ struct vhx_vq {
 	u64 acked_backend_features;
 	u32 busyloop_timeout;
 	struct vhx_vq_stats stats;
+	/*
+	 * What the counters call the backend, named when it is attached
+	 * (vhx_vq_set_backend()): the counters are read without vq->mutex,
+	 * which a tenant's stuck handler may hold.  name_lock, taken inside
+	 * vq->mutex or alone, protects backend_name only.
+	 */
+	spinlock_t name_lock;
+	char backend_name[VHX_BACKEND_NAME_MAX];
 };
 
 struct seq_file;
@@ -151,8 +162,17 @@ struct seq_file;
 struct vhx_dev_ops {
 	const char *kind;			/* "net", "blk" */
 	const char *(*vq_name)(int idx);
-	/* Print the backend of @vq (no spaces); vq->mutex is held. */
+	/*
+	 * Print the backend of @vq (no spaces), when it is attached; vq->mutex
+	 * is held.  At most VHX_BACKEND_NAME_MAX - 1 bytes are kept.
+	 */
 	void (*show_backend)(struct seq_file *m, struct vhx_vq *vq);
+	/*
+	 * Print the backend's own counters (" key=value" each), without
+	 * vq->mutex: only what stays valid while the device lives.  May be
+	 * NULL.
+	 */
+	void (*show_backend_stats)(struct seq_file *m, struct vhx_vq *vq);
 };
 
 struct vhx_dev {
@@ -207,11 +227,6 @@ static inline bool vhx_backend_has_feature(const struct vhx_vq *vq, int bit)
 static inline void *vhx_vq_get_backend(struct vhx_vq *vq)
 {
 	return vq->private_data;
-}
-
-static inline void vhx_vq_set_backend(struct vhx_vq *vq, void *data)
-{
-	vq->private_data = data;
 }
 
 #endif /* _VHX_CORE_H */

@@ -69,6 +69,7 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		vq->dev = dev;
 		vq->worker = NULL;
 		mutex_init(&vq->mutex);
+		spin_lock_init(&vq->name_lock);
 		vhx_vq_reset(dev, vq);
 		if (vq->handle_kick) {
 			vhx_poll_init(&vq->poll, vq->handle_kick, EPOLLIN, dev);

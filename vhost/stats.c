@@ -10,12 +10,17 @@
  *      packets= bytes= kicks= calls= runs= requeues= errors= iotlb_misses=
  *      worker=
  *
- * Keys are only ever added, never renamed or removed.
+ * Keys are only ever added, never renamed or removed.  backend= is the
+ * backend as it was named when attached ("-": none).
  *
  * Locking: vhx_devices_lock protects the list; a device stays registered
  * from SET_OWNER until its cleanup, which unregisters before tearing down,
- * so every device on the list is alive.  Each vq's line is printed under
- * its vq->mutex.
+ * so every device on the list is alive.  The reader never takes a vq's
+ * mutex: a tenant's handler can hold it for as long as the owner's memory
+ * makes it wait (a page that faults and is never served), and a reader
+ * stuck behind it would hold vhx_devices_lock, which every other tenant's
+ * SET_OWNER and close take.  Counters and indices are read racily, as they
+ * may always be; the backend's name was taken when it was attached.
  */
 
 #include <linux/debugfs.h>
@@ -49,27 +54,32 @@ static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
 {
 	struct vhx_vq *vq = dev->vqs[idx];
 	const struct vhx_vq_stats *st = &vq->stats;
+	struct vhx_worker *worker = READ_ONCE(vq->worker);
 
-	mutex_lock(&vq->mutex);
 	seq_printf(m, "vq dev=%u idx=%d name=%s num=%u backend=", dev->id, idx,
-		   dev->ops->vq_name ? dev->ops->vq_name(idx) : "vq", vq->num);
-	if (vq->private_data && dev->ops->show_backend)
-		dev->ops->show_backend(m, vq);
-	else
-		seq_puts(m, "-");
-	seq_printf(m, " broken=%d last_avail=%u last_used=%u", vq->broken,
-		   vq->last_avail_idx, vq->last_used_idx);
+		   dev->ops->vq_name ? dev->ops->vq_name(idx) : "vq",
+		   READ_ONCE(vq->num));
+	spin_lock(&vq->name_lock);
+	seq_puts(m, vq->backend_name);
+	spin_unlock(&vq->name_lock);
+	if (READ_ONCE(vq->private_data) && dev->ops->show_backend_stats)
+		dev->ops->show_backend_stats(m, vq);
+	seq_printf(m, " broken=%d last_avail=%u last_used=%u",
+		   READ_ONCE(vq->broken), READ_ONCE(vq->last_avail_idx),
+		   READ_ONCE(vq->last_used_idx));
 	if (vhx_vq_is_packed(vq))
 		seq_printf(m, " layout=packed avail_wrap=%d used_wrap=%d",
-			   vq->last_avail_wrap, vq->last_used_wrap);
+			   READ_ONCE(vq->last_avail_wrap),
+			   READ_ONCE(vq->last_used_wrap));
 	else
 		seq_puts(m, " layout=split");
 	seq_printf(m, " packets=%llu bytes=%llu kicks=%llu calls=%llu runs=%llu requeues=%llu errors=%llu iotlb_misses=%llu",
-		   st->packets, st->bytes, st->kicks, st->calls, st->runs,
-		   st->requeues, st->errors, st->iotlb_misses);
+		   READ_ONCE(st->packets), READ_ONCE(st->bytes),
+		   READ_ONCE(st->kicks), READ_ONCE(st->calls),
+		   READ_ONCE(st->runs), READ_ONCE(st->requeues),
+		   READ_ONCE(st->errors), READ_ONCE(st->iotlb_misses));
 	seq_printf(m, " worker=%d\n",
-		   vhx_worker_pid(vq->worker ? vq->worker : dev->worker));
-	mutex_unlock(&vq->mutex);
+		   vhx_worker_pid(worker ? worker : dev->worker));
 }
 
 static int vhx_devices_show(struct seq_file *m, void *v)

@@ -2,12 +2,40 @@
 /* Per-virtqueue ioctls and ring set-up checks. */
 
 #include <linux/nospec.h>
+#include <linux/seq_file.h>
 #include <linux/uaccess.h>
 
 #include "log.h"
 #include "poll.h"
 #include "vq.h"
 #include "vring.h"
+
+/* Name @vq's backend for the counters (see struct vhx_vq). */
+static void vhx_vq_name_backend(struct vhx_vq *vq)
+{
+	char name[VHX_BACKEND_NAME_MAX] = "-";
+	struct seq_file tmp = { .buf = name, .size = sizeof(name) - 1 };
+	const struct vhx_dev_ops *ops = vq->dev->ops;
+
+	if (vq->private_data && ops && ops->show_backend) {
+		ops->show_backend(&tmp, vq);
+		if (tmp.count >= tmp.size)
+			strscpy(name, "?", sizeof(name));
+		else
+			name[tmp.count] = '\0';
+	}
+	spin_lock(&vq->name_lock);
+	memcpy(vq->backend_name, name, sizeof(name));
+	spin_unlock(&vq->name_lock);
+}
+
+void vhx_vq_set_backend(struct vhx_vq *vq, void *data)
+{
+	lockdep_assert_held(&vq->mutex);
+	vq->private_data = data;
+	vhx_vq_name_backend(vq);
+}
+EXPORT_SYMBOL_GPL(vhx_vq_set_backend);
 
 /* Caller holds vq->mutex or owns the vq exclusively. */
 void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
@@ -29,6 +57,7 @@ void vhx_vq_reset(struct vhx_dev *dev, struct vhx_vq *vq)
 	vq->log_used = false;
 	vq->log_addr = -1ull;
 	vq->private_data = NULL;
+	vhx_vq_name_backend(vq);
 	vq->acked_features = 0;
 	vq->acked_backend_features = 0;
 	vq->log_base = 0;

@@ -2,9 +2,14 @@
 /* vhxmem.c - vhxlib's guest memory (see vhxmem.h). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #include "vhxmem.h"
 
@@ -107,4 +112,27 @@ struct vhost_memory *vhxl_mem_table(const struct vhxl_mem *m)
 		t->regions[i].userspace_addr = (uint64_t)(uintptr_t)m->r[i].hva;
 	}
 	return t;
+}
+
+int vhxl_mem_stall(struct vhxl_mem *m, uint64_t gpa, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	void *p = vhxl_gpa(m, gpa, len);
+	int fd, r;
+
+	if (!p || ((uintptr_t)p | len) & (VHX_PAGE - 1))
+		return -EINVAL;
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	if (ioctl(fd, UFFDIO_API, &api) || madvise(p, len, MADV_DONTNEED) ||
+	    ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
 }

@@ -48,5 +48,13 @@ void *vhxl_gpa(const struct vhxl_mem *m, uint64_t gpa, size_t len);
 uint64_t vhxl_hva_to_gpa(const struct vhxl_mem *m, const void *hva);
 /* Build a malloc'ed struct vhost_memory describing the regions. */
 struct vhost_memory *vhxl_mem_table(const struct vhxl_mem *m);
+/*
+ * Make the pages of [gpa, gpa + len) (page-aligned) stall whoever touches
+ * them -- the device included -- until the returned userfaultfd is closed:
+ * their contents are dropped and every access waits for a fault nobody
+ * answers (what a hostile owner can do to its own guest memory).  Closing
+ * the fd lets the accesses go on, reading zeros.  Returns the fd or -errno.
+ */
+int vhxl_mem_stall(struct vhxl_mem *m, uint64_t gpa, size_t len);
 
 #endif
