@@ -46,7 +46,7 @@
  * request that is not is copied through bounce pages, this much at once.
  */
 #define VHX_BLK_BOUNCE_PAGES 64
-/* Blocking request parts running at once, machine-wide (vhx_blk_wq). */
+/* Blocking request parts running at once, per device (vhx_blk.wq). */
 #define VHX_BLK_WQ_ACTIVE 64
 /* Iovecs kept inside each request slot; more are allocated. */
 #define VHX_BLK_INLINE_IOVS 4
@@ -56,7 +56,7 @@ struct vhx_blk_vq;
 /* One request in flight.  Slots live in vhx_blk_vq.reqs[]. */
 struct vhx_blk_req {
 	struct kiocb iocb;
-	struct work_struct work;	/* blocking part, on vhx_blk_wq */
+	struct work_struct work;	/* blocking part, on the device's wq */
 	struct llist_node node;		/* on bvq->done_list when finished */
 	struct vhx_blk_vq *bvq;
 	struct iov_iter iter;
@@ -99,7 +99,7 @@ struct vhx_blk_vq {
 	struct vhx_blk_props props;
 	/* Requests in the I/O stack; the drainer waits for zero. */
 	atomic_t inflight;
-	/* Counters: requests sent to vhx_blk_wq, and copied through bounce
+	/* Counters: requests sent to the device's wq, and copied through bounce
 	 * pages (debugfs, after the backend: punted= bounced=).
 	 */
 	atomic64_t punted;
@@ -122,6 +122,7 @@ struct vhx_blk {
 	struct vhx_blk_vq *vqs;
 	struct vhx_vq **vqp;
 	u8 serial[VHX_BLK_SERIAL_BYTES];	/* under dev.mutex */
+	struct workqueue_struct *wq;	/* the requests' blocking parts */
 };
 
 static inline struct vhx_blk_vq *vhx_blk_vq(struct vhx_vq *vq)
@@ -133,8 +134,6 @@ static inline struct vhx_blk *vhx_blk_from_vq(struct vhx_vq *vq)
 {
 	return container_of(vq->dev, struct vhx_blk, dev);
 }
-
-extern struct workqueue_struct *vhx_blk_wq;
 
 /* blk_req.c */
 void vhx_blk_handle_kick(struct vhx_work *work);

@@ -3,8 +3,8 @@
  * vhx_blk backends: what a regular file or a block device can do, and the
  * blocking operations on it (flush, discard, write zeroes).
  *
- * The operations here may sleep for a long time; they run on vhx_blk_wq,
- * never on a queue's worker, so a slow flush does not stall any queue.
+ * The operations here may sleep for a long time; they run on the device's
+ * workqueue, never on a queue's worker, so a slow flush stalls no queue.
  */
 
 #include <linux/blkdev.h>

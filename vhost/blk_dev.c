@@ -79,7 +79,17 @@ static int vhx_blk_open(struct inode *inode, struct file *f)
 		return -ENOMEM;
 	b->vqs = kvcalloc(nvqs, sizeof(*b->vqs), GFP_KERNEL_ACCOUNT);
 	b->vqp = kcalloc(nvqs, sizeof(*b->vqp), GFP_KERNEL_ACCOUNT);
-	if (!b->vqs || !b->vqp) {
+	/*
+	 * The blocking parts of this device's requests (flush, discard,
+	 * page-cache misses, bounce copies) run on a workqueue of its own:
+	 * a device whose requests never finish (a stalled backend, guest
+	 * memory that never faults in) fills only its own VHX_BLK_WQ_ACTIVE
+	 * slots, never another tenant's.
+	 */
+	b->wq = alloc_workqueue("vhx_blk", WQ_UNBOUND, VHX_BLK_WQ_ACTIVE);
+	if (!b->vqs || !b->vqp || !b->wq) {
+		if (b->wq)
+			destroy_workqueue(b->wq);
 		kvfree(b->vqs);
 		kfree(b->vqp);
 		kfree(b);
@@ -161,6 +171,8 @@ static int vhx_blk_release(struct inode *inode, struct file *f)
 	vhx_dev_cleanup(&b->dev);
 	/* Completion contexts may still be leaving vhx_blk_req_done(). */
 	synchronize_rcu();
+	/* Blocking parts may still be leaving vhx_blk_work_fn(). */
+	destroy_workqueue(b->wq);
 	kvfree(b->vqs);
 	kfree(b->vqp);
 	kfree(b);
@@ -473,14 +485,9 @@ static int __init vhx_blk_init(void)
 		       VHX_BLK_MAX_QUEUES);
 		return -EINVAL;
 	}
-	/* Blocking parts of requests (flush, discard, page-cache misses). */
-	vhx_blk_wq = alloc_workqueue("vhx_blk", WQ_UNBOUND, VHX_BLK_WQ_ACTIVE);
-	if (!vhx_blk_wq)
-		return -ENOMEM;
 	r = misc_register(&vhx_blk_misc);
 	if (r) {
 		pr_err("cannot register /dev/vhost-blk: %d\n", r);
-		destroy_workqueue(vhx_blk_wq);
 		return r;
 	}
 	pr_info("/dev/vhost-blk ready, %u queues per device (%s)\n",
@@ -491,7 +498,6 @@ static int __init vhx_blk_init(void)
 static void __exit vhx_blk_exit(void)
 {
 	misc_deregister(&vhx_blk_misc);
-	destroy_workqueue(vhx_blk_wq);
 }
 
 module_init(vhx_blk_init);

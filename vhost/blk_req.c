@@ -7,8 +7,9 @@
  * and writes asynchronously: a kiocb with IOCB_NOWAIT where the file
  * honours it (direct I/O completes through ->ki_complete; page-cache hits
  * complete at once).  What would block -- a page-cache miss, a file that
- * cannot do NOWAIT, FLUSH, DISCARD, WRITE_ZEROES -- goes to vhx_blk_wq,
- * whose work adopts the owner's mm for the guest buffers.  Either way a
+ * cannot do NOWAIT, FLUSH, DISCARD, WRITE_ZEROES -- goes to the device's
+ * own workqueue (vhx_blk.wq), whose work adopts the owner's mm for the
+ * guest buffers.  Either way a
  * finished request lands on bvq->done_list; done_work, on the vq's worker,
  * writes the status bytes and the used entries and signals the guest once
  * per batch.
@@ -17,8 +18,8 @@
  * the flags.  Completion contexts (maybe interrupt context) never take it:
  * they push to the llist, queue done_work unless the worker is in
  * vhx_blk_handle_vq() and will reap anyway, and drop bvq->inflight.  The
- * one exception is vhx_blk_wq's work, which may sleep: it takes the mutex
- * to publish its request itself, but only when the worker is not in
+ * one exception is that workqueue's work, which may sleep: it takes the
+ * mutex to publish its request itself, but only when the worker is not in
  * vhx_blk_handle_vq() (a polling worker holds it for up to poll-us).
  */
 
@@ -32,8 +33,6 @@
 #include <linux/uio.h>
 
 #include "blk.h"
-
-struct workqueue_struct *vhx_blk_wq;
 
 int vhx_blk_alloc_reqs(struct vhx_blk_vq *bvq)
 {
@@ -215,7 +214,7 @@ static long vhx_blk_rw(struct vhx_blk_req *req, bool nowait)
 /*
  * A read or write whose buffers are not aligned for direct I/O: move it
  * through kernel pages, VHX_BLK_BOUNCE_PAGES at a time, synchronously.
- * Runs on vhx_blk_wq in the owner's mm.  Returns bytes or -errno.
+ * Runs on the device's workqueue in the owner's mm.  Returns bytes or -errno.
  */
 static long vhx_blk_rw_bounce(struct vhx_blk_req *req)
 {
@@ -291,11 +290,12 @@ out:
 	return r < 0 ? r : req->done;
 }
 
-/* vhx_blk_wq: the blocking part of a request, in the owner's mm. */
+/* The device's workqueue: a request's blocking part, in the owner's mm. */
 /*
- * Finish @req on vhx_blk_wq, in the owner's mm: publish it (and whatever
- * else has finished) from here instead of waking the queue's worker to do
- * it -- one thread hand-off less per blocking request.
+ * Finish @req on the device's workqueue, in the owner's mm: publish it
+ * (and whatever else has finished) from here instead of waking the
+ * queue's worker to do it -- one thread hand-off less per blocking
+ * request.
  */
 static void vhx_blk_req_done_here(struct vhx_blk_req *req, long ret)
 {
@@ -364,7 +364,7 @@ static void vhx_blk_punt(struct vhx_blk_req *req)
 	if (req->bounce)
 		atomic64_inc(&req->bvq->bounced);
 	INIT_WORK(&req->work, vhx_blk_work_fn);
-	queue_work(vhx_blk_wq, &req->work);
+	queue_work(vhx_blk_from_vq(&req->bvq->vq)->wq, &req->work);
 }
 
 /* Finish @req now with a status (no I/O). */

@@ -10,7 +10,9 @@
  *  - a block device's discard goes through the checks of BLKDISCARD: not
  *    under a mounted file system's metadata (the kernel invalidates instead
  *    of truncating pages it does not own, and fails if they are in use),
- *    and not on an active swap device (ETXTBSY, as a write would be).
+ *    and not on an active swap device (ETXTBSY, as a write would be);
+ *  - and what one owner may not do to the other tenants: requests of its
+ *    that never finish do not hold up another device's blocking requests.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -199,3 +201,80 @@ TEST_F(guard, discard_on_swap)
 	ASSERT_EQ(0, dwz_one(&self->b, VIRTIO_BLK_T_DISCARD, 8, 8, 0, &st));
 	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
 }
+
+/*
+ * Device A, on a brd RAM disk opened O_DIRECT, gets 96 writes whose
+ * buffers are misaligned for direct I/O -- each goes through bounce pages,
+ * copied from the guest in the blocking context -- and the page they are
+ * in faults until released (userfaultfd), so none of them finishes.
+ * Device B, another tenant on a tmpfs file, must still complete a FLUSH
+ * (which always takes the blocking path) within a second.
+ */
+TEST(blocked_tenant_holds_up_no_flush)
+{
+	struct vhxl_blk_cfg ca = { .num = 128, .data_size = 1 << 20 };
+	struct vhxl_blk_cfg cb = { .num = 16 };
+	struct vhxl_blk a = { 0 }, b = { 0 };
+	struct disk da = { .fd = -1 }, db = { .fd = -1 };
+	struct vhxl_blk_io flush = { .type = VIRTIO_BLK_T_FLUSH };
+	const char *no = vhxl_blk_skip_reason();
+	char why[128] = "";
+	int uffd, i, id, got = 0, r;
+	uint64_t page;
+	uint32_t len;
+	uint8_t st;
+
+	if (no)
+		SKIP(return, "%s", no);
+	da.check = da.loop_nr = db.check = db.loop_nr = -1;
+	r = disk_open(&da, BK_RAM_DIRECT, false, why, sizeof(why));
+	if (r > 0)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, disk_open(&db, BK_FILE, false, why, sizeof(why)));
+	ASSERT_EQ(0, vhxl_blk_setup(&a, &ca, da.fd));
+	ASSERT_EQ(0, vhxl_blk_setup(&b, &cb, db.fd));
+	page = vhxl_blk_alloc(&a, 4096);
+	ASSERT_NE(0u, page);
+	uffd = vhxl_mem_stall(&a.mem, page, 4096);
+	if (uffd < 0) {
+		vhxl_blk_teardown(&a);
+		vhxl_blk_teardown(&b);
+		disk_close(&da);
+		disk_close(&db);
+		SKIP(return, "userfaultfd: %s", strerror(-uffd));
+	}
+	for (i = 0; i < 96; i++) {
+		struct vhxl_blk_io io = {
+			.type = VIRTIO_BLK_T_OUT, .sector = i, .data = page + 100,
+			.len = 512, .indirect = true,
+		};
+
+		ASSERT_LE(0, vhxl_blk_post(&a, 0, &io));
+	}
+	vhxl_blk_kick(&a, 0);
+	usleep(500000);
+	/* none of A's writes can have finished */
+	EXPECT_EQ(-ETIMEDOUT, vhxl_blk_reap(&a, 0, 0, &st, &len));
+
+	ASSERT_LE(0, vhxl_blk_post(&b, 0, &flush));
+	vhxl_blk_kick(&b, 0);
+	id = vhxl_blk_reap(&b, 0, 1000, &st, &len);
+	TH_LOG("other tenant's FLUSH: %s", id >= 0 ? "done" : "not done after 1 s");
+	EXPECT_LE(0, id);
+	if (id >= 0)
+		EXPECT_EQ(VIRTIO_BLK_S_OK, st);
+
+	/* release: A's writes finish (from zeros), B's flush in any case */
+	close(uffd);
+	if (id < 0)
+		vhxl_blk_reap(&b, 0, 10000, &st, &len);
+	while (got < 96 && vhxl_blk_reap(&a, 0, 10000, &st, &len) >= 0)
+		got++;
+	EXPECT_EQ(96, got);
+	vhxl_blk_teardown(&a);
+	vhxl_blk_teardown(&b);
+	disk_close(&da);
+	disk_close(&db);
+}
+

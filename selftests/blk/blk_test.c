@@ -52,7 +52,7 @@ FIXTURE_SETUP(blk)
 	ASSERT_EQ(variant->packed, self->b.dev.vq[0].packed);
 }
 
-/* CPUs unbound workqueues (vhx_blk_wq, loop's) may run on; hex mask */
+/* CPUs unbound workqueues (vhx_blk's, loop's) may run on; hex mask */
 #define WQ_CPUMASK "/sys/devices/virtual/workqueue/cpumask"
 
 static int write_str(const char *path, const char *s)
@@ -243,14 +243,14 @@ TEST_F(blk, direct_io_paths)
  * mainline's does (need_resched): with the driver (this process) on the
  * same CPU, its own wake-up ends every poll and every request kicks.  So
  * with two CPUs the worker gets CPU 1 and everything else CPU 0: this
- * process, and unbound workqueues -- vhx_blk_wq, which serves the file
- * backend, and loop's (with vhx_blk_wq free to run on CPU 1, the file
+ * process, and unbound workqueues -- vhx_blk's, which serves the file
+ * backend, and loop's (with vhx_blk's free to run on CPU 1, the file
  * backend kicked 36-43 of 200 on 6.1; 5-11 without).  The window (50 ms)
  * covers a request's round trip under TCG with a second VM on the host.
  * What is tested is that completions which arrive while the worker polls
  * do not end the poll: not a timer on another CPU (null_blk, 200 of 200
- * kicked on 7.3.4 when that queued done_work), not vhx_blk_wq's work
- * (file, 183-198 of 200 kicked when it waited for the vq mutex).
+ * kicked on 7.3.4 when that queued done_work), not the vhx_blk workqueue's
+ * work (file, 183-198 of 200 kicked when it waited for the vq mutex).
  */
 TEST_F(blk, busy_poll)
 {
