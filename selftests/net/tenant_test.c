@@ -2,7 +2,7 @@
 /*
  * tenant_test - one tenant cannot stall the others through vhx's shared
  * state.  A hostile owner can leave a virtqueue stuck with its mutex held:
- * here the TX buffer's page is made to fault forever (userfaultfd, never
+ * here a TX buffer's page is made to fault forever (userfaultfd, never
  * answered), so the worker that copies the frame out of it waits inside
  * the TX handler.  While it waits:
  *
@@ -32,7 +32,6 @@ FIXTURE(tenant)
 	struct vhxl_net n;
 	bool up;
 	int uffd;
-	uint8_t f[2048];
 };
 
 FIXTURE_SETUP(tenant)
@@ -155,18 +154,25 @@ static int worker_in_userfault(void)
 TEST_F(tenant, stuck_vq_stalls_nobody_else)
 {
 	struct vhxl_vq *tx = &self->n.dev.vq[VHX_TX];
+	struct vhxl_sg sg = { 0 };
 	int p[2], head, in_uf, ra, rb, i;
 	char out[8192] = "", want[64];
 	pid_t a, b;
 	ssize_t n;
 
-	vhxl_make_frame(self->f, 60, 0x7e4a47);
-	head = vhxl_tx_post(&self->n.dev, self->f, 60, NULL);
-	ASSERT_LE(0, head);
-	self->uffd = vhxl_mem_stall(&self->n.mem, tx->buf[head] & ~(VHX_PAGE - 1),
+	/*
+	 * The stall first, then the chain: the worker may run TX at any time
+	 * (the tap's writability wakes it), and must meet the stalled page.
+	 * The frame is the page's zeros.
+	 */
+	self->uffd = vhxl_mem_stall(&self->n.mem, tx->buf[0] & ~(VHX_PAGE - 1),
 				    VHX_PAGE);
 	if (self->uffd < 0)
 		SKIP(return, "userfaultfd: %s", strerror(-self->uffd));
+	sg.gpa = tx->buf[0];
+	sg.len = self->n.dev.hdr_len + 60;
+	head = vhxl_vq_add(tx, &sg, 1, false, NULL);
+	ASSERT_LE(0, head);
 	vhxl_vq_kick_force(tx);
 	for (i = 0; i < 100 && (in_uf = worker_in_userfault()) == 0; i++)
 		usleep(10000);
