@@ -209,8 +209,9 @@ static inline void vhx_vq_fail(struct vhx_vq *vq)
 		vhx_eventfd_signal(vq->error_ctx);
 }
 
+/* pr_debug_ratelimited() applies pr_fmt() (the module's prefix) itself. */
 #define vhx_vq_err(vq, fmt, ...) do {					\
-		pr_debug_ratelimited(pr_fmt(fmt), ##__VA_ARGS__);	\
+		pr_debug_ratelimited(fmt, ##__VA_ARGS__);		\
 		vhx_vq_fail(vq);					\
 	} while (0)
 

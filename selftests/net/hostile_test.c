@@ -41,6 +41,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "harness.h"
@@ -355,6 +356,72 @@ TEST_F(hostile, run)
 	check_traffic(_metadata, h, c->vq);
 	/* and the other queue was never disturbed */
 	check_traffic(_metadata, h, c->vq == VHX_TX ? VHX_RX : VHX_TX);
+}
+
+#define DYNDBG "/sys/kernel/debug/dynamic_debug/control"
+
+static int dyndbg(const char *cmd)
+{
+	int fd = open(DYNDBG, O_WRONLY), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * A vq error's debug line (dynamic debug on for vhx_core) carries the
+ * module's prefix once: "vhx_core: loop in chain ...", not twice.
+ */
+TEST(vq_error_log_line)
+{
+	struct vhxl_net_cfg cfg = {
+		.features = F_V1 | F_MRG, .num = NUM, .rx_buf = 2048,
+		.tx_buf = 2048, .identity = true,
+	};
+	const char *why = vhxl_skip_reason();
+	char rec[1024], *line, *found = NULL;
+	struct vhxl_net n;
+	struct vhxl_vq *tx;
+	int kmsg, twice = 0;
+	ssize_t got;
+
+	if (why)
+		SKIP(return, "%s", why);
+	if (strcmp(getenv("VHX_TARGET") ? : "vhx", "vhx"))
+		SKIP(return, "vhx's own log lines");
+	if (dyndbg("module vhx_core +p"))
+		SKIP(return, "no dynamic debug for vhx_core (%s)", DYNDBG);
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, kmsg);
+	lseek(kmsg, 0, SEEK_END);
+	ASSERT_EQ(0, vhxl_net_setup(&n, &cfg));
+	tx = &n.dev.vq[VHX_TX];
+	vhxl_eventfd_read(tx->err_fd);
+	vhxl_vq_raw_desc(tx, 0, tx->buf[0], 64, VRING_DESC_F_NEXT, 1);
+	vhxl_vq_raw_desc(tx, 1, tx->buf[0], 64, VRING_DESC_F_NEXT, 0);
+	vhxl_vq_raw_publish(tx, 0, 2);
+	vhxl_vq_kick_force(tx);
+	EXPECT_GT(vhxl_eventfd_wait(tx->err_fd, ERR_WAIT_MS), 0u);
+	vhxl_net_teardown(&n);
+	dyndbg("module vhx_core -p");
+	while ((got = read(kmsg, rec, sizeof(rec) - 1)) > 0) {
+		rec[got] = 0;
+		line = strchr(rec, ';');
+		line = line ? line + 1 : rec;
+		if (!strstr(line, "loop in chain"))
+			continue;
+		TH_LOG("logged: %.*s", (int)strcspn(line, "\n"), line);
+		found = line;
+		twice += !!strstr(line, "vhx_core: vhx_core:");
+	}
+	close(kmsg);
+	ASSERT_NE(NULL, found);
+	EXPECT_EQ(0, strncmp(found, "vhx_core: loop in chain", 23));
+	EXPECT_EQ(0, twice);
 }
 
 TEST_HARNESS_MAIN
