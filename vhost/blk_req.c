@@ -444,6 +444,17 @@ static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
 	req->result = VIRTIO_BLK_S_OK;
 	req->used_len = 1;
 
+	/*
+	 * A read or GET_ID writes data the dirty log must see; without the
+	 * log of its buffers it fails (only its status byte is written, and
+	 * that is logged) rather than complete unlogged.
+	 */
+	if (req->log_lost && (req->type == VIRTIO_BLK_T_IN ||
+			      req->type == VIRTIO_BLK_T_GET_ID)) {
+		vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
+		return 0;
+	}
+
 	switch (req->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
@@ -530,6 +541,26 @@ static void vhx_blk_result(struct vhx_blk_req *req)
 }
 
 /*
+ * Log what the device wrote into the guest for @req, once its status byte
+ * is written: the first used_len - 1 bytes of the writable part (the data
+ * of a read, the id of GET_ID; nothing for the others) and the status
+ * byte, the chain's last.  Never more: the writable part of a chain is the
+ * guest's to size (1000 descriptors of 4 GiB over the same RAM are 2^30
+ * pages to mark), what the device writes is bounded by the request.  A
+ * failed read logs only its status: the guest gets IOERR and must not use
+ * the buffer.
+ */
+static void vhx_blk_log_written(struct vhx_vq *vq, struct vhx_blk_req *req)
+{
+	if (!req->status_log.len)
+		return;		/* not logging */
+	if (req->used_len > 1 && req->log_num)
+		vhx_log_write(vq, req->log, req->log_num, req->used_len - 1,
+			      NULL, 0);
+	vhx_log_write(vq, &req->status_log, 1, 1, NULL, 0);
+}
+
+/*
  * Publish finished requests.  @guest: write status bytes and used entries
  * (on the vq's worker, in the owner's mm); otherwise only free the slots
  * (the worker is gone: its owner was killed).  Caller holds vq->mutex.
@@ -555,14 +586,7 @@ void vhx_blk_reap(struct vhx_blk_vq *bvq, bool guest)
 				vhx_vq_err(vq, "failed to write status of request %u\n",
 					   req->head);
 			} else {
-				/*
-				 * Log every writable byte of the chain, not
-				 * only used_len: the status is its last byte,
-				 * and a failed read may have written some.
-				 */
-				if (req->log_num)
-					vhx_log_write(vq, req->log, req->log_num,
-						      U64_MAX, NULL, 0);
+				vhx_blk_log_written(vq, req);
 				vq->heads[n].id = (__force __virtio32)cpu_to_le32(req->head);
 				vq->heads[n].len = (__force __virtio32)cpu_to_le32(req->used_len);
 				n++;
@@ -665,11 +689,19 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 		req->iov = NULL;
 		req->segs = NULL;
 		req->log_num = 0;
+		req->log_lost = false;
+		req->status_log.len = 0;
 		if (log && log_num) {
+			/* The status byte is the last writable byte. */
+			req->status_log.addr = log[log_num - 1].addr +
+					       log[log_num - 1].len - 1;
+			req->status_log.len = 1;
 			req->log = kmemdup(log, log_num * sizeof(*log),
 					   GFP_KERNEL_ACCOUNT);
 			if (req->log)
 				req->log_num = log_num;
+			else
+				req->log_lost = true;
 		}
 		atomic_inc(&bvq->inflight);
 		r = vhx_blk_submit(bvq, req, file, out, in);

@@ -76,6 +76,8 @@ static int vhx_log_gpa(struct vhx_vq *vq, u64 gpa, u64 len)
 		if (r)
 			return r;
 		page += n;
+		/* Bounded by its callers, but a page pin per 8 pages. */
+		cond_resched();
 	}
 	return 0;
 }
