@@ -62,12 +62,20 @@ TEST(dirty_log)
 	free(bm);
 }
 
-/* A device with VHOST_F_LOG_ALL and a bitmap over all its guest memory. */
-static uint8_t *log_all(struct vhxl_blk *b, uint64_t *pages)
+/*
+ * A device over a tmpfs file with VHOST_F_LOG_ALL and a bitmap over all
+ * its guest memory: the bitmap, or NULL.
+ */
+static uint8_t *log_all(struct vhxl_blk *b, struct disk *d,
+			const struct vhxl_blk_cfg *c, uint64_t *pages)
 {
 	uint64_t log_base, f;
+	char reason[128];
 	uint8_t *bm;
 
+	if (disk_open(d, BK_FILE, false, reason, sizeof(reason)) ||
+	    vhxl_blk_setup(b, c, d->fd))
+		return NULL;
 	*pages = (VHX_GPA_BASE + b->mem.size) / 4096 + 1;
 	bm = calloc(*pages / 8 + 1, 1);
 	if (!bm)
@@ -102,7 +110,6 @@ TEST(dirty_log_only_written)
 	const char *why = vhxl_blk_skip_reason();
 	struct vhxl_blk_cfg c = { .num = 32, .data_size = 16 << 20 };
 	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_GET_ID, .len = 8 << 20 };
-	char reason[128];
 	struct vhxl_blk b;
 	struct disk d;
 	uint64_t pages;
@@ -112,9 +119,7 @@ TEST(dirty_log_only_written)
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, disk_open(&d, BK_FILE, false, reason, sizeof(reason)));
-	ASSERT_EQ(0, vhxl_blk_setup(&b, &c, d.fd));
-	bm = log_all(&b, &pages);
+	bm = log_all(&b, &d, &c, &pages);
 	ASSERT_NONNULL(bm);
 	io.data = vhxl_blk_alloc(&b, 8 << 20);
 	ASSERT_NE(0u, io.data);
@@ -154,7 +159,6 @@ TEST_TIMEOUT(dirty_log_hostile_chains, 120)
 	struct vring_desc *t;
 	struct vhxl_vq *vq;
 	long long t0, dt;
-	char reason[128];
 	struct vhxl_blk b;
 	struct disk d;
 	uint8_t *bm;
@@ -162,9 +166,7 @@ TEST_TIMEOUT(dirty_log_hostile_chains, 120)
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, disk_open(&d, BK_FILE, false, reason, sizeof(reason)));
-	ASSERT_EQ(0, vhxl_blk_setup(&b, &c, d.fd));
-	bm = log_all(&b, &pages);
+	bm = log_all(&b, &d, &c, &pages);
 	ASSERT_NONNULL(bm);
 	vq = &b.dev.vq[0];
 	hdr = vhxl_blk_alloc(&b, 4096);

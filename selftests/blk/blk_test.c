@@ -55,18 +55,6 @@ FIXTURE_SETUP(blk)
 /* CPUs unbound workqueues (vhx_blk's, loop's) may run on; hex mask */
 #define WQ_CPUMASK "/sys/devices/virtual/workqueue/cpumask"
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static void save_wq_cpumask(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(blk) *self)
 {
@@ -84,7 +72,7 @@ static void save_wq_cpumask(struct __test_metadata *_metadata,
 FIXTURE_TEARDOWN(blk)
 {
 	if (self->wq_cpumask[0])
-		write_str(WQ_CPUMASK, self->wq_cpumask);
+		vhxl_write_str(WQ_CPUMASK, self->wq_cpumask);
 	BLK_TEARDOWN();
 }
 
@@ -276,7 +264,7 @@ TEST_F(blk, busy_poll)
 		CPU_SET(0, &cpus);
 		ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
 		save_wq_cpumask(_metadata, self);
-		r = self->wq_cpumask[0] ? write_str(WQ_CPUMASK, "1") : 0;
+		r = self->wq_cpumask[0] ? vhxl_write_str(WQ_CPUMASK, "1") : 0;
 		if (r) {
 			TH_LOG("unbound workqueues stay on every CPU: %s", strerror(-r));
 			self->wq_cpumask[0] = 0;

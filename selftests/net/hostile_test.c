@@ -360,18 +360,6 @@ TEST_F(hostile, run)
 
 #define DYNDBG "/sys/kernel/debug/dynamic_debug/control"
 
-static int dyndbg(const char *cmd)
-{
-	int fd = open(DYNDBG, O_WRONLY), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, cmd, strlen(cmd)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /*
  * A vq error's debug line (dynamic debug on for vhx_core) carries the
  * module's prefix once: "vhx_core: loop in chain ...", not twice.
@@ -393,7 +381,7 @@ TEST(vq_error_log_line)
 		SKIP(return, "%s", why);
 	if (strcmp(getenv("VHX_TARGET") ? : "vhx", "vhx"))
 		SKIP(return, "vhx's own log lines");
-	if (dyndbg("module vhx_core +p"))
+	if (vhxl_write_str(DYNDBG, "module vhx_core +p"))
 		SKIP(return, "no dynamic debug for vhx_core (%s)", DYNDBG);
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, kmsg);
@@ -407,7 +395,7 @@ TEST(vq_error_log_line)
 	vhxl_vq_kick_force(tx);
 	EXPECT_GT(vhxl_eventfd_wait(tx->err_fd, ERR_WAIT_MS), 0u);
 	vhxl_net_teardown(&n);
-	dyndbg("module vhx_core -p");
+	vhxl_write_str(DYNDBG, "module vhx_core -p");
 	while ((got = read(kmsg, rec, sizeof(rec) - 1)) > 0) {
 		rec[got] = 0;
 		line = strchr(rec, ';');

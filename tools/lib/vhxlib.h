@@ -77,6 +77,8 @@ int vhxl_dev_set_mem(struct vhxl_dev *d);
 
 /* Raw ioctl helper: returns 0 or -errno. */
 int vhxl_ioctl(int fd, unsigned long req, void *arg);
+/* Write @s to the (sysfs, debugfs) file @path: 0 or -errno. */
+int vhxl_write_str(const char *path, const char *s);
 
 struct vhxl_vq_cfg {
 	unsigned num;		/* ring size */
