@@ -67,8 +67,8 @@ struct vhx_blk_req {
 	size_t done;			/* bytes already moved (partial NOWAIT) */
 	struct vhx_log *log;		/* dirty log of the writable part */
 	unsigned int log_num;
-	struct vhx_log status_log;	/* the status byte's, if logging */
-	bool log_lost;			/* no memory for @log: IN/GET_ID fail */
+	/* The status byte's, if logging; then log_num 0: no memory for @log. */
+	struct vhx_log status_log;
 	u8 __user *status;
 	struct virtio_blk_discard_write_zeroes *segs;
 	unsigned int nsegs;

@@ -449,8 +449,8 @@ static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
 	 * log of its buffers it fails (only its status byte is written, and
 	 * that is logged) rather than complete unlogged.
 	 */
-	if (req->log_lost && (req->type == VIRTIO_BLK_T_IN ||
-			      req->type == VIRTIO_BLK_T_GET_ID)) {
+	if (req->status_log.len && !req->log_num &&
+	    (req->type == VIRTIO_BLK_T_IN || req->type == VIRTIO_BLK_T_GET_ID)) {
 		vhx_blk_finish(req, VIRTIO_BLK_S_IOERR, 1);
 		return 0;
 	}
@@ -689,7 +689,6 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 		req->iov = NULL;
 		req->segs = NULL;
 		req->log_num = 0;
-		req->log_lost = false;
 		req->status_log.len = 0;
 		if (log && log_num) {
 			/* The status byte is the last writable byte. */
@@ -700,8 +699,6 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 					   GFP_KERNEL_ACCOUNT);
 			if (req->log)
 				req->log_num = log_num;
-			else
-				req->log_lost = true;
 		}
 		atomic_inc(&bvq->inflight);
 		r = vhx_blk_submit(bvq, req, file, out, in);
