@@ -8,16 +8,23 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 
 #include "blk_common.h"
 
-static int sys(const char *cmd)
+int sh(const char *fmt, ...)
 {
-	int r = system(cmd);
+	char cmd[512];
+	va_list ap;
+	int r;
 
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
 	return r == -1 ? -errno : WEXITSTATUS(r);
 }
 
@@ -55,7 +62,7 @@ int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
 		r = tmpfile16(d);
 		if (r)
 			return r;
-		sys("modprobe loop 2>/dev/null");
+		sh("modprobe loop 2>/dev/null");
 		ctl = open("/dev/loop-control", O_RDWR);
 		if (ctl < 0) {
 			snprintf(why, whylen, "no /dev/loop-control: %s", strerror(errno));
@@ -80,7 +87,7 @@ int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
 		return 0;
 	case BK_RAM_DIRECT:
 		if (access("/dev/ram0", F_OK))
-			sys("modprobe brd rd_nr=1 rd_size=16384 2>/dev/null");
+			sh("modprobe brd rd_nr=1 rd_size=16384 2>/dev/null");
 		d->fd = open("/dev/ram0", (ro ? O_RDONLY : O_RDWR) | O_DIRECT);
 		if (d->fd < 0) {
 			snprintf(why, whylen, "no brd RAM disk /dev/ram0: %s",
@@ -91,7 +98,7 @@ int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
 		if (d->check < 0)
 			return -errno;
 		/* Start from zeros: brd keeps data between tests. */
-		r = sys("dd if=/dev/zero of=/dev/ram0 bs=1M count=16 oflag=direct status=none");
+		r = sh("dd if=/dev/zero of=/dev/ram0 bs=1M count=16 oflag=direct status=none");
 		return r ? -EIO : 0;
 	case BK_NULL_SLOW:
 		/*
@@ -99,7 +106,7 @@ int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
 		 * from a timer, 64 tags: requests really are in flight.
 		 */
 		if (access("/dev/nullb0", F_OK))
-			sys("modprobe null_blk nr_devices=1 gb=1 bs=512 memory_backed=1 "
+			sh("modprobe null_blk nr_devices=1 gb=1 bs=512 memory_backed=1 "
 			    "discard=1 irqmode=2 completion_nsec=5000000 "
 			    "hw_queue_depth=64 2>/dev/null");
 		d->fd = open("/dev/nullb0", (ro ? O_RDONLY : O_RDWR) | O_DIRECT);

@@ -35,6 +35,8 @@ int disk_open(struct disk *d, enum backend kind, bool ro, char *why,
 void disk_close(struct disk *d);
 int disk_pread(struct disk *d, void *buf, size_t len, off_t off);
 void pattern(void *buf, size_t len, uint32_t seed);
+/* Run a shell command built from @fmt: its exit status, or -errno. */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int blk_up(struct vhxl_blk *b, struct disk *d, enum backend kind,
 	   const struct vhxl_blk_cfg *c, char *why, size_t whylen);
 

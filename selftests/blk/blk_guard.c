@@ -21,19 +21,9 @@
 
 #include "blk_common.h"
 
-static int run(const char *fmt, const char *arg)
-{
-	char cmd[256];
-	int r;
-
-	snprintf(cmd, sizeof(cmd), fmt, arg);
-	r = system(cmd);
-	return r == -1 ? -errno : WEXITSTATUS(r);
-}
-
 static bool have(const char *tool)
 {
-	return run("command -v %s >/dev/null 2>&1", tool) == 0;
+	return sh("command -v %s >/dev/null 2>&1", tool) == 0;
 }
 
 /* One DISCARD or WRITE_ZEROES of [sector, sector + n); its status. */
@@ -73,11 +63,11 @@ FIXTURE_TEARDOWN(guard)
 	if (self->up)
 		vhxl_blk_teardown(&self->b);
 	if (self->mounted)
-		run("umount %s", self->mnt);
+		sh("umount %s", self->mnt);
 	if (self->mnt[0])
 		rmdir(self->mnt);
 	if (self->swapon)
-		run("swapoff %s", self->d.loop_path);
+		sh("swapoff %s", self->d.loop_path);
 	disk_close(&self->d);
 }
 
@@ -153,22 +143,19 @@ TEST_F(guard, discard_under_mounted_fs)
 {
 	struct vhxl_blk_cfg c = { .num = 16 };
 	uint8_t st = 0;
-	char cmd[160];
 
 	if (!have("mkfs.ext4") || !have("e2fsck"))
 		SKIP(return, "no mkfs.ext4 / e2fsck");
 	if (loop_up(_metadata, self))
 		SKIP(return, "no loop device");
-	ASSERT_EQ(0, run("mkfs.ext4 -q -F %s >/dev/null 2>&1", self->d.loop_path));
+	ASSERT_EQ(0, sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", self->d.loop_path));
 	snprintf(self->mnt, sizeof(self->mnt), "/tmp/vhxmnt.XXXXXX");
 	ASSERT_NONNULL(mkdtemp(self->mnt));
-	run("modprobe ext4 2>/dev/null%s", "");
-	snprintf(cmd, sizeof(cmd), "mount -t ext4 %s %s", self->d.loop_path,
-		 self->mnt);
-	if (system(cmd))
+	sh("modprobe ext4 2>/dev/null");
+	if (sh("mount -t ext4 %s %s", self->d.loop_path, self->mnt))
 		SKIP(return, "cannot mount ext4 here");
 	self->mounted = true;
-	ASSERT_EQ(0, run("echo vhx > %s/f && sync", self->mnt));
+	ASSERT_EQ(0, sh("echo vhx > %s/f && sync", self->mnt));
 	ASSERT_EQ(0, vhxl_blk_setup(&self->b, &c, self->d.fd));
 	self->up = true;
 	ASSERT_TRUE(self->b.info.flags & VHX_BLK_INFO_F_DISCARD);
@@ -177,9 +164,9 @@ TEST_F(guard, discard_under_mounted_fs)
 	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
 	vhxl_blk_teardown(&self->b);
 	self->up = false;
-	ASSERT_EQ(0, run("umount %s", self->mnt));
+	ASSERT_EQ(0, sh("umount %s", self->mnt));
 	self->mounted = false;
-	EXPECT_EQ(0, run("e2fsck -fn %s >/dev/null 2>&1", self->d.loop_path));
+	EXPECT_EQ(0, sh("e2fsck -fn %s >/dev/null 2>&1", self->d.loop_path));
 }
 
 TEST_F(guard, discard_on_swap)
@@ -191,8 +178,8 @@ TEST_F(guard, discard_on_swap)
 		SKIP(return, "no mkswap / swapon");
 	if (loop_up(_metadata, self))
 		SKIP(return, "no loop device");
-	ASSERT_EQ(0, run("mkswap %s >/dev/null 2>&1", self->d.loop_path));
-	if (run("swapon %s 2>/dev/null", self->d.loop_path))
+	ASSERT_EQ(0, sh("mkswap %s >/dev/null 2>&1", self->d.loop_path));
+	if (sh("swapon %s 2>/dev/null", self->d.loop_path))
 		SKIP(return, "swapon failed (no swap support?)");
 	self->swapon = true;
 	ASSERT_EQ(0, vhxl_blk_setup(&self->b, &c, self->d.fd));
