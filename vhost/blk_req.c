@@ -24,6 +24,7 @@
  */
 
 #include <linux/blkdev.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -290,7 +291,6 @@ out:
 	return r < 0 ? r : req->done;
 }
 
-/* The device's workqueue: a request's blocking part, in the owner's mm. */
 /*
  * Finish @req on the device's workqueue, in the owner's mm: publish it
  * (and whatever else has finished) from here instead of waking the
@@ -328,10 +328,19 @@ static void vhx_blk_work_fn(struct work_struct *work)
 	 * kthread_use_mm() grabs the mm_struct, so it stays valid to here.
 	 */
 	struct mm_struct *mm = req->bvq->vq.dev->mm;
+	/* The same for the credentials, held by us to the end. */
+	const struct cred *cred = get_cred(req->bvq->vq.dev->cred);
 	struct file *file = req->iocb.ki_filp;
+	const struct cred *old;
 	long r;
 
-	/* The guest's buffers and rings are user addresses of the owner. */
+	/*
+	 * The guest's buffers and rings are user addresses of the owner; the
+	 * I/O is the owner's, checked as such (disk quota, root-reserved
+	 * blocks, capability and LSM checks), never with the kworker's
+	 * kernel credentials.
+	 */
+	old = override_creds(cred);
 	kthread_use_mm(mm);
 	switch (req->type) {
 	case VIRTIO_BLK_T_IN:
@@ -356,6 +365,8 @@ static void vhx_blk_work_fn(struct work_struct *work)
 	if (r != -EIOCBQUEUED)
 		vhx_blk_req_done_here(req, r);
 	kthread_unuse_mm(mm);
+	revert_creds(old);
+	put_cred(cred);
 }
 
 static void vhx_blk_punt(struct vhx_blk_req *req)

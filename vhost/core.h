@@ -177,6 +177,11 @@ struct vhx_dev_ops {
 
 struct vhx_dev {
 	struct mm_struct *mm;	/* owner; mm_users held */
+	/*
+	 * The owner's credentials at SET_OWNER (referenced, like mm): every
+	 * backend I/O runs under them, wherever it is issued from.
+	 */
+	const struct cred *cred;
 	pid_t owner_pid;
 	struct mutex mutex;	/* outer lock: device ioctls; then vq->mutex */
 	struct vhx_vq **vqs;

@@ -9,6 +9,7 @@
  * are swapped under dev->mutex and every vq->mutex.
  */
 
+#include <linux/cred.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
@@ -45,6 +46,7 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 	dev->umem = NULL;
 	dev->iotlb = NULL;
 	dev->mm = NULL;
+	dev->cred = NULL;
 	dev->owner_pid = 0;
 	dev->worker = NULL;
 	dev->iov_limit = iov_limit;
@@ -149,6 +151,7 @@ long vhx_dev_set_owner(struct vhx_dev *dev)
 	dev->mm = get_task_mm(current);
 	if (!dev->mm)
 		return -EINVAL;
+	dev->cred = get_current_cred();
 	dev->owner_pid = task_tgid_nr(current);
 	worker = vhx_worker_create();
 	if (IS_ERR(worker)) {
@@ -166,6 +169,8 @@ err_worker:
 	WRITE_ONCE(dev->worker, NULL);
 	vhx_worker_destroy(worker);
 err_mm:
+	put_cred(dev->cred);
+	dev->cred = NULL;
 	mmput(dev->mm);
 	dev->mm = NULL;
 	dev->owner_pid = 0;
@@ -249,6 +254,9 @@ void vhx_dev_cleanup(struct vhx_dev *dev)
 	if (dev->mm)
 		mmput(dev->mm);
 	dev->mm = NULL;
+	if (dev->cred)
+		put_cred(dev->cred);
+	dev->cred = NULL;
 	dev->owner_pid = 0;
 }
 EXPORT_SYMBOL_GPL(vhx_dev_cleanup);

@@ -27,6 +27,7 @@ struct vhx_worker {
 	struct vhost_task *vtsk;	/* worker_task.c */
 	struct task_struct *task;	/* worker_kthread.c */
 	struct mm_struct *mm;		/* worker_kthread.c: mmgrab'ed */
+	const struct cred *cred;	/* worker_kthread.c: the creator's */
 };
 
 /* worker.c */

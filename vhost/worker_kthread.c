@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The worker's thread as a kthread (built where the target kernel does not
- * export vhost_task, as 6.1): it adopts the owner's mm (kthread_use_mm)
- * and joins its cgroups (cgroup_attach_task_all).
+ * export vhost_task, as 6.1): it adopts the owner's mm (kthread_use_mm),
+ * runs under its credentials (override_creds: a kthread's own are the
+ * kernel's, which would let backend I/O past quotas, reserved blocks and
+ * LSM checks) and joins its cgroups (cgroup_attach_task_all).
  */
 
 #include <linux/cgroup.h>
+#include <linux/cred.h>
 #include <linux/kthread.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -22,7 +25,10 @@ struct vhx_attach_work {
 static int vhx_worker_fn(void *data)
 {
 	struct vhx_worker *worker = data;
+	const struct cred *old;
 
+	/* worker->cred is referenced until vhx_worker_stop() has joined us. */
+	old = override_creds(worker->cred);
 	kthread_use_mm(worker->mm);
 	for (;;) {
 		/* mb paired with llist_add() in vhx_worker_queue() */
@@ -35,6 +41,7 @@ static int vhx_worker_fn(void *data)
 			schedule();
 	}
 	kthread_unuse_mm(worker->mm);
+	revert_creds(old);
 	return 0;
 }
 
@@ -61,9 +68,11 @@ struct vhx_worker *vhx_worker_create(void)
 		return ERR_PTR(-ENOMEM);
 	worker->mm = current->mm;
 	mmgrab(worker->mm);
+	worker->cred = get_current_cred();
 
 	task = kthread_create(vhx_worker_fn, worker, "vhost-%d", current->pid);
 	if (IS_ERR(task)) {
+		put_cred(worker->cred);
 		mmdrop(worker->mm);
 		kfree(worker);
 		return ERR_CAST(task);
@@ -86,5 +95,6 @@ EXPORT_SYMBOL_GPL(vhx_worker_create);
 void vhx_worker_stop(struct vhx_worker *worker)
 {
 	kthread_stop(worker->task);
+	put_cred(worker->cred);
 	mmdrop(worker->mm);
 }
