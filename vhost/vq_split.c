@@ -168,23 +168,58 @@ static int split_add_desc(struct vhx_vq *vq, const struct vring_desc *desc,
 			   out_num, in_num, log, log_num);
 }
 
+/*
+ * Read entry @i of the indirect table at @addr (translated into
+ * vq->indirect).  @from stands at entry *@pos: a chain that runs through
+ * the table in order, as every driver posts one, is one sequential read;
+ * an entry out of order is translated on its own.  Either way a
+ * descriptor costs O(1) segments, never a walk from the table's start.
+ */
+static int split_read_indirect(struct vhx_vq *vq, struct iov_iter *from,
+			       unsigned int *pos, u64 addr, unsigned int i,
+			       struct vring_desc *desc)
+{
+	/* 16 bytes span at most 16 segments. */
+	struct iovec iov[sizeof(*desc)];
+	size_t done = 0;
+	int n, k;
+
+	if (i == *pos) {
+		if (copy_from_iter(desc, sizeof(*desc), from) != sizeof(*desc))
+			return -EFAULT;
+		(*pos)++;
+		return 0;
+	}
+	n = vhx_translate(vq, addr + (u64)i * sizeof(*desc), sizeof(*desc),
+			  iov, ARRAY_SIZE(iov), VHOST_ACCESS_RO);
+	if (n < 0)
+		return n;
+	for (k = 0; k < n; k++) {
+		if (copy_from_user((u8 *)desc + done, iov[k].iov_base,
+				   iov[k].iov_len))
+			return -EFAULT;
+		done += iov[k].iov_len;
+	}
+	return done == sizeof(*desc) ? 0 : -EFAULT;
+}
+
 static int split_get_indirect(struct vhx_vq *vq, struct iovec iov[],
 			      unsigned int iov_size, unsigned int *out_num,
 			      unsigned int *in_num, struct vhx_log *log,
 			      unsigned int *log_num,
 			      const struct vring_desc *indirect)
 {
+	u64 addr = le64_to_cpu((__force __le64)indirect->addr);
 	u32 len = le32_to_cpu((__force __le32)indirect->len);
-	unsigned int count, found = 0, nseg;
+	unsigned int count, found = 0, pos = 0;
 	struct vring_desc desc;
 	struct iov_iter from;
 	int i, ret;
 
-	ret = vhx_indirect_table(vq, le64_to_cpu((__force __le64)indirect->addr),
-				 len);
+	ret = vhx_indirect_table(vq, addr, len);
 	if (ret < 0)
 		return ret;
-	nseg = ret;
+	iov_iter_init(&from, ITER_SOURCE, vq->indirect, ret, len);
 	count = len / sizeof(desc);
 	i = 0;
 	do {
@@ -197,9 +232,10 @@ static int split_get_indirect(struct vhx_vq *vq, struct iovec iov[],
 			vhx_vq_err(vq, "loop in indirect table of %u\n", count);
 			return -EINVAL;
 		}
-		iov_iter_init(&from, ITER_SOURCE, vq->indirect, nseg, len);
-		iov_iter_advance(&from, (size_t)i * sizeof(desc));
-		if (copy_from_iter(&desc, sizeof(desc), &from) != sizeof(desc)) {
+		ret = split_read_indirect(vq, &from, &pos, addr, i, &desc);
+		if (ret) {
+			if (ret == -EAGAIN)
+				return ret;
 			vhx_vq_err(vq, "failed to read indirect descriptor %d\n",
 				   i);
 			return -EFAULT;

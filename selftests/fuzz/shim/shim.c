@@ -114,6 +114,9 @@ void iov_iter_init(struct iov_iter *i, unsigned int dir,
 	i->count = count;
 }
 
+/* iovec segments visited by iov_iter_advance() and the copies. */
+unsigned long shim_iter_steps;
+
 void iov_iter_advance(struct iov_iter *i, size_t n)
 {
 	if (n > i->count)
@@ -121,6 +124,8 @@ void iov_iter_advance(struct iov_iter *i, size_t n)
 	i->count -= n;
 	while (n && i->nr_segs) {
 		size_t left = i->iov->iov_len - i->iov_offset;
+
+		shim_iter_steps++;
 
 		if (n < left) {
 			i->iov_offset += n;
@@ -152,6 +157,7 @@ static size_t shim_iter_copy(void *kbuf, size_t n, struct iov_iter *i,
 		char *u = (char *)i->iov->iov_base + i->iov_offset;
 		unsigned long fail;
 
+		shim_iter_steps++;
 		if (to_user)
 			fail = copy_to_user(u, (char *)kbuf + done, c);
 		else
