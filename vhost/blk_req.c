@@ -197,8 +197,14 @@ static long vhx_blk_rw(struct vhx_blk_req *req, bool nowait)
 		if (r == -EIOCBQUEUED)
 			return r;
 		vhx_blk_end_write(req);
-		/* Some paths refuse NOWAIT outright (buffered writes). */
-		if (nowait && (r == -EAGAIN || r == -EOPNOTSUPP))
+		/*
+		 * Some paths refuse NOWAIT outright: buffered writes say
+		 * EOPNOTSUPP (ext4) or, through generic_write_checks() on a
+		 * file opened FMODE_NOWAIT without FMODE_BUF_WASYNC (f2fs on
+		 * 6.1), EINVAL.  The blocking retry gives a request that is
+		 * really invalid its own error.
+		 */
+		if (nowait && (r == -EAGAIN || r == -EOPNOTSUPP || r == -EINVAL))
 			return -EAGAIN;
 		if (r <= 0 || req->done + r >= req->len)
 			return r < 0 ? r : req->done + r;
