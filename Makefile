@@ -30,6 +30,7 @@ all: modules tools
 modules:
 	@test -n "$(KDIR)" || { echo "vhx: no /lib/modules/6.1.*/build (run: make deps, or pass KDIR=)"; exit 1; }
 	$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD) W=$(W) modules
+	$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD)/selftests/kmod W=$(W) modules
 
 # modules_install into $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR), then depmod.
 install: modules
@@ -59,6 +60,7 @@ tools:
 
 clean:
 	-$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD) clean
+	-$(KBUILD_IN) $(MAKE) -C $(KDIR) M=$(PWD)/selftests/kmod clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C bench clean

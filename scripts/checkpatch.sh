@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # checkpatch.sh — run the kernel's checkpatch.pl (--strict) over vhx's
-# kernel sources.  checkpatch.pl comes from KDIR/scripts when the tree has
-# it; Debian's headers packages do not ship it, so it is otherwise taken
+# kernel sources (vhost/, uapi/, the test modules in selftests/kmod/).
+# checkpatch.pl comes from KDIR/scripts when the tree has it; Debian's
+# headers packages do not ship it, so it is otherwise taken
 # from Debian's linux-source-6.1 package (installed on demand) and cached.
 set -euo pipefail
 
@@ -40,8 +41,8 @@ find_checkpatch() {
 }
 
 cp=$(find_checkpatch)
-mapfile -t files < <(git ls-files 'vhost/*.c' 'vhost/*.h' 'uapi/*.h' 2>/dev/null ||
-		     ls vhost/*.[ch] uapi/linux/*.h 2>/dev/null)
+mapfile -t files < <(git ls-files 'vhost/*.c' 'vhost/*.h' 'uapi/*.h' 'selftests/kmod/*.c' 2>/dev/null ||
+		     ls vhost/*.[ch] uapi/linux/*.h selftests/kmod/*.c 2>/dev/null)
 log "checkpatch --strict on ${#files[@]} files"
 out=$(perl "$cp" --no-tree --strict --terse --show-types -f "${files[@]}" 2>&1 |
       grep -v '^total:' || true)

@@ -5,9 +5,12 @@
  * set in the log bitmap, and at most 8 bits in all; only what the device
  * wrote is logged, however large the writable part of a chain (a hostile
  * chain of 1000 descriptors of 511 MiB each over the same guest RAM is
- * answered at once, 256 times over, instead of a walk of 10^8 pages).
+ * answered at once, 256 times over, instead of a walk of 10^8 pages);
+ * and a request whose copy of its log cannot be allocated never completes
+ * a write to guest memory unlogged.
  */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <time.h>
 
 #include "blk_common.h"
@@ -205,4 +208,95 @@ TEST_TIMEOUT(dirty_log_hostile_chains, 120)
 	vhxl_blk_teardown(&b);
 	disk_close(&d);
 	free(bm);
+}
+
+#define FAILALLOC "/sys/module/vhx_failalloc/parameters/"
+
+static long failalloc_read(const char *param)
+{
+	char path[96];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), FAILALLOC "%s", param);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * The per-request copy of the dirty log (a kmemdup() at submission) fails,
+ * through selftests/kmod/vhx_failalloc.ko: an IN and a GET_ID, which would
+ * write guest memory the log could not mark, are IOERR and write nothing
+ * but their (logged) status byte; an OUT, which writes only its status,
+ * completes.  With the allocations back, the same IN is OK and logged.
+ */
+TEST(dirty_log_copy_fails)
+{
+	const char *why = vhxl_blk_skip_reason(), *root = getenv("VHX_ROOT");
+	struct vhxl_blk_cfg c = { .num = 32, .data_size = 2 << 20 };
+	struct vhxl_blk_io io = { .type = VIRTIO_BLK_T_IN, .sector = 8 };
+	uint64_t pages, data, id, wr;
+	char ko[256];
+	struct vhxl_blk b;
+	struct disk d;
+	uint8_t *bm, *p, st;
+	uint32_t len;
+
+	if (why)
+		SKIP(return, "%s", why);
+	snprintf(ko, sizeof(ko), "%s/selftests/kmod/vhx_failalloc.ko",
+		 root ? root : ".");
+	if (access(ko, R_OK))
+		SKIP(return, "vhx_failalloc.ko not built (make modules)");
+	if (sh("insmod %s", ko))
+		SKIP(return, "cannot load vhx_failalloc.ko (no kretprobes?)");
+	bm = log_all(&b, &d, &c, &pages);
+	ASSERT_NONNULL(bm);
+	data = vhxl_blk_alloc(&b, 2 * 4096);
+	id = vhxl_blk_alloc(&b, 4096);
+	wr = vhxl_blk_alloc(&b, 4096);
+	ASSERT_NE(0u, wr);
+	p = vhxl_blk_ptr(&b, data, 8192);
+	memset(p, 0xa5, 8192);
+	memset(vhxl_blk_ptr(&b, id, 20), 0xa5, 20);
+	ASSERT_EQ(0, sh("echo 1000 > " FAILALLOC "fail"));
+
+	io.data = data;
+	io.len = 8192;
+	ASSERT_EQ(0, vhxl_blk_do(&b, 0, &io, &st, &len));
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
+	EXPECT_EQ(0xa5, p[0]);			/* nothing read into it */
+	EXPECT_FALSE(BIT_SET(data));
+	EXPECT_FALSE(BIT_SET(data + 4096));
+	io = (struct vhxl_blk_io){ .type = VIRTIO_BLK_T_GET_ID, .data = id, .len = 20 };
+	ASSERT_EQ(0, vhxl_blk_do(&b, 0, &io, &st, &len));
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, st);
+	EXPECT_EQ(0xa5, *(uint8_t *)vhxl_blk_ptr(&b, id, 1));
+	EXPECT_FALSE(BIT_SET(id));
+	io = (struct vhxl_blk_io){ .type = VIRTIO_BLK_T_OUT, .data = wr,
+				   .len = 4096, .sector = 64 };
+	ASSERT_EQ(0, vhxl_blk_do(&b, 0, &io, &st, &len));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, st);
+	EXPECT_TRUE(BIT_SET(b.status_gpa[0][0]));
+	TH_LOG("%ld log copies failed; IN, GET_ID and OUT gave status %s",
+	       failalloc_read("failed"), "IOERR, IOERR, OK (expected)");
+	EXPECT_EQ(3, failalloc_read("failed"));
+
+	ASSERT_EQ(0, sh("echo 0 > " FAILALLOC "fail"));
+	io = (struct vhxl_blk_io){ .type = VIRTIO_BLK_T_IN, .sector = 8,
+				   .data = data, .len = 8192 };
+	ASSERT_EQ(0, vhxl_blk_do(&b, 0, &io, &st, &len));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, st);
+	EXPECT_TRUE(BIT_SET(data));
+	EXPECT_TRUE(BIT_SET(data + 4096));
+	EXPECT_EQ(3, failalloc_read("failed"));
+	vhxl_blk_teardown(&b);
+	disk_close(&d);
+	free(bm);
+	sh("rmmod vhx_failalloc");
 }
