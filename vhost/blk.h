@@ -8,6 +8,7 @@
 
 #include <linux/fs.h>
 #include <linux/llist.h>
+#include <linux/resource.h>
 #include <linux/sizes.h>
 #include <linux/virtio_blk.h>
 #include <linux/wait.h>
@@ -148,5 +149,20 @@ void vhx_blk_free_reqs(struct vhx_blk_vq *bvq);
 int vhx_blk_probe_file(struct file *file, struct vhx_blk_props *props);
 int vhx_blk_flush(struct file *file);
 int vhx_blk_dwz(struct vhx_blk_req *req, struct file *file);
+
+/*
+ * Bytes a write to a regular file may put at @pos under the owner's
+ * RLIMIT_FSIZE: U64_MAX without a limit, 0 at or past it.  A write there
+ * is EFBIG (IOERR), as the owner's own write(2) would be, but without the
+ * SIGXFSZ that would kill it; one across it is cut short at the limit.
+ */
+static inline u64 vhx_blk_fsize_room(const struct vhx_blk_vq *bvq, loff_t pos)
+{
+	unsigned long limit = bvq->vq.dev->fsize_limit;
+
+	if (limit == RLIM_INFINITY)
+		return U64_MAX;
+	return (u64)pos < limit ? limit - (u64)pos : 0;
+}
 
 #endif /* _VHX_BLK_H */

@@ -235,7 +235,8 @@ static int vhx_blk_zero_one(struct file *file, loff_t pos, u64 len,
 
 /*
  * DISCARD or WRITE_ZEROES, segment by segment.  The segments were
- * validated against the capacity and limits already.
+ * validated against the capacity and limits already; zeroing a regular
+ * file is a write, within the owner's RLIMIT_FSIZE.
  */
 int vhx_blk_dwz(struct vhx_blk_req *req, struct file *file)
 {
@@ -248,7 +249,10 @@ int vhx_blk_dwz(struct vhx_blk_req *req, struct file *file)
 		u64 len = (u64)le32_to_cpu(req->segs[i].num_sectors) << SECTOR_SHIFT;
 		u32 flags = le32_to_cpu(req->segs[i].flags);
 
-		if (wz)
+		if (wz && S_ISREG(file_inode(file)->i_mode) &&
+		    vhx_blk_fsize_room(req->bvq, pos) < len)
+			r = -EFBIG;
+		else if (wz)
 			r = vhx_blk_zero_one(file, pos, len,
 					     flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 		else

@@ -181,6 +181,12 @@ static long vhx_blk_rw(struct vhx_blk_req *req, bool nowait)
 		iov_iter_advance(&req->iter, req->done);
 
 		if (write && S_ISREG(inode->i_mode)) {
+			u64 room = vhx_blk_fsize_room(req->bvq, req->iocb.ki_pos);
+
+			if (!room)
+				return -EFBIG;
+			if (iov_iter_count(&req->iter) > room)
+				iov_iter_truncate(&req->iter, room);
 			if (nowait) {
 				if (!sb_start_write_trylock(inode->i_sb))
 					return -EAGAIN;

@@ -182,6 +182,12 @@ struct vhx_dev {
 	 * backend I/O runs under them, wherever it is issued from.
 	 */
 	const struct cred *cred;
+	/*
+	 * The owner's RLIMIT_FSIZE at SET_OWNER: limits live in the owner's
+	 * signal_struct, which no worker of the device shares, so the
+	 * device applies it itself (vhx_blk: writes to regular files).
+	 */
+	unsigned long fsize_limit;
 	pid_t owner_pid;
 	struct mutex mutex;	/* outer lock: device ioctls; then vq->mutex */
 	struct vhx_vq **vqs;

@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -152,6 +153,7 @@ long vhx_dev_set_owner(struct vhx_dev *dev)
 	if (!dev->mm)
 		return -EINVAL;
 	dev->cred = get_current_cred();
+	dev->fsize_limit = rlimit(RLIMIT_FSIZE);
 	dev->owner_pid = task_tgid_nr(current);
 	worker = vhx_worker_create();
 	if (IS_ERR(worker)) {
