@@ -50,21 +50,22 @@ static void vhx_blk_show_backend(struct seq_file *m, struct vhx_vq *vq)
 	seq_file_path(m, vhx_vq_get_backend(vq), " \t\n\\=");
 }
 
-static void vhx_blk_show_backend_stats(struct seq_file *m, struct vhx_vq *vq)
+static void vhx_blk_backend_stats(struct vhx_vq *vq,
+				  struct vhx_queue_stats *st)
 {
 	struct vhx_blk_vq *bvq = vhx_blk_vq(vq);
 
-	seq_printf(m, " inflight=%d punted=%lld bounced=%lld",
-		   atomic_read(&bvq->inflight),
-		   (long long)atomic64_read(&bvq->punted),
-		   (long long)atomic64_read(&bvq->bounced));
+	st->flags |= VHX_QSTATS_F_BLK;
+	st->blk_inflight = max(atomic_read(&bvq->inflight), 0);
+	st->blk_punted = atomic64_read(&bvq->punted);
+	st->blk_bounced = atomic64_read(&bvq->bounced);
 }
 
 static const struct vhx_dev_ops vhx_blk_ops = {
 	.kind = "blk",
 	.vq_name = vhx_blk_vq_name,
 	.show_backend = vhx_blk_show_backend,
-	.show_backend_stats = vhx_blk_show_backend_stats,
+	.backend_stats = vhx_blk_backend_stats,
 };
 
 static int vhx_blk_open(struct inode *inode, struct file *f)

@@ -26,6 +26,7 @@
 #include <linux/poll.h>
 #include <linux/uio.h>
 #include <linux/vhost.h>
+#include <linux/vhx.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -168,11 +169,11 @@ struct vhx_dev_ops {
 	 */
 	void (*show_backend)(struct seq_file *m, struct vhx_vq *vq);
 	/*
-	 * Print the backend's own counters (" key=value" each), without
-	 * vq->mutex: only what stays valid while the device lives.  May be
-	 * NULL.
+	 * Fill the backend's own counters into @st (the blk_* fields, and
+	 * VHX_QSTATS_F_BLK), when it is attached, without vq->mutex: only
+	 * what stays valid while the device lives.  May be NULL.
 	 */
-	void (*show_backend_stats)(struct seq_file *m, struct vhx_vq *vq);
+	void (*backend_stats)(struct vhx_vq *vq, struct vhx_queue_stats *st);
 };
 
 struct vhx_dev {

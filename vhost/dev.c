@@ -467,6 +467,9 @@ long vhx_dev_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 {
 	long r;
 
+	/* Counters: never behind the device mutex (a tenant's ioctl may hold it). */
+	if (ioctl == VHX_GET_QUEUE_STATS)
+		return vhx_vq_stats_ioctl(dev, argp);
 	mutex_lock(&dev->mutex);
 	r = vhx_dev_ioctl(dev, ioctl, argp);
 	if (r == -ENOIOCTLCMD)

@@ -25,6 +25,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/mutex.h>
+#include <linux/nospec.h>
 #include <linux/seq_file.h>
 
 #include "stats.h"
@@ -62,8 +63,13 @@ static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
 	spin_lock(&vq->name_lock);
 	seq_puts(m, vq->backend_name);
 	spin_unlock(&vq->name_lock);
-	if (READ_ONCE(vq->private_data) && dev->ops->show_backend_stats)
-		dev->ops->show_backend_stats(m, vq);
+	if (READ_ONCE(vq->private_data) && dev->ops->backend_stats) {
+		struct vhx_queue_stats bst = { 0 };
+
+		dev->ops->backend_stats(vq, &bst);
+		seq_printf(m, " inflight=%llu punted=%llu bounced=%llu",
+			   bst.blk_inflight, bst.blk_punted, bst.blk_bounced);
+	}
 	seq_printf(m, " broken=%d last_avail=%u last_used=%u",
 		   READ_ONCE(vq->broken), READ_ONCE(vq->last_avail_idx),
 		   READ_ONCE(vq->last_used_idx));
@@ -104,6 +110,72 @@ static int vhx_devices_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vhx_devices);
+
+/*
+ * VHX_GET_QUEUE_STATS: one queue as debugfs shows it, for whoever holds the
+ * device's fd.  Takes vhx_devices_lock (a device on the registry has its
+ * worker), never a vq mutex; like the debugfs reader, it only reads.
+ */
+long vhx_vq_stats_ioctl(struct vhx_dev *dev, void __user *argp)
+{
+	struct vhx_queue_stats st;
+	const struct vhx_vq_stats *c;
+	struct vhx_worker *worker;
+	struct vhx_vq *vq, *vq0 = dev->vqs[0];
+	u32 index;
+
+	if (get_user(index, (u32 __user *)argp))
+		return -EFAULT;
+	if (index >= dev->nvqs)
+		return -ENOBUFS;
+	vq = dev->vqs[array_index_nospec(index, dev->nvqs)];
+	memset(&st, 0, sizeof(st));
+	st.index = index;
+	st.nvqs = dev->nvqs;
+	st.dev_id = dev->id;
+	st.num = READ_ONCE(vq->num);
+	strscpy(st.kind, dev->ops->kind, sizeof(st.kind));
+	strscpy(st.name, dev->ops->vq_name ? dev->ops->vq_name(index) : "vq",
+		sizeof(st.name));
+	spin_lock(&vq->name_lock);
+	strscpy(st.backend, vq->backend_name, sizeof(st.backend));
+	spin_unlock(&vq->name_lock);
+	st.last_avail = READ_ONCE(vq->last_avail_idx);
+	st.last_used = READ_ONCE(vq->last_used_idx);
+	st.features = READ_ONCE(vq0->acked_features);
+	st.backend_features = READ_ONCE(vq0->acked_backend_features);
+	if (READ_ONCE(vq->broken))
+		st.flags |= VHX_QSTATS_F_BROKEN;
+	if (vhx_vq_is_packed(vq))
+		st.flags |= VHX_QSTATS_F_PACKED;
+	c = &vq->stats;
+	st.packets = READ_ONCE(c->packets);
+	st.bytes = READ_ONCE(c->bytes);
+	st.kicks = READ_ONCE(c->kicks);
+	st.calls = READ_ONCE(c->calls);
+	st.runs = READ_ONCE(c->runs);
+	st.requeues = READ_ONCE(c->requeues);
+	st.errors = READ_ONCE(c->errors);
+	st.iotlb_misses = READ_ONCE(c->iotlb_misses);
+
+	mutex_lock(&vhx_devices_lock);
+	if (!list_empty(&dev->node)) {
+		st.flags |= VHX_QSTATS_F_OWNED;
+		st.owner_pid = dev->owner_pid;
+		worker = READ_ONCE(vq->worker);
+		st.worker_pid = vhx_worker_pid(worker ? worker : dev->worker);
+		if (READ_ONCE(dev->iotlb))
+			st.flags |= VHX_QSTATS_F_IOTLB;
+		if (READ_ONCE(vq->private_data)) {
+			st.flags |= VHX_QSTATS_F_BACKEND;
+			if (dev->ops->backend_stats)
+				dev->ops->backend_stats(vq, &st);
+		}
+	}
+	mutex_unlock(&vhx_devices_lock);
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+EXPORT_SYMBOL_GPL(vhx_vq_stats_ioctl);
 
 int vhx_stats_init(void)
 {

@@ -7,6 +7,8 @@
 
 void vhx_dev_register(struct vhx_dev *dev);
 void vhx_dev_unregister(struct vhx_dev *dev);
+/* VHX_GET_QUEUE_STATS; no lock held (takes the registry's). */
+long vhx_vq_stats_ioctl(struct vhx_dev *dev, void __user *argp);
 int vhx_stats_init(void);
 void vhx_stats_exit(void);
 

@@ -14,6 +14,8 @@
 #include <linux/if_ether.h>
 
 #include "harness.h"
+#include <linux/vhx.h>
+
 #include "vhxlib.h"
 
 #define REQUIRE_DEV() do { \
@@ -541,6 +543,59 @@ TEST_F(dev, unknown_ioctls)
 	}
 	EXPECT_EQ(ENOTTY, xioctl(fd, worker_new, &s));
 	EXPECT_EQ(ENOTTY, xioctl(fd, _IOW('T', 0xca, int), &s));
+}
+
+/* VHX_GET_QUEUE_STATS (vhx only): any fd of the device, owned or not. */
+TEST(queue_stats_unowned)
+{
+	struct vhx_queue_stats st = { .index = 0 };
+	int fd;
+
+	REQUIRE_DEV();
+	if (!target_is_vhx())
+		SKIP(return, "VHX_GET_QUEUE_STATS is vhx's (target %s)",
+		     getenv("VHX_TARGET") ?: "unset");
+	fd = vhxl_open();
+	ASSERT_GE(fd, 0);
+	memset(&st, 0xff, sizeof(st));
+	st.index = 0;
+	ASSERT_EQ(0, xioctl(fd, VHX_GET_QUEUE_STATS, &st));
+	EXPECT_EQ(2u, st.nvqs);
+	EXPECT_EQ(0u, st.flags & VHX_QSTATS_F_OWNED);
+	EXPECT_EQ(0, st.owner_pid);
+	EXPECT_EQ(0, st.worker_pid);
+	EXPECT_EQ(0, strcmp("net", st.kind));
+	EXPECT_EQ(0, strcmp("rx", st.name));
+	EXPECT_EQ(0u, st.packets);
+	EXPECT_EQ(0u, st.reserved[7]);	/* zeroed, not left as given */
+	st.index = 2;
+	EXPECT_EQ(ENOBUFS, xioctl(fd, VHX_GET_QUEUE_STATS, &st));
+	st.index = 0x80000000u;
+	EXPECT_EQ(ENOBUFS, xioctl(fd, VHX_GET_QUEUE_STATS, &st));
+	EXPECT_EQ(EFAULT, xioctl(fd, VHX_GET_QUEUE_STATS, NULL));
+	close(fd);
+}
+
+TEST_F(dev, queue_stats)
+{
+	struct vhx_queue_stats st = { .index = 1 };
+
+	if (!target_is_vhx())
+		SKIP(return, "VHX_GET_QUEUE_STATS is vhx's");
+	ASSERT_EQ(0, xioctl(self->n.dev.fd, VHX_GET_QUEUE_STATS, &st));
+	EXPECT_EQ(1u, st.index);
+	EXPECT_EQ(2u, st.nvqs);
+	EXPECT_NE(0u, st.flags & VHX_QSTATS_F_OWNED);
+	EXPECT_EQ(0u, st.flags & (VHX_QSTATS_F_BACKEND | VHX_QSTATS_F_BROKEN |
+				  VHX_QSTATS_F_PACKED | VHX_QSTATS_F_BLK));
+	EXPECT_EQ(getpid(), st.owner_pid);
+	EXPECT_LT(0, st.worker_pid);
+	EXPECT_EQ(64u, st.num);
+	EXPECT_EQ(0, strcmp("tx", st.name));
+	EXPECT_EQ(0, strcmp("-", st.backend));
+	EXPECT_EQ(self->n.cfg.features, st.features);
+	TH_LOG("queue 1: dev %u, worker %d, num %u, features 0x%llx",
+	       st.dev_id, st.worker_pid, st.num, (unsigned long long)st.features);
 }
 
 TEST_HARNESS_MAIN
