@@ -21,7 +21,10 @@
  * on SIGTERM/SIGINT, after -t SECS, or (with -f and no -t) once the faults
  * are done and traffic was checked; 2 on a setup error.
  *
- * usage: vhx_traffic [-f none|swap|eventfd|mem] [-n LOOPS] [-t SECS]
+ * usage: vhx_traffic [-f none|swap|eventfd|mem] [-n LOOPS] [-t SECS] [-- ARGS]
+ *
+ * ARGS are ignored: vhxctl_test.sh puts a QEMU-style -name there, for
+ * vhxctl to find on the owner's command line.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -2,13 +2,22 @@
 /*
  * vhxctl: list the open vhx devices and their per-queue counters.
  *
- *   vhxctl list            devices: owner, worker, features, backends, rings
+ *   vhxctl list            devices: owner and its VM, worker, features,
+ *                          backends, rings
  *   vhxctl stats [ID]      per-queue counters (all devices, or one)
+ *   vhxctl stats --json [ID]   the same as one JSON document (README.md)
+ *   vhxctl prom            Prometheus text exposition (node_exporter's
+ *                          textfile collector)
  *   vhxctl watch [-n SEC] [ID]   stats, refreshed, with per-second rates
  *   vhxctl raw             the kernel's view as is
  *
  * Reads /sys/kernel/debug/vhx/devices (root; debugfs is mounted on demand).
+ * Where debugfs is absent or locked down (or with VHXCTL_SOURCE=fd), it
+ * asks each device itself (vhxctl_fd.c).
+ * The VM behind a device is the owner's QEMU -name (guest=NAME as libvirt
+ * passes it), read from /proc/PID/cmdline.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -21,20 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vhxctl.h"
+
 #define DEBUGFS "/sys/kernel/debug"
 #define DEVICES DEBUGFS "/vhx/devices"
-#define MAX_KV 32
-#define MAX_LINES 4096
-
-struct line {
-	bool is_dev;
-	int nkv;
-	char *key[MAX_KV];
-	char *val[MAX_KV];
-};
-
-static struct line lines[MAX_LINES];
-static int nlines;
+struct line lines[MAX_LINES];
+int nlines;
 static char *text;
 
 static const char *get(const struct line *l, const char *key)
@@ -45,29 +46,39 @@ static const char *get(const struct line *l, const char *key)
 	return "?";
 }
 
+static bool has(const struct line *l, const char *key)
+{
+	for (int i = 0; i < l->nkv; i++)
+		if (!strcmp(l->key[i], key))
+			return true;
+	return false;
+}
+
 static uint64_t getu(const struct line *l, const char *key)
 {
 	return strtoull(get(l, key), NULL, 0);
 }
 
-static int ensure_debugfs(void)
+static int ensure_debugfs(bool quiet)
 {
 	struct stat st;
 
-	if (!stat(DEBUGFS "/vhx", &st))
+	if (!access(DEVICES, R_OK))
 		return 0;
 	/* Not there: debugfs may just not be mounted yet. */
 	if (!stat(DEBUGFS, &st))
 		(void)mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-	if (!stat(DEBUGFS "/vhx", &st))
+	if (!access(DEVICES, R_OK))
 		return 0;
+	if (quiet)
+		return -1;
 	fprintf(stderr, "vhxctl: %s not found: is vhx_core loaded, debugfs mounted, and are you root?\n",
 		DEVICES);
 	return -1;
 }
 
 /* Read and split the devices file into key=value lines. */
-static int load(void)
+static int load_debugfs(void)
 {
 	size_t cap = 1 << 16, len = 0;
 	FILE *f = fopen(DEVICES, "r");
@@ -116,6 +127,14 @@ static int load(void)
 	return 0;
 }
 
+/* Where the lines come from: debugfs, or the devices' fds. */
+static bool from_fds;
+
+static int load(void)
+{
+	return from_fds ? load_fds() : load_debugfs();
+}
+
 static const char *comm_of(const char *pid)
 {
 	static char buf[64];
@@ -132,21 +151,67 @@ static const char *comm_of(const char *pid)
 	return buf;
 }
 
+/*
+ * The VM an owner runs: the value of QEMU's -name, or its guest= part
+ * (libvirt: "-name guest=DOMAIN,debug-threads=on"); "" if none.
+ */
+static const char *vm_of(const char *pid)
+{
+	static char vm[128];
+	char path[64], buf[8192];
+	size_t n = 0, off;
+	FILE *f;
+
+	vm[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return vm;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (off = 0; off < n; off += strlen(buf + off) + 1) {
+		const char *v, *g;
+		size_t len;
+
+		if (strcmp(buf + off, "-name") && strcmp(buf + off, "--name"))
+			continue;
+		off += strlen(buf + off) + 1;
+		if (off >= n)
+			break;
+		v = buf + off;
+		g = strstr(v, "guest=");
+		if (g && (g == v || g[-1] == ','))
+			v = g + strlen("guest=");
+		else if (strchr(v, '=') && strchr(v, '=') < strchrnul(v, ','))
+			continue;	/* only other key=value options */
+		len = strcspn(v, ",");
+		if (len >= sizeof(vm))
+			len = sizeof(vm) - 1;
+		memcpy(vm, v, len);
+		vm[len] = 0;
+		break;
+	}
+	return vm;
+}
+
 /* Feature bits by name, the ones vhx can negotiate. */
+static const struct { int bit; const char *name; } feature_names[] = {
+	{ 15, "MRG_RXBUF" }, { 24, "NOTIFY_ON_EMPTY" },
+	{ 26, "LOG_ALL" }, { 27, "VNET_HDR" },
+	{ 28, "INDIRECT" }, { 29, "EVENT_IDX" },
+	{ 32, "VERSION_1" }, { 33, "ACCESS_PLATFORM" },
+	{ 34, "RING_PACKED" }, { 40, "RING_RESET" },
+};
+#define NFEATURES (sizeof(feature_names) / sizeof(feature_names[0]))
+
 static void print_features(uint64_t f)
 {
-	static const struct { int bit; const char *name; } names[] = {
-		{ 15, "MRG_RXBUF" }, { 24, "NOTIFY_ON_EMPTY" },
-		{ 26, "LOG_ALL" }, { 27, "VNET_HDR" },
-		{ 28, "INDIRECT" }, { 29, "EVENT_IDX" },
-		{ 32, "VERSION_1" }, { 33, "ACCESS_PLATFORM" },
-		{ 34, "RING_PACKED" }, { 40, "RING_RESET" },
-	};
 	bool first = true;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (f & (1ULL << names[i].bit)) {
-			printf("%s%s", first ? "" : ",", names[i].name);
+	for (size_t i = 0; i < NFEATURES; i++) {
+		if (f & (1ULL << feature_names[i].bit)) {
+			printf("%s%s", first ? "" : ",", feature_names[i].name);
 			first = false;
 		}
 	}
@@ -158,17 +223,19 @@ static int cmd_list(void)
 {
 	int ndev = 0;
 
-	printf("%-4s %-4s %-22s %-8s %-18s %-10s %s\n", "ID", "KIND", "OWNER",
-	       "WORKER", "FEATURES", "BACKENDS", "RINGS");
+	printf("%-4s %-4s %-22s %-16s %-8s %-18s %-10s %s\n", "ID", "KIND",
+	       "OWNER", "VM", "WORKER", "FEATURES", "BACKENDS", "RINGS");
 	for (int i = 0; i < nlines; i++) {
 		const struct line *d = &lines[i];
 		char owner[48], backends[64] = "", rings[64] = "";
+		const char *vm;
 
 		if (!d->is_dev)
 			continue;
 		ndev++;
 		snprintf(owner, sizeof(owner), "%s(%s)", get(d, "owner"),
 			 comm_of(get(d, "owner")));
+		vm = vm_of(get(d, "owner"));
 		for (int j = i + 1; j < nlines && !lines[j].is_dev; j++) {
 			size_t bl = strlen(backends), rl = strlen(rings);
 
@@ -180,8 +247,8 @@ static int cmd_list(void)
 				 strcmp(get(&lines[j], "layout"), "packed") ?
 				 "" : "/packed");
 		}
-		printf("%-4s %-4s %-22s %-8s %-18s %-10s %s\n", get(d, "id"),
-		       get(d, "kind"), owner, get(d, "worker"),
+		printf("%-4s %-4s %-22s %-16s %-8s %-18s %-10s %s\n", get(d, "id"),
+		       get(d, "kind"), owner, *vm ? vm : "-", get(d, "worker"),
 		       get(d, "features"), backends, rings);
 		printf("     features: ");
 		print_features(getu(d, "features"));
@@ -260,6 +327,194 @@ static int cmd_stats(const char *only, double interval)
 	return 0;
 }
 
+/* vhost-blk's live per-queue values: gauges first, then counters. */
+static const char *blk_values[] = { "inflight", "punted", "bounced" };
+#define NBLK (sizeof(blk_values) / sizeof(blk_values[0]))
+
+/* @v as a JSON string: quotes, backslashes and control bytes escaped. */
+static void json_str(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		unsigned char c = *v;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/*
+ * stats --json: {"version": 1, "devices": [...]}, every device (or the one
+ * with id @only) with its queues.  The keys are listed in README.md and are
+ * only ever added to.
+ */
+static int cmd_json(const char *only)
+{
+	bool first_dev = true;
+
+	printf("{\"version\": 1, \"devices\": [");
+	for (int i = 0; i < nlines; i++) {
+		const struct line *d = &lines[i];
+		const char *pid = get(d, "owner");
+		uint64_t f = getu(d, "features");
+		bool first = true;
+
+		if (!d->is_dev || (only && strcmp(get(d, "id"), only)))
+			continue;
+		printf("%s\n  {\"id\": %" PRIu64 ", \"kind\": ",
+		       first_dev ? "" : ",", getu(d, "id"));
+		first_dev = false;
+		json_str(get(d, "kind"));
+		printf(", \"owner\": {\"pid\": %" PRIu64 ", \"comm\": ",
+		       getu(d, "owner"));
+		json_str(comm_of(pid));
+		printf(", \"vm\": ");
+		json_str(vm_of(pid));
+		printf("}, \"worker\": %" PRIu64 ", \"features\": %" PRIu64
+		       ", \"feature_names\": [", getu(d, "worker"), f);
+		for (size_t b = 0; b < NFEATURES; b++) {
+			if (!(f & (1ULL << feature_names[b].bit)))
+				continue;
+			printf("%s", first ? "" : ", ");
+			json_str(feature_names[b].name);
+			first = false;
+		}
+		printf("], \"backend_features\": %" PRIu64
+		       ", \"iotlb\": %s, \"queues\": [",
+		       getu(d, "backend_features"),
+		       getu(d, "iotlb") ? "true" : "false");
+		first = true;
+		for (int j = i + 1; j < nlines && !lines[j].is_dev; j++) {
+			const struct line *q = &lines[j];
+
+			printf("%s\n    {\"idx\": %" PRIu64 ", \"name\": ",
+			       first ? "" : ",", getu(q, "idx"));
+			first = false;
+			json_str(get(q, "name"));
+			printf(", \"num\": %" PRIu64 ", \"layout\": ",
+			       getu(q, "num"));
+			json_str(get(q, "layout"));
+			printf(", \"backend\": ");
+			json_str(get(q, "backend"));
+			printf(", \"broken\": %s, \"worker\": %" PRIu64,
+			       getu(q, "broken") ? "true" : "false",
+			       getu(q, "worker"));
+			for (size_t c = 0; c < NCOUNTERS; c++)
+				printf(", \"%s\": %" PRIu64, counters[c],
+				       getu(q, counters[c]));
+			for (size_t c = 0; c < NBLK; c++)
+				if (has(q, blk_values[c]))
+					printf(", \"%s\": %" PRIu64, blk_values[c],
+					       getu(q, blk_values[c]));
+			printf("}");
+		}
+		printf("%s]}", first ? "" : "\n  ");
+	}
+	printf("%s]}\n", first_dev ? "" : "\n");
+	return 0;
+}
+
+/* @v as a Prometheus label value: backslash, quote and newline escaped. */
+static void prom_label(const char *key, const char *v, bool last)
+{
+	printf("%s=\"", key);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			printf("\\%c", *v);
+		else if (*v == '\n')
+			printf("\\n");
+		else
+			putchar(*v);
+	}
+	printf("\"%s", last ? "" : ",");
+}
+
+static void prom_sample(const char *metric, const struct line *d,
+			const struct line *q, uint64_t v)
+{
+	const char *pid = get(d, "owner");
+
+	printf("%s{", metric);
+	prom_label("dev", get(d, "id"), false);
+	prom_label("kind", get(d, "kind"), false);
+	prom_label("owner", pid, false);
+	prom_label("vm", vm_of(pid), false);
+	prom_label("vq", get(q, "idx"), false);
+	prom_label("name", get(q, "name"), false);
+	prom_label("backend", get(q, "backend"), true);
+	printf("} %" PRIu64 "\n", v);
+}
+
+/* One metric family over every queue that has @key. */
+static void prom_family(const char *metric, const char *type,
+			const char *help, const char *key)
+{
+	const struct line *d = NULL;
+	bool head = false;
+
+	for (int i = 0; i < nlines; i++) {
+		const struct line *q = &lines[i];
+
+		if (q->is_dev) {
+			d = q;
+			continue;
+		}
+		if (!d || !has(q, key))
+			continue;
+		if (!head) {
+			printf("# HELP %s %s\n# TYPE %s %s\n", metric, help,
+			       metric, type);
+			head = true;
+		}
+		prom_sample(metric, d, q, getu(q, key));
+	}
+}
+
+/*
+ * prom: the Prometheus text format, one family per counter (vhx_vq_*_total,
+ * labels dev, kind, owner, vm, vq, name, backend), fit for node_exporter's
+ * textfile collector (write to a .prom file, rename into place).
+ */
+static int cmd_prom(void)
+{
+	static const char *help[NCOUNTERS] = {
+		"frames (net) or requests completed OK (blk)",
+		"payload bytes moved",
+		"handler runs started by a guest kick",
+		"guest notifications",
+		"handler runs",
+		"runs cut short by the packet or byte weight",
+		"ring errors (the queue stops until reset)",
+		"IOTLB miss messages",
+	};
+	char metric[64];
+	int ndev = 0;
+
+	for (int i = 0; i < nlines; i++)
+		ndev += lines[i].is_dev;
+	printf("# HELP vhx_devices open vhx devices with an owner\n"
+	       "# TYPE vhx_devices gauge\nvhx_devices %d\n", ndev);
+	for (size_t c = 0; c < NCOUNTERS; c++) {
+		snprintf(metric, sizeof(metric), "vhx_vq_%s_total", counters[c]);
+		prom_family(metric, "counter", help[c], counters[c]);
+	}
+	prom_family("vhx_vq_broken", "gauge",
+		    "1 if the queue is stopped by a ring error", "broken");
+	prom_family("vhx_vq_ring_size", "gauge", "ring entries", "num");
+	prom_family("vhx_blk_vq_inflight", "gauge",
+		    "vhost-blk requests in the I/O stack", "inflight");
+	prom_family("vhx_blk_vq_punted_total", "counter",
+		    "vhost-blk requests sent to the blocking workqueue", "punted");
+	prom_family("vhx_blk_vq_bounced_total", "counter",
+		    "vhost-blk requests copied through bounce pages", "bounced");
+	return 0;
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_sigint(int sig)
@@ -271,18 +526,28 @@ static void on_sigint(int sig)
 static int usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
-		"usage: vhxctl list | stats [ID] | watch [-n SECONDS] [ID] | raw\n");
+		"usage: vhxctl list | stats [--json] [ID] | prom | watch [-n SECONDS] [ID] | raw\n");
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "list";
+	const char *src;
 
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
 		return usage(0);
-	if (ensure_debugfs())
-		return 1;
+	src = getenv("VHXCTL_SOURCE");
+	if (src && strcmp(src, "fd") && strcmp(src, "debugfs")) {
+		fprintf(stderr, "vhxctl: VHXCTL_SOURCE is fd or debugfs\n");
+		return 2;
+	}
+	if (!strcmp(cmd, "raw") || (src && !strcmp(src, "debugfs"))) {
+		if (ensure_debugfs(false))
+			return 1;
+	} else {
+		from_fds = (src && !strcmp(src, "fd")) || ensure_debugfs(true);
+	}
 	if (!strcmp(cmd, "raw")) {
 		if (load())
 			return 1;
@@ -291,8 +556,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list"))
 		return load() ? 1 : cmd_list();
+	if (!strcmp(cmd, "stats") && argc > 2 && !strcmp(argv[2], "--json"))
+		return load() ? 1 : cmd_json(argc > 3 ? argv[3] : NULL);
 	if (!strcmp(cmd, "stats"))
 		return load() ? 1 : cmd_stats(argc > 2 ? argv[2] : NULL, 0);
+	if (!strcmp(cmd, "prom"))
+		return load() ? 1 : cmd_prom();
 	if (!strcmp(cmd, "watch")) {
 		double interval = 1;
 		const char *only = NULL;
