@@ -458,6 +458,8 @@ static long vhx_blk_submit(struct vhx_blk_vq *bvq, struct vhx_blk_req *req,
 	req->type = c.type;
 	req->sector = c.sector;
 	req->status = c.status;
+	trace_vhx_blk_submit(vq->dev->id, vq->index, req->head, c.type,
+			     c.sector, (u64)c.out_len + c.in_len);
 	req->iocb.ki_filp = file;
 	req->done = 0;
 	req->len = 0;
@@ -610,6 +612,9 @@ void vhx_blk_reap(struct vhx_blk_vq *bvq, bool guest)
 					   req->head);
 			} else {
 				vhx_blk_log_written(vq, req);
+				trace_vhx_blk_complete(vq->dev->id, vq->index,
+						       req->head, req->result,
+						       req->used_len);
 				vq->heads[n].id = (__force __virtio32)cpu_to_le32(req->head);
 				vq->heads[n].len = (__force __virtio32)cpu_to_le32(req->used_len);
 				n++;
@@ -664,6 +669,7 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 	struct vhx_vq *vq = &bvq->vq;
 	struct vhx_log *log = vhx_has_feature(vq, VHOST_F_LOG_ALL) ? vq->log : NULL;
 	unsigned int out, in, log_num = 0;
+	struct vhx_run run = { .on = false };
 	int head, reqs = 0;
 	long total = 0, r;
 	struct file *file;
@@ -672,7 +678,7 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 	file = vhx_vq_get_backend(vq);
 	if (!file || vq->broken || bvq->stopped)
 		goto out;
-	vq->stats.runs++;
+	vhx_run_start(vq, &run);
 	vhx_disable_notify(vq);
 	WRITE_ONCE(bvq->handling, true);
 	do {
@@ -740,6 +746,7 @@ static void vhx_blk_handle_vq(struct vhx_blk_vq *bvq)
 	smp_store_mb(bvq->handling, false);
 	vhx_blk_reap(bvq, true);
 out:
+	vhx_run_end(vq, &run);
 	mutex_unlock(&vq->mutex);
 }
 

@@ -31,6 +31,7 @@
 #include <linux/virtio_ring.h>
 
 #include "mem.h"
+#include "trace.h"
 #include "worker.h"
 
 /*
@@ -110,6 +111,7 @@ struct vhx_vq {
 	 * wakeups; stays until vhx_dev_cleanup().
 	 */
 	struct vhx_worker *worker;
+	u16 index;		/* in dev->vqs[], for the tracepoints */
 
 	/*
 	 * The ring layout in use: set from the negotiated features when a
@@ -221,10 +223,19 @@ static inline void vhx_vq_fail(struct vhx_vq *vq)
 		vhx_eventfd_signal(vq->error_ctx);
 }
 
-/* pr_debug_ratelimited() applies pr_fmt() (the module's prefix) itself. */
+/*
+ * The message, formatted once, goes to the rate-limited debug log
+ * (pr_debug_ratelimited() applies the module's pr_fmt() prefix) and to the
+ * vhx_vq_error event; then the queue fails.
+ */
 #define vhx_vq_err(vq, fmt, ...) do {					\
-		pr_debug_ratelimited(fmt, ##__VA_ARGS__);		\
-		vhx_vq_fail(vq);					\
+		struct vhx_vq *__vq = (vq);				\
+		char __why[VHX_TRACE_WHY];				\
+									\
+		snprintf(__why, sizeof(__why), fmt, ##__VA_ARGS__);	\
+		pr_debug_ratelimited("%s", __why);			\
+		trace_vhx_vq_error(__vq->dev->id, __vq->index, __why);	\
+		vhx_vq_fail(__vq);					\
 	} while (0)
 
 static inline bool vhx_has_feature(const struct vhx_vq *vq, int bit)

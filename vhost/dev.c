@@ -70,6 +70,7 @@ void vhx_dev_init(struct vhx_dev *dev, struct vhx_vq **vqs, int nvqs,
 		vq->iov = NULL;
 		vq->packed = NULL;
 		vq->dev = dev;
+		vq->index = i;
 		vq->worker = NULL;
 		mutex_init(&vq->mutex);
 		spin_lock_init(&vq->name_lock);

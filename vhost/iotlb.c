@@ -81,6 +81,7 @@ void vhx_iotlb_miss(struct vhx_vq *vq, u64 iova, int access)
 	lockdep_assert_held(&vq->mutex);
 
 	vq->stats.iotlb_misses++;
+	trace_vhx_iotlb_miss(dev->id, vq->index, iova, access);
 	vq->iotlb_wait = true;
 	/* Zeroed: every byte userspace reads is defined (CVE-2018-1118). */
 	node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);

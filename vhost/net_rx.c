@@ -172,6 +172,7 @@ void vhx_net_handle_rx(struct vhx_net *n)
 	bool mergeable, set_num_buffers;
 	int err, headcount, recv_pkts = 0;
 	struct vhx_log *vq_log;
+	struct vhx_run run = { .on = false };
 	struct iov_iter fixup;
 	struct socket *sock;
 
@@ -179,7 +180,7 @@ void vhx_net_handle_rx(struct vhx_net *n)
 	sock = vhx_vq_get_backend(vq);
 	if (!sock || vq->broken)
 		goto out;
-	vq->stats.runs++;
+	vhx_run_start(vq, &run);
 	vhx_disable_notify(vq);
 	vhx_net_disable_vq(n, vq);
 
@@ -272,6 +273,7 @@ void vhx_net_handle_rx(struct vhx_net *n)
 		vhx_net_enable_vq(n, vq);
 out:
 	vhx_net_signal_used(nvq);
+	vhx_run_end(vq, &run);
 	mutex_unlock(&vq->mutex);
 }
 

@@ -233,16 +233,18 @@ used:
 void vhx_net_handle_tx(struct vhx_net *n)
 {
 	struct vhx_vq *vq = &n->vqs[VHX_NET_VQ_TX].vq;
+	struct vhx_run run;
 	struct socket *sock;
 
 	mutex_lock_nested(&vq->mutex, VHX_NET_VQ_TX);
 	sock = vhx_vq_get_backend(vq);
 	if (!sock || vq->broken)
 		goto out;
-	vq->stats.runs++;
+	vhx_run_start(vq, &run);
 	vhx_disable_notify(vq);
 	vhx_net_disable_vq(n, vq);
 	vhx_handle_tx_copy(n, sock);
+	vhx_run_end(vq, &run);
 out:
 	mutex_unlock(&vq->mutex);
 }

@@ -30,6 +30,8 @@ static int vhx_poll_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 
 	if (!(key_to_poll(key) & poll->mask))
 		return 0;
+	if (poll->vq)	/* a kick eventfd, not a backend's socket */
+		trace_vhx_kick(poll->dev->id, poll->vq->index);
 	vhx_poll_queue(poll);
 	return 0;
 }

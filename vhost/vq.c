@@ -165,10 +165,15 @@ EXPORT_SYMBOL_GPL(vhx_discard_vq_desc);
 int vhx_add_used_n(struct vhx_vq *vq, struct vring_used_elem *heads,
 		   unsigned int count)
 {
+	int r;
+
 	lockdep_assert_held(&vq->mutex);
 	if (!count)
 		return 0;
-	return vq->ops->add_used_n(vq, heads, count);
+	r = vq->ops->add_used_n(vq, heads, count);
+	if (!r)
+		trace_vhx_used(vq->dev->id, vq->index, count);
+	return r;
 }
 EXPORT_SYMBOL_GPL(vhx_add_used_n);
 
@@ -188,6 +193,7 @@ void vhx_signal(struct vhx_vq *vq)
 	if (vq->call_ctx && vq->ops->should_notify(vq)) {
 		vhx_eventfd_signal(vq->call_ctx);
 		vq->stats.calls++;
+		trace_vhx_call(vq->dev->id, vq->index);
 	}
 }
 EXPORT_SYMBOL_GPL(vhx_signal);

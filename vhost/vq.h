@@ -43,6 +43,38 @@ bool vhx_enable_notify(struct vhx_vq *vq);
 void vhx_disable_notify(struct vhx_vq *vq);
 bool vhx_vq_avail_empty(struct vhx_vq *vq);
 bool vhx_exceeds_weight(struct vhx_vq *vq, int pkts, int total_len);
+
+/*
+ * One handler run, between vhx_run_start() (counts it) and vhx_run_end()
+ * (the vhx_handle event: what the run moved, whether a weight cut it
+ * short).  The counters are only sampled while the event is on.  Caller
+ * holds vq->mutex; a run that never started may be ended.
+ */
+struct vhx_run {
+	bool on;
+	u64 packets, bytes, requeues;
+};
+
+static inline void vhx_run_start(struct vhx_vq *vq, struct vhx_run *run)
+{
+	vq->stats.runs++;
+	run->on = trace_vhx_handle_enabled();
+	if (run->on) {
+		run->packets = vq->stats.packets;
+		run->bytes = vq->stats.bytes;
+		run->requeues = vq->stats.requeues;
+	}
+}
+
+static inline void vhx_run_end(struct vhx_vq *vq, const struct vhx_run *run)
+{
+	if (run->on)
+		trace_vhx_handle(vq->dev->id, vq->index,
+				 vq->stats.packets - run->packets,
+				 vq->stats.bytes - run->bytes,
+				 vq->stats.requeues != run->requeues);
+}
+
 int vhx_vq_update_used_flags(struct vhx_vq *vq);
 
 #endif /* _VHX_VQ_H */
