@@ -15,7 +15,7 @@ set -euo pipefail
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
       pkg-config e2fsprogs fio jq xz-utils zstd util-linux linux-source-6.1
-      clang libclang-rt-14-dev xfsprogs btrfs-progs f2fs-tools)
+      clang libclang-rt-14-dev xfsprogs btrfs-progs f2fs-tools linux-perf)
 
 BENCH=0
 [ "${1:-}" = --bench ] && BENCH=1
@@ -56,9 +56,10 @@ need_cmd  jq                                     jq           # vhx-blk-fio.sh p
 need_cmd  unshare                                util-linux   # mkstate.sh: a private netns
 need_glob /usr/src/linux-source-6.1.tar.xz       linux-source-6.1  # style: checkpatch.pl
 need_cmd  clang                                  clang        # fuzz-check
-need_cmd  mkfs.xfs                               xfsprogs     # blk_fs: XFS backends
-need_cmd  mkfs.btrfs                             btrfs-progs  # blk_fs: btrfs backends
-need_cmd  mkfs.f2fs                              f2fs-tools   # blk_fs: f2fs backends
+need_glob '/usr/sbin/mkfs.xfs'                   xfsprogs     # blk_fs: XFS backends
+need_glob '/usr/sbin/mkfs.btrfs'                 btrfs-progs  # blk_fs: btrfs backends
+need_glob '/usr/sbin/mkfs.f2fs'                  f2fs-tools   # blk_fs: f2fs backends
+need_cmd  perf                                   linux-perf   # trace_test: perf stat on vhx events
 need_glob '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' libclang-rt-14-dev
 if [ $BENCH = 1 ]; then
 	need_cmd  gnuplot                        gnuplot-nox
