@@ -224,19 +224,13 @@ static inline void vhx_vq_fail(struct vhx_vq *vq)
 }
 
 /*
- * The message, formatted once, goes to the rate-limited debug log
- * (pr_debug_ratelimited() applies the module's pr_fmt() prefix) and to the
- * vhx_vq_error event; then the queue fails.
+ * A guest-triggered error, with its message: see vhx_vq_err_fail()
+ * (trace.c), out of line so that the ring walk's many checks stay small.
  */
-#define vhx_vq_err(vq, fmt, ...) do {					\
-		struct vhx_vq *__vq = (vq);				\
-		char __why[VHX_TRACE_WHY];				\
-									\
-		snprintf(__why, sizeof(__why), fmt, ##__VA_ARGS__);	\
-		pr_debug_ratelimited("%s", __why);			\
-		trace_vhx_vq_error(__vq->dev->id, __vq->index, __why);	\
-		vhx_vq_fail(__vq);					\
-	} while (0)
+__printf(3, 4)
+void vhx_vq_err_fail(struct vhx_vq *vq, const char *mod, const char *fmt, ...);
+#define vhx_vq_err(vq, fmt, ...) \
+	vhx_vq_err_fail(vq, KBUILD_MODNAME, fmt, ##__VA_ARGS__)
 
 static inline bool vhx_has_feature(const struct vhx_vq *vq, int bit)
 {

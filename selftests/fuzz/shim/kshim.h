@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,10 @@ typedef unsigned int gfp_t;
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define EXPORT_SYMBOL_GPL(s)
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#ifndef KBUILD_MODNAME
+#define KBUILD_MODNAME "vhx_core"
+#endif
 #define EXPORT_SYMBOL(s)
 #define BIT(n) (1UL << (n))
 #define BIT_ULL(n) (1ULL << (n))

@@ -16,4 +16,5 @@
 #define TRACE_EVENT(name, proto, args, tstruct, assign, print)		\
 	DEFINE_EVENT(name, name, PARAMS(proto), PARAMS(args))
 #define PARAMS(args...) args
+#define EXPORT_TRACEPOINT_SYMBOL_GPL(name)
 #endif
