@@ -51,41 +51,90 @@ void vhx_dev_unregister(struct vhx_dev *dev)
 }
 EXPORT_SYMBOL_GPL(vhx_dev_unregister);
 
+/*
+ * One queue as both readers give it: what needs no owner (read racily,
+ * never under the vq mutex) ...
+ */
+static void vhx_vq_read(struct vhx_dev *dev, unsigned int idx,
+			struct vhx_queue_stats *st)
+{
+	struct vhx_vq *vq = dev->vqs[idx], *vq0 = dev->vqs[0];
+	const struct vhx_vq_stats *c = &vq->stats;
+
+	memset(st, 0, sizeof(*st));
+	st->index = idx;
+	st->nvqs = dev->nvqs;
+	st->dev_id = dev->id;
+	st->num = READ_ONCE(vq->num);
+	strscpy(st->kind, dev->ops->kind, sizeof(st->kind));
+	strscpy(st->name, dev->ops->vq_name ? dev->ops->vq_name(idx) : "vq",
+		sizeof(st->name));
+	spin_lock(&vq->name_lock);
+	strscpy(st->backend, vq->backend_name, sizeof(st->backend));
+	spin_unlock(&vq->name_lock);
+	st->last_avail = READ_ONCE(vq->last_avail_idx);
+	st->last_used = READ_ONCE(vq->last_used_idx);
+	st->features = READ_ONCE(vq0->acked_features);
+	st->backend_features = READ_ONCE(vq0->acked_backend_features);
+	if (READ_ONCE(vq->broken))
+		st->flags |= VHX_QSTATS_F_BROKEN;
+	if (vhx_vq_is_packed(vq))
+		st->flags |= VHX_QSTATS_F_PACKED;
+	st->packets = READ_ONCE(c->packets);
+	st->bytes = READ_ONCE(c->bytes);
+	st->kicks = READ_ONCE(c->kicks);
+	st->calls = READ_ONCE(c->calls);
+	st->runs = READ_ONCE(c->runs);
+	st->requeues = READ_ONCE(c->requeues);
+	st->errors = READ_ONCE(c->errors);
+	st->iotlb_misses = READ_ONCE(c->iotlb_misses);
+}
+
+/* ... and what only a registered (owned) device has: its worker lives. */
+static void vhx_vq_read_owned(struct vhx_dev *dev, unsigned int idx,
+			      struct vhx_queue_stats *st)
+{
+	struct vhx_vq *vq = dev->vqs[idx];
+	struct vhx_worker *worker = READ_ONCE(vq->worker);
+
+	lockdep_assert_held(&vhx_devices_lock);
+	st->flags |= VHX_QSTATS_F_OWNED;
+	st->owner_pid = dev->owner_pid;
+	st->worker_pid = vhx_worker_pid(worker ? worker : dev->worker);
+	if (READ_ONCE(dev->iotlb))
+		st->flags |= VHX_QSTATS_F_IOTLB;
+	if (READ_ONCE(vq->private_data)) {
+		st->flags |= VHX_QSTATS_F_BACKEND;
+		if (dev->ops->backend_stats)
+			dev->ops->backend_stats(vq, st);
+	}
+}
+
 static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
 {
 	struct vhx_vq *vq = dev->vqs[idx];
-	const struct vhx_vq_stats *st = &vq->stats;
-	struct vhx_worker *worker = READ_ONCE(vq->worker);
+	struct vhx_queue_stats st;
 
-	seq_printf(m, "vq dev=%u idx=%d name=%s num=%u backend=", dev->id, idx,
-		   dev->ops->vq_name ? dev->ops->vq_name(idx) : "vq",
-		   READ_ONCE(vq->num));
-	spin_lock(&vq->name_lock);
-	seq_puts(m, vq->backend_name);
-	spin_unlock(&vq->name_lock);
-	if (READ_ONCE(vq->private_data) && dev->ops->backend_stats) {
-		struct vhx_queue_stats bst = { 0 };
-
-		dev->ops->backend_stats(vq, &bst);
+	vhx_vq_read(dev, idx, &st);
+	vhx_vq_read_owned(dev, idx, &st);
+	seq_printf(m, "vq dev=%u idx=%d name=%s num=%u backend=%s", st.dev_id,
+		   idx, st.name, st.num, st.backend);
+	if (st.flags & VHX_QSTATS_F_BLK)
 		seq_printf(m, " inflight=%llu punted=%llu bounced=%llu",
-			   bst.blk_inflight, bst.blk_punted, bst.blk_bounced);
-	}
+			   st.blk_inflight, st.blk_punted, st.blk_bounced);
 	seq_printf(m, " broken=%d last_avail=%u last_used=%u",
-		   READ_ONCE(vq->broken), READ_ONCE(vq->last_avail_idx),
-		   READ_ONCE(vq->last_used_idx));
-	if (vhx_vq_is_packed(vq))
+		   !!(st.flags & VHX_QSTATS_F_BROKEN), st.last_avail,
+		   st.last_used);
+	if (st.flags & VHX_QSTATS_F_PACKED)
 		seq_printf(m, " layout=packed avail_wrap=%d used_wrap=%d",
 			   READ_ONCE(vq->last_avail_wrap),
 			   READ_ONCE(vq->last_used_wrap));
 	else
 		seq_puts(m, " layout=split");
 	seq_printf(m, " packets=%llu bytes=%llu kicks=%llu calls=%llu runs=%llu requeues=%llu errors=%llu iotlb_misses=%llu",
-		   READ_ONCE(st->packets), READ_ONCE(st->bytes),
-		   READ_ONCE(st->kicks), READ_ONCE(st->calls),
-		   READ_ONCE(st->runs), READ_ONCE(st->requeues),
-		   READ_ONCE(st->errors), READ_ONCE(st->iotlb_misses));
-	seq_printf(m, " worker=%d\n",
-		   vhx_worker_pid(worker ? worker : dev->worker));
+		   st.packets, st.bytes, st.kicks, st.calls, st.runs,
+		   st.requeues, st.errors, st.iotlb_misses);
+	seq_printf(m, " worker=%d\n", st.worker_pid);
 }
 
 static int vhx_devices_show(struct seq_file *m, void *v)
@@ -119,59 +168,17 @@ DEFINE_SHOW_ATTRIBUTE(vhx_devices);
 long vhx_vq_stats_ioctl(struct vhx_dev *dev, void __user *argp)
 {
 	struct vhx_queue_stats st;
-	const struct vhx_vq_stats *c;
-	struct vhx_worker *worker;
-	struct vhx_vq *vq, *vq0 = dev->vqs[0];
 	u32 index;
 
 	if (get_user(index, (u32 __user *)argp))
 		return -EFAULT;
 	if (index >= dev->nvqs)
 		return -ENOBUFS;
-	vq = dev->vqs[array_index_nospec(index, dev->nvqs)];
-	memset(&st, 0, sizeof(st));
-	st.index = index;
-	st.nvqs = dev->nvqs;
-	st.dev_id = dev->id;
-	st.num = READ_ONCE(vq->num);
-	strscpy(st.kind, dev->ops->kind, sizeof(st.kind));
-	strscpy(st.name, dev->ops->vq_name ? dev->ops->vq_name(index) : "vq",
-		sizeof(st.name));
-	spin_lock(&vq->name_lock);
-	strscpy(st.backend, vq->backend_name, sizeof(st.backend));
-	spin_unlock(&vq->name_lock);
-	st.last_avail = READ_ONCE(vq->last_avail_idx);
-	st.last_used = READ_ONCE(vq->last_used_idx);
-	st.features = READ_ONCE(vq0->acked_features);
-	st.backend_features = READ_ONCE(vq0->acked_backend_features);
-	if (READ_ONCE(vq->broken))
-		st.flags |= VHX_QSTATS_F_BROKEN;
-	if (vhx_vq_is_packed(vq))
-		st.flags |= VHX_QSTATS_F_PACKED;
-	c = &vq->stats;
-	st.packets = READ_ONCE(c->packets);
-	st.bytes = READ_ONCE(c->bytes);
-	st.kicks = READ_ONCE(c->kicks);
-	st.calls = READ_ONCE(c->calls);
-	st.runs = READ_ONCE(c->runs);
-	st.requeues = READ_ONCE(c->requeues);
-	st.errors = READ_ONCE(c->errors);
-	st.iotlb_misses = READ_ONCE(c->iotlb_misses);
-
+	index = array_index_nospec(index, dev->nvqs);
+	vhx_vq_read(dev, index, &st);
 	mutex_lock(&vhx_devices_lock);
-	if (!list_empty(&dev->node)) {
-		st.flags |= VHX_QSTATS_F_OWNED;
-		st.owner_pid = dev->owner_pid;
-		worker = READ_ONCE(vq->worker);
-		st.worker_pid = vhx_worker_pid(worker ? worker : dev->worker);
-		if (READ_ONCE(dev->iotlb))
-			st.flags |= VHX_QSTATS_F_IOTLB;
-		if (READ_ONCE(vq->private_data)) {
-			st.flags |= VHX_QSTATS_F_BACKEND;
-			if (dev->ops->backend_stats)
-				dev->ops->backend_stats(vq, &st);
-		}
-	}
+	if (!list_empty(&dev->node))
+		vhx_vq_read_owned(dev, index, &st);
 	mutex_unlock(&vhx_devices_lock);
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 }
