@@ -130,8 +130,14 @@ static int load_debugfs(void)
 /* Where the lines come from: debugfs, or the devices' fds. */
 static bool from_fds;
 
+/* vm_of()'s answers, by owner pid; forgotten at each load. */
+#define VM_CACHE 64
+static struct { char pid[16]; char vm[128]; } vm_cache[VM_CACHE];
+static int nvm_cache;
+
 static int load(void)
 {
+	nvm_cache = 0;
 	return from_fds ? load_fds() : load_debugfs();
 }
 
@@ -157,11 +163,19 @@ static const char *comm_of(const char *pid)
  */
 static const char *vm_of(const char *pid)
 {
-	static char vm[128];
-	char path[64], buf[8192];
+	static char spare[128];
+	char path[64], buf[8192], *vm = spare;
 	size_t n = 0, off;
 	FILE *f;
 
+	/* prom asks once per sample: read each owner's command line once */
+	for (int i = 0; i < nvm_cache; i++)
+		if (!strcmp(vm_cache[i].pid, pid))
+			return vm_cache[i].vm;
+	if (nvm_cache < VM_CACHE) {
+		snprintf(vm_cache[nvm_cache].pid, sizeof(vm_cache[0].pid), "%s", pid);
+		vm = vm_cache[nvm_cache++].vm;
+	}
 	vm[0] = 0;
 	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
 	f = fopen(path, "r");
@@ -186,8 +200,8 @@ static const char *vm_of(const char *pid)
 		else if (strchr(v, '=') && strchr(v, '=') < strchrnul(v, ','))
 			continue;	/* only other key=value options */
 		len = strcspn(v, ",");
-		if (len >= sizeof(vm))
-			len = sizeof(vm) - 1;
+		if (len >= sizeof(spare))
+			len = sizeof(spare) - 1;
 		memcpy(vm, v, len);
 		vm[len] = 0;
 		break;
