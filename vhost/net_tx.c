@@ -219,7 +219,8 @@ static void vhx_handle_tx_copy(struct vhx_net *n, struct socket *sock)
 			pr_debug("truncated TX packet: %d != %zu\n", err, len);
 done:
 		vq->stats.packets++;
-		vq->stats.bytes += len;
+		/* frame bytes, as the backend counts them: no vnet header */
+		vq->stats.bytes += len - min_t(size_t, len, nvq->sock_hlen);
 used:
 		vq->heads[nvq->done_idx].id = (__force __virtio32)cpu_to_le32(head);
 		vq->heads[nvq->done_idx].len = 0;
