@@ -146,10 +146,15 @@ loss=$(grep -o '[0-9]*% packet loss' <<< "$QI_OUT")
 result ping $rc "(${loss:-no result})"
 
 say "iperf3: inner guest -> VM, ${SECS}s (server in the VM, client in the inner guest)"
-# counters while it runs
-(while sleep 4; do qi_vq_stats "$QPID" 2>/dev/null |
-	awk '{ printf "  vhx counters| dev %s %s: packets=%s bytes=%s kicks=%s calls=%s runs=%s\n", $1, $3, $4, $5, $6, $7, $8 }'; done) &
-WATCH=$!
+# counters while it runs: what an operator runs (vhxctl watch, rates per
+# second); in-tree vhost_net has none to show
+DEVID=$(qi_dev_lines "$QPID" 2>/dev/null | sed -n '1s/.* id=\([0-9]*\) .*/\1/p')
+WATCH=
+if [ "$VHX_TARGET" = vhx ] && [ -x "$VHXCTL" ] && [ -n "$DEVID" ]; then
+	echo "+ vhxctl watch -n 4 $DEVID   (live, while iperf3 runs)"
+	"$VHXCTL" watch -n 4 "$DEVID" 2>&1 | sed -u 's/^/  vhxctl watch| /' &
+	WATCH=$!
+fi
 qi_iperf g "$SECS" --forceflush
 rc=$?
 UP=$QI_IPERF_MBPS
@@ -157,8 +162,10 @@ say "iperf3: VM -> inner guest (-R), ${SECS}s"
 qi_iperf g "$SECS" "-R --forceflush"
 rc2=$?
 DOWN=$QI_IPERF_MBPS
-kill "$WATCH" 2>/dev/null
-wait "$WATCH" 2>/dev/null
+if [ -n "$WATCH" ]; then
+	pkill -INT -f "$VHXCTL watch" 2>/dev/null
+	wait "$WATCH" 2>/dev/null
+fi
 result iperf3 $((rc | rc2)) "(inner->VM ${UP:-?} Mbit/s, VM->inner ${DOWN:-?} Mbit/s)"
 
 # ---- counters ---------------------------------------------------------------------
@@ -202,4 +209,30 @@ if [ -s "$S1" ]; then
 fi
 echo "  verdict            $([ $fail -eq 0 ] && echo "PASS: traffic flowed through $VHX_TARGET" || echo "FAIL: $(for k in "${!R[@]}"; do [ "${R[$k]}" = FAIL ] && echo -n "$k "; done)")"
 echo "  total              $((SECONDS - T0))s in the lab VM"
+
+# ---- the same on a real host ------------------------------------------------
+say "to do the same on a real host (Debian 12, as root; docs/install.md)"
+cat <<'EOF'
+  apt-get install linux-headers-$(uname -r) dkms
+  make dkms-install                          # built now and on every kernel upgrade
+  modprobe -r vhost_net; modprobe vhx_net    # /dev/vhost-net is now vhx's
+
+  # stock QEMU, by hand:
+  ip tuntap add tap0 mode tap && ip addr add 10.77.0.1/24 dev tap0 && ip link set tap0 up
+  qemu-system-x86_64 -accel kvm -m 1G ... \
+      -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on \
+      -device virtio-net-pci,netdev=n0
+
+  # or libvirt, which opens /dev/vhost-net and passes it to QEMU: in the
+  # domain's <devices> (virsh edit), then virsh start; queues='N': multiqueue
+  <interface type='network'>
+    <source network='default'/>
+    <model type='virtio'/>
+    <driver name='vhost' queues='2'/>
+  </interface>
+
+  vhxctl list                                # the devices and the VM behind each
+  vhxctl watch                               # per-queue counters, live
+  vhxctl prom > /var/lib/prometheus/node-exporter/vhx.prom   # node_exporter's textfile collector
+EOF
 exit $fail
