@@ -119,7 +119,7 @@ soak: deps
 # VMSLOT (a prefix for the VM command, e.g. "nice -n 10").
 BENCH_PAIRS ?= 3
 BENCH_SECS ?= 10
-export BENCH_PAIRS BENCH_SECS BENCH_GROUPS BENCH_OUT BENCH_VS BENCH_PROFILE VMSLOT
+export BENCH_PAIRS BENCH_SECS BENCH_GROUPS BENCH_OUT BENCH_VS BENCH_PROFILE BENCH_TRACE VMSLOT
 bench:
 	bash scripts/install-deps.sh --bench
 	$(MAKE) all

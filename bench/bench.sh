@@ -86,6 +86,7 @@ extra="BENCH_PAIRS=$PAIRS BENCH_SECS=$SECS BENCH_WARM=$WARM BENCH_GROUPS=$GROUPS
 [ -n "${BENCH_TX_SIZES:-}" ] && extra+=" BENCH_TX_SIZES=${BENCH_TX_SIZES// /,}"
 [ -n "${BENCH_IDLE_DEVS:-}" ] && extra+=" BENCH_IDLE_DEVS=$BENCH_IDLE_DEVS"
 [ -n "${BENCH_PROFILE:-}" ] && extra+=" BENCH_PROFILE=$BENCH_PROFILE"
+[ -n "${BENCH_TRACE:-}" ] && extra+=" BENCH_TRACE=$BENCH_TRACE"
 [ -n "${BENCH_KO:-}" ] && extra+=" BENCH_KO=$BENCH_KO"
 if [ -n "${BENCH_VS:-}" ]; then
 	vs_ko=$(bash "$HERE/mkbase.sh" "$BENCH_VS" "$OUTDIR/base" "${KDIR:-/lib/modules/$KVER/build}")

@@ -29,6 +29,7 @@
 # Environment (kernel command line): VHX_ROOT, BENCH_PAIRS (3), BENCH_SECS
 # (10), BENCH_WARM (2), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
 # BENCH_TX_SIZES (64,256,1500), BENCH_IDLE_DEVS (64), BENCH_PROFILE (0),
+# BENCH_TRACE (0; 1: tracepoint cost, see trace_for),
 # BENCH_KO (directory of vhx_core.ko and vhx_net.ko; default $VHX_ROOT/vhost:
 # another build can be measured without touching the tree), BENCH_VS_KO
 # (directory of vhxb_core.ko and vhxb_net.ko from bench/mkbase.sh: another
@@ -76,6 +77,36 @@ dev_of() {
 # (BENCH_VS), and the in-tree module last (the baseline of the ratios).
 net_variants() { echo "vhx${VS_KO:+ vhx-base} intree"; }
 
+# BENCH_TRACE=1: what vhx's tracepoints cost when on (issue 21).  The pmd
+# group gets two more variants on vhx's device: "vhx-trace", measured with
+# every vhx:* event enabled and recorded (a tracefs instance of its own, its
+# ring buffer overwritten, no reader: as `trace-cmd start -e vhx` leaves
+# it), and "vhx-2", measured exactly like "vhx".  vhx-trace / vhx is the
+# cost; vhx-2 / vhx is the instrument's own spread (A vs A) beside it.
+TRACE_VARIANTS=
+[ "${BENCH_TRACE:-0}" = 1 ] && TRACE_VARIANTS=" vhx-trace vhx-2"
+TRACE_I=/sys/kernel/tracing/instances/vhxbench
+# trace_for VARIANT: the vhx events on for vhx-trace, off for any other
+trace_for() {
+	[ -n "$TRACE_VARIANTS" ] || return 0
+	if [ ! -d $TRACE_I ]; then
+		[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
+		mkdir $TRACE_I
+		echo 0 > $TRACE_I/tracing_on	# a new instance starts on
+	fi
+	if [ "$1" = vhx-trace ]; then
+		echo 0 > $TRACE_I/tracing_on
+		echo > $TRACE_I/trace
+		echo 1 > $TRACE_I/events/vhx/enable
+		echo 1 > $TRACE_I/tracing_on
+	elif [ "$(cat $TRACE_I/tracing_on)" = 1 ]; then
+		echo 0 > $TRACE_I/events/vhx/enable
+		echo 0 > $TRACE_I/tracing_on
+		log "vhx-trace: $(awk '/^entries:/ { e += $2 } /^overrun:/ { o += $2 } END { print e + o }' \
+			$TRACE_I/per_cpu/cpu*/stats) vhx events recorded"
+	fi
+}
+
 # result WORKLOAD METRIC UNIT hi|lo VALUE (for the current variant and run;
 # run 0 is the profiled one of BENCH_PROFILE=1: logged, never reported)
 result() {
@@ -111,6 +142,7 @@ done
 cleanup() {
 	tp_quit_all
 	pktgen_stop 2> /dev/null || true
+	[ -d $TRACE_I ] && { trace_for off; rmdir $TRACE_I; }
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -205,7 +237,9 @@ main() {
 					if [ -n "${down[$v]:-}" ]; then
 						failed "$w" "set-up failed: ${down[$v]}"
 					else
+						trace_for "$v"
 						"${g}_measure" "$w" "$v"
+						trace_for off
 					fi
 				done
 			done

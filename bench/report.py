@@ -28,13 +28,14 @@ from collections import OrderedDict
 
 LABEL = {"vhx": "vhx", "intree": "in-tree", "vhx-packed": "vhx packed",
          "io_uring": "fio io_uring", "vhx-base": "vhx-base",
-         "vhx-poll": "vhx polled", "vhx-base-packed": "vhx-base packed"}
+         "vhx-poll": "vhx polled", "vhx-base-packed": "vhx-base packed",
+         "vhx-trace": "vhx, tracepoints on", "vhx-2": "vhx again (A vs A)"}
 
 
 # A second reference per variant, reported next to the baseline ratio:
 # before/after (BENCH_VS), packed vs split rings, polled vs sleeping blk.
 SECOND = {"vhx": ["vhx-base"], "vhx-packed": ["vhx", "vhx-base-packed"],
-          "vhx-poll": ["vhx"]}
+          "vhx-poll": ["vhx"], "vhx-trace": ["vhx"], "vhx-2": ["vhx"]}
 
 
 def label(v):

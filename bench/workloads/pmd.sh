@@ -18,10 +18,10 @@
 
 PMD_SIZES=${BENCH_TX_SIZES:-64 256 1500}
 declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp [vhx-base]=vbtb
-		   [vhx-base-packed]=vbtq)
+		   [vhx-base-packed]=vbtq [vhx-trace]=vbtt [vhx-2]=vbt2)
 
 pmd_workloads() { local s; for s in $PMD_SIZES; do echo "tx-$s"; done; echo rx-64; }
-pmd_variants() { net_variants; }
+pmd_variants() { echo "vhx${TRACE_VARIANTS}${VS_KO:+ vhx-base} intree"; }
 pmd_check() { pmd_tools_check; }
 pmd_setup() { pmd_up "$1"; }
 pmd_teardown() { tp_quit "pmd-$1"; }
