@@ -168,11 +168,12 @@ lv_images() {
 		chmod 644 "$LV_KERNEL" "$LV_INITRD"
 }
 
-# lv_domain_xml ID NAME DEVICES_XML: a domain of the inner guest: direct
-# kernel boot, its console on a file and its agent on a pipe (qi_cmd), q35
-# with two spare root ports for hot-plug, the devices given.
+# lv_domain_xml ID NAME DEVICES_XML [DOMAIN_XML]: a domain of the inner
+# guest: direct kernel boot, its console on a file and its agent on a pipe
+# (qi_cmd), q35 with spare root ports for hot-plug, the devices given
+# (and DOMAIN_XML, e.g. <memoryBacking>, at the top level).
 lv_domain_xml() {
-	local id=$1 name=$2 devs=$3 dir=$QI_WORK/$1
+	local id=$1 name=$2 devs=$3 top=${4:-} dir=$QI_WORK/$1
 	cat <<-EOF
 		<domain type='kvm'>
 		  <name>$name</name>
@@ -185,6 +186,7 @@ lv_domain_xml() {
 		    <cmdline>$(qi_append lv)</cmdline>
 		  </os>
 		  <features><acpi/></features>
+		$top
 		  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
 		  <on_poweroff>destroy</on_poweroff>
 		  <on_reboot>destroy</on_reboot>
@@ -206,18 +208,18 @@ lv_domain_xml() {
 	EOF
 }
 
-# lv_create ID NAME DEVICES_XML: `virsh create` the domain; registers it
-# as qi instance ID (QI_PID is its QEMU).  Prints libvirt's and QEMU's logs
-# when it does not start.
+# lv_create ID NAME DEVICES_XML [DOMAIN_XML]: `virsh create` the domain;
+# registers it as qi instance ID (QI_PID is its QEMU).  Prints libvirt's
+# and QEMU's logs when it does not start.
 lv_create() {
-	local id=$1 name=$2 devs=$3 dir=$QI_WORK/$1 fd pidf
+	local id=$1 name=$2 devs=$3 top=${4:-} dir=$QI_WORK/$1 fd pidf
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	mkfifo -m 666 "$dir/ag.in" "$dir/ag.out"
 	cat "$dir/ag.out" > "$dir/ag.log" &
 	QI_BG+=($!)
-	lv_domain_xml "$id" "$name" "$devs" > "$dir/domain.xml"
+	lv_domain_xml "$id" "$name" "$devs" "$top" > "$dir/domain.xml"
 	QI_DIR[$id]=$dir
 	if ! lv_virsh create "$dir/domain.xml" > "$dir/virsh.out" 2>&1; then
 		qi_log "virsh create $name failed:"

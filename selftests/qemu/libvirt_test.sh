@@ -22,32 +22,38 @@
 #   4 to-guest        4 MiB host -> guest over eth0, sha256 both sides
 #   5 from-guest      4 MiB guest -> host over eth0
 #   6 network         eth1 on the libvirt bridge: ping, 2 MiB each way
-#   7 domifstat       virsh domiflist lists both NICs; what domifstat of
+#   7 disk            <disk type='vhostuser'> served by tools/vhx-blk-bridge
+#                     (/dev/vhost-blk): 1 MiB guest -> file and file ->
+#                     guest, sha256 compared; the bridge's queues counted
+#   8 domifstat       virsh domiflist lists both NICs; what domifstat of
 #                     each counted over tests 4-6 (packets, bytes, both
 #                     ways) equals what vhx's queues on that tap counted
 #                     (vhxctl stats --json and debugfs alike)
-#   8 attach          virsh attach-interface (on vhxnet, vhost by libvirt's
+#   9 attach          virsh attach-interface (on vhxnet, vhost by libvirt's
 #                     default): a vhx device is created at run time, the
 #                     guest's new NIC pings
-#   9 detach          virsh detach-interface: the device, its worker and the
+#  10 detach          virsh detach-interface: the device, its worker and the
 #                     tap are gone
-#  10 destroy         virsh destroy: no vhx device, worker or module
-#                     reference of that QEMU left
-#  11 kernel-log      no splat in the lab VM's kernel log
+#  11 destroy         virsh destroy: no vhx device, worker or module
+#                     reference of that QEMU left; the bridge's vhost-blk
+#                     devices released, the bridge still up
+#  12 kernel-log      no splat in the lab VM's kernel log
 #
 # SKIP (all) when libvirt is not installed; once it is, a daemon or a
 # domain that does not start is a failure.  Not yet here: virsh migrate,
-# <disk type='vhostuser'>, <vsock>.
+# <vsock> (no vhost-vsock yet).
 set -uo pipefail
 
 # shellcheck source=lib/qemu.sh
 . "${VHX_ROOT:?}/selftests/lib/qemu.sh"
 # shellcheck source=lib/libvirt.sh
 . "$VHX_ROOT/selftests/lib/libvirt.sh"
+# shellcheck source=lib/blk.sh
+. "$VHX_ROOT/selftests/lib/blk.sh"
 cleanup() { lv_cleanup; qi_cleanup; }
 trap cleanup EXIT
 
-N=11
+N=12
 DOM=vhxlv-a
 VHXCTL=$VHX_ROOT/tools/vhxctl/vhxctl
 MAC0=$QI_MAC MAC1=52:54:00:77:00:11 MAC2=52:54:00:77:00:12
@@ -93,7 +99,30 @@ if ! lv_virsh net-create "$QI_WORK/net.xml" > "$QI_WORK/net.out" 2>&1; then
 	sed 's/^/#   virsh| /' "$QI_WORK/net.out"
 	rc=1
 fi
-devs="    <interface type='ethernet'>
+# the <disk type='vhostuser'>: tools/vhx-blk-bridge on a 64 MiB file,
+# /dev/vhost-blk under it (lib/blk.sh); libvirt wants shared guest RAM.
+# One queue: with queues='2' and the domain's one vCPU, load_blk waited
+# 240 s for /dev/vda and it never came (not yet understood; qemu_blk runs
+# 2 queues on 2 vCPUs).
+DISK=0 DISK_WHY= top= disk=
+if qb_prereq; then
+	qb_image "$QI_WORK/disk.img" 64
+	if qb_bridge_start "$QI_WORK/disk.img"; then
+		chmod 666 "$QB_SOCK"	# QEMU connects as libvirt-qemu
+		DISK=1
+		top="<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"
+		disk="    <disk type='vhostuser' device='disk'>
+      <driver name='qemu' type='raw' queues='1'/>
+      <source type='unix' path='$QB_SOCK'/><target dev='vda' bus='virtio'/>
+    </disk>"
+	else
+		DISK_WHY="the bridge did not start"
+	fi
+else
+	DISK_WHY=$QB_WHY
+fi
+devs="$disk
+    <interface type='ethernet'>
       <mac address='$MAC0'/><target dev='vhxlv0'/><model type='virtio'/>
       <driver name='vhost' queues='2'/>
     </interface>
@@ -101,7 +130,7 @@ devs="    <interface type='ethernet'>
       <mac address='$MAC1'/><source network='vhxnet'/><target dev='vhxlv1'/>
       <model type='virtio'/><driver name='vhost' queues='2'/>
     </interface>"
-if [ $rc -eq 0 ] && lv_create g "$DOM" "$devs"; then
+if [ $rc -eq 0 ] && lv_create g "$DOM" "$devs" "$top"; then
 	ip addr add "$QI_HOST_IP/24" dev vhxlv0 && ip link set vhxlv0 up || rc=1
 	ip addr add 10.77.2.1/24 dev vhxlbr0 && ip link set vhxlbr0 up || rc=1
 	qi_wait_ready g || rc=1
@@ -195,7 +224,37 @@ qi_ping g 3 && qi_xfer_to_guest g 2 5003 && qi_xfer_from_guest g 2 5004 || rc=1
 QI_HOST_IP=10.77.0.1 QI_GUEST_IP=10.77.0.2
 qi_result 6 network $rc
 
-# 7 domifstat == vhx counters over tests 4-6
+# 7 disk: the vhost-user-blk disk libvirt gave the guest, through the
+# bridge to /dev/vhost-blk: what the guest writes (O_DIRECT, fsync) is in
+# the file, what the lab VM writes into the file the guest reads
+rc=0
+if [ $DISK = 0 ]; then
+	QI_SKIP_WHY="no vhostuser disk: $DISK_WHY"
+	rc=4
+	[ "$DISK_WHY" = "the bridge did not start" ] && rc=1
+else
+	qi_cmd g 120 'load_blk 60 && blkinfo vda' || rc=1
+	# (rawwrite's status is grep's: the file's checksum is the verdict)
+	qi_cmd g 120 'mkblock 0 > /tmp/b0 && { rawwrite /dev/vda 2 /tmp/b0; rm /tmp/b0; }' > /dev/null
+	got=$(dd if="$QI_WORK/disk.img" bs=1M skip=2 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)
+	want=$(qb_block_sum 0)
+	qi_log "guest -> file, 1 MiB at 2 MiB: file sha256 ${got:0:16}..., written ${want:0:16}..."
+	[ "$got" = "$want" ] || rc=1
+	qb_block 1 | dd of="$QI_WORK/disk.img" bs=1M seek=5 conv=notrunc 2>/dev/null
+	qi_cmd g 60 'rawsum /dev/vda 5 1' > /dev/null || rc=1
+	got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<< "$QI_OUT")
+	want=$(qb_block_sum 1)
+	qi_log "file -> guest, 1 MiB at 5 MiB: guest read sha256 ${got:0:16}..., file ${want:0:16}..."
+	[ "$got" = "$want" ] || rc=1
+	if [ "$QB_MOCK" != 1 ]; then
+		p=$(qb_stats | awk '{ s += $2 } END { print s + 0 }')
+		qi_log "vhost-blk queues of the bridge (pid $QB_BRIDGE_PID): $p requests"
+		[ "$p" -gt 0 ] || rc=1
+	fi
+fi
+qi_result 7 disk $rc
+
+# 8 domifstat == vhx counters over tests 4-6
 rc=0
 lv_virsh domiflist "$DOM" | sed 's/^/#   domiflist| /' | tee "$QI_WORK/iflist"
 grep -q "vhxlv0 *ethernet" "$QI_WORK/iflist" && grep -q "vhxlv1 *network *vhxnet" "$QI_WORK/iflist" ||
@@ -224,9 +283,9 @@ for tap in vhxlv0 vhxlv1; do
 		{ qi_log "  $tap: the traffic of tests 4-6 is not in domifstat"; rc=1; }
 done
 [ $vhx = 1 ] && [ $rc != 0 ] && grep "^vq" "$QI_WORK/dbg.1" | sed 's/^/#   debugfs| /'
-qi_result 7 domifstat $rc
+qi_result 8 domifstat $rc
 
-# 8 attach-interface: a vhost NIC hot-plugged into the running guest
+# 9 attach-interface: a vhost NIC hot-plugged into the running guest
 rc=0
 d0=$(qi_dev_lines "$PID" 2>/dev/null | wc -l)
 w0=$(qi_workers "$PID" | wc -l)
@@ -245,9 +304,9 @@ else
 	sed 's/^/#   virsh| /' "$QI_WORK/attach.out"
 	rc=1
 fi
-qi_result 8 attach $rc
+qi_result 9 attach $rc
 
-# 9 detach-interface: torn down at run time
+# 10 detach-interface: torn down at run time
 rc=0
 if lv_virsh detach-interface "$DOM" network --mac "$MAC2" --live > "$QI_WORK/detach.out" 2>&1; then
 	t=$SECONDS
@@ -269,9 +328,9 @@ else
 	sed 's/^/#   virsh| /' "$QI_WORK/detach.out"
 	rc=1
 fi
-qi_result 9 detach $rc
+qi_result 10 detach $rc
 
-# 10 destroy: nothing of that QEMU left in vhx
+# 11 destroy: nothing of that QEMU left in vhx
 rc=0
 lv_destroy g "$DOM" || { qi_log "QEMU $PID still running after virsh destroy"; rc=1; }
 sleep 1
@@ -282,10 +341,16 @@ if [ $vhx = 1 ]; then
 	qi_log "vhx_net references: $refs0 before, $refs after"
 	[ "$refs" = "$refs0" ] || rc=1
 fi
-qi_result 10 destroy $rc
+if [ $DISK = 1 ]; then
+	for _ in $(seq 1 100); do [ "$(qb_devices)" = 0 ] && break; sleep 0.1; done
+	qi_log "vhost-blk devices of the bridge after destroy: $(qb_devices)"
+	[ "$(qb_devices)" = 0 ] || rc=1
+	qb_bridge_alive || { qi_log "the bridge died with the domain"; rc=1; }
+fi
+qi_result 11 destroy $rc
 
-# 11 kernel log
+# 12 kernel log
 lv_cleanup
 qi_klog_check
-qi_result 11 kernel-log $?
+qi_result 12 kernel-log $?
 [ $QI_FAILS -eq 0 ]
