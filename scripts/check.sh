@@ -56,6 +56,13 @@ if grep -q '^FAIL' "$HOST_RESULTS" 2>/dev/null; then
 	tail -n 40 "$OUT/host-check.log" | sed 's/^/    | /'
 fi
 wait
+# the QEMU versions that were the nested suites' clients
+q1=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+q2=$(selftests/lib/qemu-newer.sh --version 2>/dev/null | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+q2res=$(grep -c '^PASS qemu_newer:' "$OUT/latest/result.txt" 2>/dev/null)
+echo "check: clients: QEMU ${q1:-?} (Debian 12, every nested suite);" \
+	"$([ -n "$q2" ] && echo "QEMU $q2 (Debian 13 root): qemu_newer, ${q2res:-0} passed (make check VHX_QEMU2=1 runs it)" ||
+		echo "no second QEMU (scripts/kernels.sh install qemu)")"
 "${TIMING[@]}" rows-from-console "$OUT/latest/console.log"
 "${TIMING[@]}" table
 exit $rc

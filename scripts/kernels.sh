@@ -3,7 +3,8 @@
 # kernels.sh — install the test kernels of the matrix on Debian 12, and tell
 # where each one is built.  Root, non-interactive, idempotent.
 #
-#   kernels.sh install [6.12] [7]   (default: both)
+#   kernels.sh install [6.12] [7] [qemu]   (default: all three; qemu:
+#                                   Debian 13's QEMU in the build root)
 #   kernels.sh list                 one line per matrix kernel: "KVER KIND"
 #   kernels.sh kver 6.1|6.12|7      newest installed KVER of that series
 #   kernels.sh kver --boot SERIES   the same, but only a bootable image and
@@ -38,7 +39,7 @@ fi
 log() { echo "[+] kernels: $*" >&2; }
 die() { echo "kernels: error: $*" >&2; exit 1; }
 
-usage() { sed -n '3,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
 
@@ -136,8 +137,9 @@ check_default() {
 in_root() { chroot "$BUILDROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
 
-install_7() {
-	local line uri hdr kver pkgs tmp
+# ensure_root: the Debian 13 root, with trixie and trixie-backports.
+ensure_root() {
+	local line uri
 	need_root
 	line=$(debian_uri bookworm) || die "no Debian 'bookworm' apt entry found (for the mirror)"
 	uri=${line%%$'\t'*}
@@ -154,7 +156,13 @@ install_7() {
 		printf 'Types: deb\nURIs: %s\nSuites: trixie trixie-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 			"$uri" > "$BUILDROOT/etc/apt/sources.list.d/vhx.sources"
 		in_root apt-get update -q >&2
-	elif [ -z "$(newest_pkg 'linux-headers-7\.[0-9.]+\+deb13-amd64' "$BUILDROOT")" ]; then
+	fi
+}
+
+install_7() {
+	local hdr kver pkgs tmp
+	ensure_root
+	if [ -z "$(newest_pkg 'linux-headers-7\.[0-9.]+\+deb13-amd64' "$BUILDROOT")" ]; then
 		in_root apt-get update -q >&2
 	fi
 	hdr=$(newest_pkg 'linux-headers-7\.[0-9.]+\+deb13-amd64' "$BUILDROOT")
@@ -187,6 +195,23 @@ install_7() {
 		log "$kver already installed"
 	fi
 	echo "$kver"
+}
+
+# ---- a second QEMU: Debian 13's, run from the build root ------------------
+# install_qemu: qemu-system-x86 of trixie in the build root; the nested
+# tests run it through selftests/lib/qemu-newer.sh (its own loader and
+# libraries, the lab VM's files).
+install_qemu() {
+	ensure_root
+	if [ ! -x "$BUILDROOT/usr/bin/qemu-system-x86_64" ]; then
+		log "build root: apt-get install qemu-system-x86 (trixie)"
+		in_root apt-get install -y -q --no-install-recommends qemu-system-x86 >&2 ||
+			{ in_root apt-get update -q >&2 &&
+			  in_root apt-get install -y -q --no-install-recommends qemu-system-x86 >&2; }
+	fi
+	"$BUILDROOT/lib64/ld-linux-x86-64.so.2" --library-path \
+		"$BUILDROOT/usr/lib/x86_64-linux-gnu:$BUILDROOT/lib/x86_64-linux-gnu" \
+		"$BUILDROOT/usr/bin/qemu-system-x86_64" --version | head -n1
 }
 
 # ---- queries ---------------------------------------------------------------
@@ -252,12 +277,13 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
 install)
-	[ $# -gt 0 ] || set -- 6.12 7
+	[ $# -gt 0 ] || set -- 6.12 7 qemu
 	for s in "$@"; do
 		case $s in
 		6.12) install_612 ;;
 		7 | 7.x) install_7 ;;
-		*) die "install: unknown series $s (6.12, 7)" ;;
+		qemu) install_qemu ;;
+		*) die "install: unknown series $s (6.12, 7, qemu)" ;;
 		esac
 	done
 	;;
