@@ -16,7 +16,9 @@
 #  - vhx_iotlb_miss fires for iotlb_test's miss/update/invalidate case;
 #  - tools/vhxctl/vhx-latency.sh turns the captured trace into a
 #    kick-to-used histogram for the TX queue;
-#  - perf counts vhx:vhx_handle and vhx:vhx_call over a short run.
+#  - perf counts vhx:vhx_handle and vhx:vhx_call over a short run;
+#  - bpftrace runs tools/vhxctl/vhx-latency.bt over a short run: a
+#    kick-to-used histogram and a packets-per-run histogram with samples.
 # Exit 0 pass, 1 fail, 4 skip.
 set -uo pipefail
 
@@ -57,7 +59,7 @@ on() {
 off() { echo 0 > "$I/tracing_on"; cat "$I/trace" > "$1"; }
 overruns() { awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$I"/per_cpu/cpu*/stats; }
 
-echo "1..7"
+echo "1..8"
 missing=
 for e in vhx_kick vhx_handle vhx_used vhx_call vhx_vq_error vhx_iotlb_miss \
 	 vhx_blk_submit vhx_blk_complete; do
@@ -178,5 +180,28 @@ if command -v perf >/dev/null && perf --version >/dev/null 2>&1; then
 	fi
 else
 	ok "perf_stat" "no perf for this kernel (linux-perf)"
+fi
+
+# ---- 8: bpftrace, with the shipped script ----
+if command -v bpftrace >/dev/null; then
+	timeout 240 bpftrace "$ROOT/tools/vhxctl/vhx-latency.bt" -c "$TRAFFIC -t 2" \
+		> "$WORK/bt.out" 2> "$WORK/bt.err"
+	rc=$?
+	# every histogram row with a count: "[lo, hi)  N |@@@|"
+	read -r lat runs <<< "$(awk '/^@/ { m = $1 }
+		/^\[/ && /\|/ { c = $0; sub(/^[^)\]]*[)\]] */, "", c); c += 0
+			if (m ~ /^@kick_to_used_us\[/) l += c; else if (m ~ /^@packets_per_run\[/) r += c }
+		END { print l + 0, r + 0 }' "$WORK/bt.out")"
+	# the TX queue's (vq 1) histograms, as the user sees them
+	awk '/^@/ { show = ($0 ~ /, 1\]: *$/) } show && NF' "$WORK/bt.out" | sed 's/^/# bpftrace: /'
+	echo "# bpftrace: exit $rc, $lat kick-to-used samples, $runs handler runs"
+	if [ "$rc" = 0 ] && [ "$lat" -gt 0 ] && [ "$runs" -gt 0 ]; then
+		ok "bpftrace_latency"
+	else
+		tail -n 5 "$WORK/bt.err" | sed 's/^/# bpftrace: /'
+		nok "bpftrace_latency"
+	fi
+else
+	ok "bpftrace_latency" "no bpftrace (Debian's bpftrace)"
 fi
 exit $fail
