@@ -15,7 +15,7 @@ set -euo pipefail
 PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
       pkg-config e2fsprogs fio jq xz-utils zstd util-linux linux-source-6.1
-      clang libclang-rt-14-dev xfsprogs btrfs-progs f2fs-tools linux-perf bpftrace
+      clang libclang-rt-14-dev xfsprogs btrfs-progs f2fs-tools linux-perf bpftrace trace-cmd
       libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
 
 BENCH=0
@@ -62,6 +62,7 @@ need_glob '/usr/sbin/mkfs.btrfs'                 btrfs-progs  # blk_fs: btrfs ba
 need_glob '/usr/sbin/mkfs.f2fs'                  f2fs-tools   # blk_fs: f2fs backends
 need_cmd  perf                                   linux-perf   # trace_test: perf stat on vhx events
 need_cmd  bpftrace                               bpftrace     # trace_test: vhx-latency.bt
+need_cmd  trace-cmd                              trace-cmd    # trace_test: record and report
 need_cmd  libvirtd                               libvirt-daemon-system  # libvirt_test
 need_glob /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so libvirt-daemon-driver-qemu
 need_cmd  virsh                                  libvirt-clients

@@ -16,7 +16,9 @@
 #  - vhx_iotlb_miss fires for iotlb_test's miss/update/invalidate case;
 #  - tools/vhxctl/vhx-latency.sh turns the captured trace into a
 #    kick-to-used histogram for the TX queue;
-#  - perf counts vhx:vhx_handle and vhx:vhx_call over a short run;
+#  - perf counts vhx:vhx_handle and vhx:vhx_call over a short run, and
+#    perf trace prints them, fields and all;
+#  - trace-cmd records the vhx system and reports its events;
 #  - bpftrace runs tools/vhxctl/vhx-latency.bt over a short run: a
 #    kick-to-used histogram and a packets-per-run histogram with samples.
 # Exit 0 pass, 1 fail, 4 skip.
@@ -59,7 +61,7 @@ on() {
 off() { echo 0 > "$I/tracing_on"; cat "$I/trace" > "$1"; }
 overruns() { awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$I"/per_cpu/cpu*/stats; }
 
-echo "1..8"
+echo "1..10"
 missing=
 for e in vhx_kick vhx_handle vhx_used vhx_call vhx_vq_error vhx_iotlb_miss \
 	 vhx_blk_submit vhx_blk_complete; do
@@ -203,5 +205,46 @@ if command -v bpftrace >/dev/null; then
 	fi
 else
 	ok "bpftrace_latency" "no bpftrace (Debian's bpftrace)"
+fi
+
+# ---- 9: perf trace prints them (to -o: its default output is stderr) ----
+if command -v perf >/dev/null && perf --version >/dev/null 2>&1; then
+	perf trace -o "$WORK/ptrace.out" -e vhx:vhx_handle,vhx:vhx_call -a -- "$TRAFFIC" -t 2 \
+		> /dev/null 2> "$WORK/ptrace.err"
+	rc=$?
+	read -r h c <<< "$(awk '/vhx:vhx_handle/ && /packets/ { h++ } /vhx:vhx_call/ { c++ }
+		END { print h + 0, c + 0 }' "$WORK/ptrace.out")"
+	# perf trace leaves out fields that are 0: a run with packets has them
+	grep -m 1 'vhx:vhx_handle.*packets' "$WORK/ptrace.out" | cut -c1-150 | sed 's/^ */# perf trace: /'
+	grep -m 1 'vhx:vhx_call' "$WORK/ptrace.out" | cut -c1-150 | sed 's/^ */# perf trace: /'
+	echo "# perf trace: exit $rc, $h vhx_handle (with packets) and $c vhx_call lines"
+	if [ "$rc" = 0 ] && [ "$h" -gt 0 ] && [ "$c" -gt 0 ]; then
+		ok "perf_trace"
+	else
+		tail -n 5 "$WORK/ptrace.err" | sed 's/^/# perf trace: /'
+		nok "perf_trace"
+	fi
+else
+	ok "perf_trace" "no perf for this kernel (linux-perf)"
+fi
+
+# ---- 10: trace-cmd record and report ----
+if command -v trace-cmd >/dev/null; then
+	(cd "$WORK" && trace-cmd record -q -o "$WORK/tc.dat" -e vhx "$TRAFFIC" -t 2) \
+		> "$WORK/tc.rec" 2>&1
+	rc=$?
+	trace-cmd report -i "$WORK/tc.dat" > "$WORK/tc.out" 2> "$WORK/tc.err" || rc=$?
+	read -r h c k <<< "$(awk '/ vhx_handle: .*packets=[1-9]/ { h++ } / vhx_call: / { c++ }
+		/ vhx_kick: / { k++ } END { print h + 0, c + 0, k + 0 }' "$WORK/tc.out")"
+	grep -m 1 ' vhx_handle: .*packets=[1-9]' "$WORK/tc.out" | sed 's/^ */# trace-cmd: /'
+	echo "# trace-cmd: exit $rc, $h vhx_handle, $c vhx_call, $k vhx_kick events reported (handle: runs with packets)"
+	if [ "$rc" = 0 ] && [ "$h" -gt 0 ] && [ "$c" -gt 0 ] && [ "$k" -gt 0 ]; then
+		ok "trace_cmd"
+	else
+		tail -n 5 "$WORK/tc.rec" "$WORK/tc.err" | sed 's/^/# trace-cmd: /'
+		nok "trace_cmd"
+	fi
+else
+	ok "trace_cmd" "no trace-cmd (Debian's trace-cmd)"
 fi
 exit $fail
