@@ -40,20 +40,34 @@ lv_prereq() {
 	getent passwd libvirt-qemu > /dev/null || { echo "no libvirt-qemu user"; return; }
 }
 
-# lv_daemon_up: start libvirtd; up and answering within 60 s.
-lv_daemon_up() {
+# lv_daemon_run DIR: start DIR/daemon.sh (a libvirtd) in a mount namespace
+# of its own, logging to DIR/libvirtd.log; sets LV_RUN_PID.
+LV_RUN_PID=
+lv_daemon_run() {
+	unshare -m --propagation private bash "$1/daemon.sh" >> "$1/libvirtd.log" 2>&1 &
+	LV_RUN_PID=$!
+	QI_BG+=("$LV_RUN_PID")
+}
+
+# lv_answers PID URI DIR: wait until the libvirtd PID answers on URI,
+# within 60 s (its version in DIR/version).
+lv_answers() {
 	local i
-	unshare -m --propagation private bash "$LV_DIR/daemon.sh" >> "$LV_DIR/libvirtd.log" 2>&1 &
-	LV_PID=$!
-	QI_BG+=("$LV_PID")
 	for i in $(seq 1 300); do
-		lv_virsh version > "$LV_DIR/version" 2>&1 && return 0
-		kill -0 "$LV_PID" 2>/dev/null || break
+		virsh -q -c "$2" version > "$3/version" 2>&1 && return 0
+		kill -0 "$1" 2>/dev/null || break
 		sleep 0.2
 	done
 	qi_log "libvirtd did not answer after $((i / 5))s:"
-	tail -n 15 "$LV_DIR/libvirtd.log" | sed 's/^/#   libvirtd| /'
+	tail -n 15 "$3/libvirtd.log" | sed 's/^/#   libvirtd| /'
 	return 1
+}
+
+# lv_daemon_up: start libvirtd; up and answering within 60 s.
+lv_daemon_up() {
+	lv_daemon_run "$LV_DIR"
+	LV_PID=$LV_RUN_PID
+	lv_answers "$LV_PID" "$LV_URI" "$LV_DIR"
 }
 
 # libvirt opens /dev/vhost-net only for domains of type 'kvm'
@@ -148,13 +162,47 @@ lv_daemon_start() {
 	qi_log "libvirtd pid $LV_PID: $(grep -E 'library|hypervisor' "$LV_DIR/version" | tr -s ' ' | paste -sd';'), KVM: $LV_KVM"
 }
 
-lv_daemon_stop() {
-	[ -n "$LV_PID" ] || return 0
-	kill -TERM "$LV_PID" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$LV_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$LV_PID" 2>/dev/null
-	wait "$LV_PID" 2>/dev/null
-	LV_PID=
+# lv_kill PID: TERM, then KILL after 10 s.
+lv_kill() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+lv_daemon_stop() { lv_kill "$LV_PID"; LV_PID=; }
+
+# lv_peer_start: a second libvirtd on the same lab VM, the destination of
+# `virsh migrate` (LV2_URI).  Its own /etc/libvirt (a copy of the first's),
+# /var/{lib,log,cache}/libvirt and /run/libvirt, so the two share nothing
+# but the network namespace, the taps and bridges in it, and /dev; another
+# host UUID (libvirt will not migrate a domain to the host it runs on); the
+# first daemon's capability cache of LV_EMU (with its KVM entries: no
+# second probe).  Its QEMUs' pid files are in $LV2_DIR/run/qemu.
+LV2_DIR='' LV2_PID='' LV2_URI=''
+lv_peer_start() {
+	local d
+	LV2_DIR=$QI_WORK/libvirt2
+	rm -rf "$LV2_DIR"
+	mkdir -p "$LV2_DIR"
+	chmod 755 "$LV2_DIR"
+	cp -a "$LV_DIR/etc" "$LV2_DIR/etc"
+	printf 'host_uuid = "%s"\n' "$(cat /proc/sys/kernel/random/uuid)" >> "$LV2_DIR/etc/libvirtd.conf"
+	for d in lib log cache run; do mkdir -p "$LV2_DIR/$d/qemu"; done
+	cp -a "$LV_DIR/cache/qemu/capabilities" "$LV2_DIR/cache/qemu/"
+	cat > "$LV2_DIR/daemon.sh" <<-EOF
+		set -e
+		for d in lib log cache; do mount --bind "$LV2_DIR/\$d" "/var/\$d/libvirt"; done
+		mount --bind "$LV2_DIR/etc" /etc/libvirt
+		mount --bind "$LV2_DIR/run" /run/libvirt
+		exec libvirtd --pid-file "$LV2_DIR/libvirtd.pid"
+	EOF
+	LV2_URI="qemu:///system?socket=$LV2_DIR/run/libvirt-sock"
+	lv_daemon_run "$LV2_DIR"
+	LV2_PID=$LV_RUN_PID
+	lv_answers "$LV2_PID" "$LV2_URI" "$LV2_DIR" || return 1
+	qi_log "second libvirtd pid $LV2_PID on $LV2_URI"
 }
 
 # lv_images: the inner kernel and initramfs where QEMU (libvirt-qemu) can
@@ -254,14 +302,16 @@ lv_destroy() {
 	! kill -0 "$pid" 2>/dev/null
 }
 
-# lv_cleanup: every domain and network gone, then libvirtd (EXIT trap,
-# before qi_cleanup).
+# lv_cleanup: every domain and network of both daemons gone, then the
+# daemons (EXIT trap, before qi_cleanup).
 lv_cleanup() {
-	local d
-	if [ -n "$LV_PID" ]; then
-		for d in $(lv_virsh list --name 2>/dev/null); do lv_virsh destroy "$d" > /dev/null 2>&1; done
-		for d in $(lv_virsh net-list --name 2>/dev/null); do lv_virsh net-destroy "$d" > /dev/null 2>&1; done
-	fi
+	local d u
+	for u in ${LV2_PID:+"$LV2_URI"} ${LV_PID:+qemu:///system}; do
+		for d in $(virsh -q -c "$u" list --name 2>/dev/null); do virsh -q -c "$u" destroy "$d" > /dev/null 2>&1; done
+		for d in $(virsh -q -c "$u" net-list --name 2>/dev/null); do virsh -q -c "$u" net-destroy "$d" > /dev/null 2>&1; done
+	done
+	lv_kill "$LV2_PID"
+	LV2_PID=
 	lv_daemon_stop
 	[ -n "$LV_MADE_KVM" ] && rm -f /dev/kvm
 	LV_MADE_KVM=

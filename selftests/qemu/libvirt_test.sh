@@ -34,14 +34,22 @@
 #                     guest's new NIC pings
 #  10 detach          virsh detach-interface: the device, its worker and the
 #                     tap are gone
-#  11 destroy         virsh destroy: no vhx device, worker or module
-#                     reference of that QEMU left; the bridge's vhost-blk
-#                     devices released, the bridge still up
-#  12 kernel-log      no splat in the lab VM's kernel log
+#  11 migrate         virsh migrate --live to a second libvirtd (lib/
+#                     libvirt.sh: its own state, another host UUID), its
+#                     taps vhxlv3 (the IP of vhxlv0 moves there) and vhxlv4
+#                     (on vhxlbr0), its disk on a second bridge of the same
+#                     file: the source QEMU, its 4 vhx devices and workers
+#                     gone, 4 owned by the destination's QEMU; eth0 pings and
+#                     moves 2 MiB each way (sha256), eth1 pings, the guest
+#                     reads a block written into the file after the move
+#  12 destroy         virsh destroy: no vhx device, worker or module
+#                     reference of that QEMU left; the bridges' vhost-blk
+#                     devices released, the bridges still up
+#  13 kernel-log      no splat in the lab VM's kernel log
 #
 # SKIP (all) when libvirt is not installed; once it is, a daemon or a
-# domain that does not start is a failure.  Not yet here: virsh migrate,
-# <vsock> (no vhost-vsock yet).
+# domain that does not start is a failure.  Not yet here: <vsock> (no
+# vhost-vsock yet).
 set -uo pipefail
 
 # shellcheck source=lib/qemu.sh
@@ -53,7 +61,7 @@ set -uo pipefail
 cleanup() { lv_cleanup; qi_cleanup; }
 trap cleanup EXIT
 
-N=12
+N=13
 DOM=vhxlv-a
 VHXCTL=$VHX_ROOT/tools/vhxctl/vhxctl
 MAC0=$QI_MAC MAC1=52:54:00:77:00:11 MAC2=52:54:00:77:00:12
@@ -104,7 +112,7 @@ fi
 # One queue: with queues='2' and the domain's one vCPU, load_blk waited
 # 240 s for /dev/vda and it never came (not yet understood; qemu_blk runs
 # 2 queues on 2 vCPUs).
-DISK=0 DISK_WHY= top= disk=
+DISK=0 DISK_WHY='' top='' disk=''
 if qb_prereq; then
 	qb_image "$QI_WORK/disk.img" 64
 	if qb_bridge_start "$QI_WORK/disk.img"; then
@@ -330,9 +338,110 @@ else
 fi
 qi_result 10 detach $rc
 
-# 11 destroy: nothing of that QEMU left in vhx
+# 11 migrate --live to a second libvirtd in the same lab VM
 rc=0
-lv_destroy g "$DOM" || { qi_log "QEMU $PID still running after virsh destroy"; rc=1; }
+G=g
+B1_PID=$QB_BRIDGE_PID B2_PID=
+if lv_peer_start; then
+	# its vhxnet: the same bridge, which the first daemon's network owns
+	cat > "$QI_WORK/net2.xml" <<-EOF
+		<network><name>vhxnet</name><forward mode='bridge'/><bridge name='vhxlbr0'/></network>
+	EOF
+	virsh -q -c "$LV2_URI" net-create "$QI_WORK/net2.xml" > "$QI_WORK/net2.out" 2>&1 ||
+		{ sed 's/^/#   virsh| /' "$QI_WORK/net2.out"; rc=1; }
+else
+	rc=1
+fi
+# the destination's disk: a second bridge on the same file (the first
+# holds its lock), as in qemu_blkmigrate_test
+S1=$QB_SOCK S2=$QI_WORK/vhx-blk-2.sock
+if [ $rc = 0 ] && [ $DISK = 1 ]; then
+	if QB_SOCK=$S2 qb_bridge_start "$QI_WORK/disk.img" --no-lock; then
+		chmod 666 "$S2"
+		B2_PID=$QB_BRIDGE_PID
+	else
+		qb_bridge_tail; rc=1
+	fi
+	QB_BRIDGE_PID=$B1_PID
+fi
+# the destination's XML: libvirt's migratable definition, with the
+# destination's own taps, console and agent pipes, and disk socket
+D2=$QI_WORK/g2
+if [ $rc = 0 ]; then
+	rm -rf "$D2"; mkdir -p "$D2"; chmod 755 "$D2"
+	mkfifo -m 666 "$D2/ag.in" "$D2/ag.out"
+	cat "$D2/ag.out" > "$D2/ag.log" &
+	QI_BG+=($!)
+	lv_virsh dumpxml --migratable "$DOM" |
+		sed -e "s|dev='vhxlv0'|dev='vhxlv3'|; s|dev='vhxlv1'|dev='vhxlv4'|" \
+		    -e "s|$QI_WORK/g/|$D2/|g; s|$S1|$S2|" > "$D2/domain.xml"
+	grep -q "vhxlv3" "$D2/domain.xml" && grep -q "$D2/ag" "$D2/domain.xml" ||
+		{ qi_log "the destination XML lacks its taps or pipes"; rc=1; }
+fi
+if [ $rc = 0 ]; then
+	SPID=$PID
+	# a packet to 10.77.0.1 during the switch finds no route, and is
+	# retried: the address moves to vhxlv3 once the guest runs there
+	mt=$SECONDS
+	if timeout 600 virsh -q -c "$LV_URI" migrate --live --verbose --xml "$D2/domain.xml" \
+		"$DOM" "$LV2_URI" --migrateuri tcp://127.0.0.1:49300 > "$QI_WORK/migrate.out" 2>&1; then
+		qi_log "virsh migrate --live: done in $((SECONDS - mt))s ($(tr '\r' '\n' < "$QI_WORK/migrate.out" | grep -a . | tail -n 1))"
+		G=g2 LV_URI=$LV2_URI
+		QI_DIR[g2]=$D2
+		QI_PID[g2]=$(cat "$LV2_DIR/run/qemu/$DOM.pid" 2>/dev/null)
+		PID=${QI_PID[g2]}
+		exec {fd}<> "$D2/ag.in"
+		QI_AGFD[g2]=$fd QI_MONFD[g2]=
+		fd=${QI_AGFD[g]}; exec {fd}>&-; QI_AGFD[g]='' QI_PID[g]=''
+		for _ in $(seq 1 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$SPID" 2>/dev/null && { qi_log "the source QEMU $SPID still runs"; rc=1; }
+		lv_virsh list --name | grep -qx "$DOM" || { qi_log "$DOM not running on the second daemon"; rc=1; }
+		virsh -q -c qemu:///system list --name | grep -qx "$DOM" && { qi_log "$DOM still on the first daemon"; rc=1; }
+		qi_log "destination QEMU pid ${PID:-none}, user $(ps -o user= -p "${PID:-0}")"
+		ip addr flush dev vhxlv0 2>/dev/null
+		ip addr add "$QI_HOST_IP/24" dev vhxlv3 && ip link set vhxlv3 up || rc=1
+		qi_ping_agent g2 60 || { qi_log "the guest's agent does not answer on the destination"; rc=1; }
+		qi_check_worker g2 || rc=1
+		sleep 1
+		[ -z "$(qi_workers "$SPID")" ] || { qi_log "vhost-$SPID workers of the source left"; rc=1; }
+		if [ $vhx = 1 ]; then
+			[ -z "$(qi_dev_lines "$SPID" 2>/dev/null)" ] || { qi_log "vhx devices of the source left"; rc=1; }
+			nd=$(qi_dev_lines "$PID" | wc -l)
+			qi_log "vhx devices of the destination QEMU: $nd (want 4)"
+			[ "$nd" = 4 ] || rc=1
+		fi
+		ip link show master vhxlbr0 | grep -q ' vhxlv4:' ||
+			{ qi_log "vhxlv4 is not on vhxlbr0"; rc=1; }
+		qi_ping g2 3 && qi_xfer_to_guest g2 2 5005 && qi_xfer_from_guest g2 2 5006 || rc=1
+		QI_HOST_IP=10.77.2.1
+		qi_ping g2 3 || rc=1
+		QI_HOST_IP=10.77.0.1
+		if [ $DISK = 1 ]; then
+			# a block the guest never read, written into the file now:
+			# only the second bridge can serve it
+			qb_block 2 | dd of="$QI_WORK/disk.img" bs=1M seek=7 conv=notrunc 2>/dev/null
+			qi_cmd g2 60 'rawsum /dev/vda 7 1' > /dev/null || rc=1
+			got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<< "$QI_OUT")
+			want=$(qb_block_sum 2)
+			p=$(QB_BRIDGE_PID=$B2_PID qb_stats | awk '{ s += $2 } END { print s + 0 }')
+			qi_log "file -> guest on the destination, 1 MiB at 7 MiB: guest sha256 ${got:0:16}..., file ${want:0:16}...; bridge 2: $p requests, bridge 1: $(qb_devices "$B1_PID") devices left"
+			[ -n "$got" ] && [ "$got" = "$want" ] || rc=1
+			[ "$QB_MOCK" = 1 ] || { [ "$p" -gt 0 ] && [ "$(qb_devices "$B1_PID")" = 0 ]; } || rc=1
+		fi
+	else
+		qi_log "virsh migrate --live failed after $((SECONDS - mt))s:"
+		tr '\r' '\n' < "$QI_WORK/migrate.out" | grep -a . | tail -n 10 | sed 's/^/#   virsh| /'
+		lv_logs "$DOM"
+		tail -n 15 "$LV2_DIR/libvirtd.log" | sed 's/^/#   libvirtd2| /'
+		tail -n 15 "$LV2_DIR/log/qemu/$DOM.log" 2>/dev/null | sed 's/^/#   qemu-log2| /'
+		rc=1
+	fi
+fi
+qi_result 11 migrate $rc
+
+# 12 destroy: nothing of that QEMU left in vhx
+rc=0
+lv_destroy "$G" "$DOM" || { qi_log "QEMU $PID still running after virsh destroy"; rc=1; }
 sleep 1
 [ -z "$(qi_workers "$PID")" ] || { qi_log "vhost-$PID workers left"; rc=1; }
 if [ $vhx = 1 ]; then
@@ -342,15 +451,18 @@ if [ $vhx = 1 ]; then
 	[ "$refs" = "$refs0" ] || rc=1
 fi
 if [ $DISK = 1 ]; then
-	for _ in $(seq 1 100); do [ "$(qb_devices)" = 0 ] && break; sleep 0.1; done
-	qi_log "vhost-blk devices of the bridge after destroy: $(qb_devices)"
-	[ "$(qb_devices)" = 0 ] || rc=1
-	qb_bridge_alive || { qi_log "the bridge died with the domain"; rc=1; }
+	for b in $B1_PID $B2_PID; do
+		for _ in $(seq 1 100); do [ "$(qb_devices "$b")" = 0 ] && break; sleep 0.1; done
+		qi_log "vhost-blk devices of bridge pid $b after destroy: $(qb_devices "$b")"
+		[ "$(qb_devices "$b")" = 0 ] || rc=1
+		kill -0 "$b" 2>/dev/null || { qi_log "bridge $b died with the domain"; rc=1; }
+	done
 fi
-qi_result 11 destroy $rc
+qi_result 12 destroy $rc
 
-# 12 kernel log
+# 13 kernel log
 lv_cleanup
+[ -n "$B2_PID" ] && { QB_BRIDGE_PID=$B2_PID; qb_bridge_stop; QB_BRIDGE_PID=$B1_PID; }
 qi_klog_check
-qi_result 12 kernel-log $?
+qi_result 13 kernel-log $?
 [ $QI_FAILS -eq 0 ]
