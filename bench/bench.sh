@@ -14,6 +14,9 @@
 #   BENCH_PAIRS (3)  runs of each variant, alternating A B A B
 #   BENCH_SECS (10)  measured seconds per run (BENCH_WARM=2 before each)
 #   BENCH_GROUPS     idle,pmd,iperf,packed,blk (all, in this order)
+#   BENCH_COST (1)   the cost figure, guest instructions per packet
+#                    (bench/lib/cost.sh); 0: rates only
+#   BENCH_AA (0)     1: also vhx-2, vhx measured again (A vs A)
 #   BENCH_OUT        report path (default bench/results/DATE-KERNEL.md)
 #   KVER             guest kernel (default: newest installed 6.1)
 #   BENCH_KO         directory with another vhx_core.ko/vhx_net.ko to measure
@@ -40,7 +43,8 @@ log() { echo "[+] host: bench: $*"; }
 die() { echo "host: bench: error: $*" >&2; exit 2; }
 
 [ -n "$KVER" ] || die "no /lib/modules/6.1.* (run: make deps)"
-for f in vhost/vhx_core.ko vhost/vhx_net.ko bench/progs/idle_devs bench/progs/dev_features; do
+for f in vhost/vhx_core.ko vhost/vhx_net.ko bench/progs/idle_devs bench/progs/dev_features \
+	 bench/progs/icount_mark bench/icount/vhx-icount.so; do
 	[ -e "$ROOT/$f" ] || die "$f missing (run: make modules tools)"
 done
 command -v gnuplot > /dev/null || die "no gnuplot (run: scripts/install-deps.sh --bench)"
@@ -93,6 +97,19 @@ if [ -n "${BENCH_VS:-}" ]; then
 	extra+=" BENCH_VS_KO=$vs_ko"
 	log "vhx-base: vhx at $BENCH_VS ($vs_ko)"
 fi
+# The cost figure (bench/lib/cost.sh): QEMU counts the guest's instructions
+# per vCPU (bench/icount/vhx-icount.so) into a file the guest reads through
+# a second 9p export, without a cache.  BENCH_COST=0 leaves it out.
+qemu_args=${VHX_VM_QEMU_ARGS:-}
+if [ "${BENCH_COST:-1}" = 1 ]; then
+	icdir=$(mktemp -d "$OUTDIR/icount.XXXXXX")
+	chmod 755 "$icdir"
+	qemu_args+=" -plugin $HERE/icount/vhx-icount.so,out=$icdir/counts"
+	qemu_args+=" -virtfs local,path=$icdir,mount_tag=vhxicount,security_model=none,readonly=on"
+	extra+=" BENCH_COST=1"
+	log "cost: guest instructions per packet counted by QEMU ($icdir/counts)"
+fi
+[ -n "${BENCH_AA:-}" ] && extra+=" BENCH_AA=$BENCH_AA"
 log "other VMs at start: $(other_vms)"
 echo "other_vms_start $(other_vms)" >> "$HOSTENV"
 set +e
@@ -100,7 +117,7 @@ set +e
 # 8 GiB: every variant keeps a testpmd (1 GiB of --no-huge memory) up so
 # that runs alternate; with BENCH_VS the packed group has four, and in 4 GiB
 # the OOM killer took them (seen).
-VHX_VM_MEM=${VHX_VM_MEM:-8G} \
+VHX_VM_MEM=${VHX_VM_MEM:-8G} VHX_VM_QEMU_ARGS=$qemu_args \
 VHX_VM_OUT=$OUTDIR VHX_CMDLINE_EXTRA="$extra ${VHX_CMDLINE_EXTRA:-}" \
 	${VMSLOT:-} bash "$ROOT/selftests/vm/run.sh" --mode bench --kver "$KVER" \
 	--timeout "${BENCH_TIMEOUT:-5400}"

@@ -29,7 +29,9 @@
 # Environment (kernel command line): VHX_ROOT, BENCH_PAIRS (3), BENCH_SECS
 # (10), BENCH_WARM (2), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
 # BENCH_TX_SIZES (64,256,1500), BENCH_IDLE_DEVS (64), BENCH_PROFILE (0),
-# BENCH_TRACE (0; 1: tracepoint cost, see trace_for),
+# BENCH_TRACE (0; 1: tracepoint cost, see trace_for), BENCH_AA (0; 1: the
+# variant vhx-2, A vs A), BENCH_COST (0; 1: instructions per packet, see
+# bench/lib/cost.sh),
 # BENCH_KO (directory of vhx_core.ko and vhx_net.ko; default $VHX_ROOT/vhost:
 # another build can be measured without touching the tree), BENCH_VS_KO
 # (directory of vhxb_core.ko and vhxb_net.ko from bench/mkbase.sh: another
@@ -85,6 +87,8 @@ net_variants() { echo "vhx${VS_KO:+ vhx-base} intree"; }
 # cost; vhx-2 / vhx is the instrument's own spread (A vs A) beside it.
 TRACE_VARIANTS=
 [ "${BENCH_TRACE:-0}" = 1 ] && TRACE_VARIANTS=" vhx-trace vhx-2"
+# BENCH_AA=1: only "vhx-2", the instrument's own spread (vhx-2 / vhx)
+[ "${BENCH_AA:-0}" = 1 ] && [ -z "$TRACE_VARIANTS" ] && TRACE_VARIANTS=" vhx-2"
 TRACE_I=/sys/kernel/tracing/instances/vhxbench
 # trace_for VARIANT: the vhx events on for vhx-trace, off for any other
 trace_for() {
@@ -134,6 +138,8 @@ not_run() {	# not_run WORKLOAD REASON
 . "$VHX_ROOT/bench/lib/testpmd.sh"
 # shellcheck source=bench/lib/profile.sh
 . "$VHX_ROOT/bench/lib/profile.sh"
+# shellcheck source=bench/lib/cost.sh
+. "$VHX_ROOT/bench/lib/cost.sh"
 for f in "$VHX_ROOT"/bench/workloads/*.sh; do
 	# shellcheck disable=SC1090
 	. "$f"
@@ -191,6 +197,7 @@ environment() {
 	emit "E warm $WARM"
 	emit "E pairs $PAIRS"
 	emit "E tc_drop $TC_DROP"
+	emit "E cost $(cost_on && echo "guest instructions on the workers' vCPU per packet (vhx-icount)" || echo none)"
 }
 
 main() {
@@ -206,6 +213,7 @@ main() {
 	   modprobe act_gact 2>/dev/null; then
 		TC_DROP=1
 	fi
+	cost_init
 	environment
 	for g in ${GROUPS_SEL//,/ }; do
 		GROUP=$g

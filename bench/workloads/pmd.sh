@@ -57,6 +57,7 @@ pmd_up() {
 	args="net_virtio_user0,path=$(dev_of "$1"),queues=1,queue_size=1024,iface=$ifc"
 	[[ $1 == *-packed ]] && args+=",packed_vq=1"
 	tp_start "pmd-$1" --vdev="$args" || return 1
+	cost_pin "${TP_PID[pmd-$1]}"
 	sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1" 2>/dev/null || true
 	ip link set "$ifc" txqueuelen 4096 up ||
 		{ TP_WHY="no tap $ifc after testpmd start"; return 1; }
@@ -67,20 +68,24 @@ pmd_up() {
 	fi
 }
 
-# pmd_tx VARIANT SIZE -> VAL=pps (tap rx_packets over $SECS after $WARM)
+# pmd_tx VARIANT SIZE -> VAL=pps (tap rx_packets over $SECS after $WARM),
+# COST (instructions per packet, cost.sh)
 pmd_tx() {
-	local id=pmd-$1 ifc=${PMD_IF[$1]} r0 r1 t0 t1
+	local id=pmd-$1 ifc=${PMD_IF[$1]} r0 r1 t0 t1 i0 i1
 	tp_cmd "$id" "set fwd txonly" && tp_cmd "$id" "set txpkts $2" &&
 		tp_cmd "$id" start || return 1
 	prof_start "tx-$2"
 	sleep "$WARM"
+	cost_mark; i0=$COST_INSNS
 	r0=$(ifstat "$ifc" rx_packets); t0=$(now)
 	sleep "$SECS"
 	r1=$(ifstat "$ifc" rx_packets); t1=$(now)
+	cost_mark; i1=$COST_INSNS
 	prof_stop "tx-$2"
 	tp_cmd "$id" stop 60 || return 1
 	[ "$r1" -gt "$r0" ] || { TP_WHY="no frame reached $ifc"; return 1; }
 	VAL=$(rate $((r1 - r0)) "$t0" "$t1")
+	cost_per $((r1 - r0)) "$i0" "$i1"
 }
 
 pg() {	# pg FILE CMD
@@ -93,15 +98,20 @@ pktgen_stop() {
 	echo stop > /proc/net/pktgen/pgctrl 2>/dev/null || true
 	[ -n "${PG_PID:-}" ] && { wait "$PG_PID" 2>/dev/null || true; }
 	PG_PID=
-	echo rem_device_all > /proc/net/pktgen/kpktgend_0 2>/dev/null || true
+	echo rem_device_all > /proc/net/pktgen/$PG_THREAD 2>/dev/null || true
 }
 
-# pmd_rx VARIANT SIZE -> VAL=pps (testpmd RX-packets over $SECS after $WARM)
+# pmd_rx VARIANT SIZE -> VAL=pps (testpmd RX-packets over $SECS after
+# $WARM), COST.  pktgen's thread of vCPU 0, or of vCPU 1 beside testpmd
+# when the workers' vCPU is measured (cost.sh).
+PG_THREAD=kpktgend_0
 pmd_rx() {
-	local id=pmd-$1 ifc=${PMD_IF[$1]} r0 r1 t0 t1 mac
+	local id=pmd-$1 ifc=${PMD_IF[$1]} r0 r1 t0 t1 i0 i1 mac
+	PG_THREAD=kpktgend_0
+	cost_on && PG_THREAD=kpktgend_1
 	tp_cmd "$id" "set fwd rxonly" && tp_cmd "$id" start || return 1
 	mac=$(cat "/sys/class/net/$ifc/address")
-	pg kpktgend_0 rem_device_all && pg kpktgend_0 "add_device $ifc" &&
+	pg $PG_THREAD rem_device_all && pg $PG_THREAD "add_device $ifc" &&
 		pg "$ifc" "count 0" && pg "$ifc" "clone_skb 0" &&
 		pg "$ifc" "delay 0" && pg "$ifc" "pkt_size $2" &&
 		pg "$ifc" "dst 198.18.0.2" && pg "$ifc" "src_min 198.18.0.1" &&
@@ -112,16 +122,19 @@ pmd_rx() {
 	PG_PID=$!
 	prof_start "rx-$2"
 	sleep "$WARM"
+	cost_mark; i0=$COST_INSNS
 	t0=$(now); tp_cmd "$id" "show port stats 0" || { pktgen_stop; return 1; }
 	r0=$(tp_stat "$id" 0 RX-packets)
 	sleep "$SECS"
 	t1=$(now); tp_cmd "$id" "show port stats 0" || { pktgen_stop; return 1; }
+	cost_mark; i1=$COST_INSNS
 	prof_stop "rx-$2"
 	r1=$(tp_stat "$id" 0 RX-packets)
 	pktgen_stop
 	tp_cmd "$id" stop 60 || return 1
 	[ "$r1" -gt "$r0" ] || { TP_WHY="testpmd received nothing"; return 1; }
 	VAL=$(rate $((r1 - r0)) "$t0" "$t1")
+	cost_per $((r1 - r0)) "$i0" "$i1"
 }
 
 # pmd_one WORKLOAD VARIANT [NAME]: one measurement; restarts a testpmd
@@ -135,12 +148,14 @@ pmd_one() {
 		pmd_up "$2" || { failed "$name" "$(tp_why)"; return; }
 	fi
 	local rc=0
+	COST=
 	case $1 in
 	tx-*) pmd_tx "$2" "${1#tx-}" || rc=1 ;;
 	rx-*) pmd_rx "$2" "${1#rx-}" || rc=1 ;;
 	esac
 	if [ $rc = 0 ] && [ -n "$VAL" ]; then
 		result "$name" rate pps hi "$VAL"
+		[ -n "$COST" ] && result "$name" cost insn/pkt lo "$COST"
 	else
 		failed "$name" "$(tp_why)"
 	fi

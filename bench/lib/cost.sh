@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034  # COST, COST_INSNS: read by the workloads
+# cost.sh — the cost figure of the net workloads: guest instructions the
+# worker's vCPU executes per packet, counted by QEMU itself
+# (bench/icount/vhx-icount.so, a TCG plugin), so that it does not move with
+# the host's load the way a rate does.
+#
+#   vCPU 0: the vhost workers (pinned by cost_pin), and what runs in their
+#           context: tun, the stack up to the tc drop, softirqs they raise,
+#           wake-ups and the idle entries between runs (a halted vCPU
+#           executes nothing)
+#   vCPU 1: everything else: testpmd's lcores (--lcores 0@1,1@1), this
+#           script and its children, pktgen (kpktgend_1)
+#
+#   cost_on              is the instrument there (BENCH_COST=1 and the
+#                        plugin's counts readable)?
+#   cost_pin OWNER_PID   pin the owner's vhost workers ("vhost-PID") to vCPU 0
+#   cost_mark            COST_INSNS: vCPU 0's instruction count now
+#   cost_per N I0 I1     COST: (I1 - I0) / N, instructions per packet
+# Sourced by bench/guest.sh.  BENCH_COST_FILE is the plugin's output as the
+# guest sees it (a 9p mount without a cache, made by cost_init).
+
+COST_DIR=/run/vhx-icount
+COST_FILE=$COST_DIR/counts
+COST_CPU=0
+COST_OK=0
+
+cost_init() {
+	[ "${BENCH_COST:-0}" = 1 ] || return 0
+	mkdir -p $COST_DIR
+	if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=none vhxicount $COST_DIR; then
+		log "cost: no 9p export vhxicount: no cost figures"
+		return 0
+	fi
+	if ! "$VHX_ROOT/bench/progs/icount_mark" $COST_FILE > /dev/null; then
+		log "cost: the plugin does not answer: no cost figures"
+		return 0
+	fi
+	COST_OK=1
+	# this script and all it starts on vCPU 1; only the workers on vCPU 0
+	taskset -pc 1 $$ > /dev/null
+	log "cost: guest instructions on vCPU $COST_CPU per packet (vhx-icount)"
+}
+
+cost_on() { [ "$COST_OK" = 1 ]; }
+
+cost_pin() {
+	cost_on || return 0
+	local tid n=0
+	for tid in $(ps -eLo tid=,comm= | awk -v c="vhost-$1" '$2 == c { print $1 }'); do
+		taskset -pc $COST_CPU "$tid" > /dev/null && n=$((n + 1))
+	done
+	[ $n -gt 0 ] || log "cost: no vhost-$1 worker to pin"
+}
+
+cost_mark() {
+	COST_INSNS=
+	cost_on || return 0
+	local line
+	line=$(taskset -c 1 "$VHX_ROOT/bench/progs/icount_mark" $COST_FILE) || return 0
+	# SEQ CPU0 CPU1 ...
+	COST_INSNS=$(awk -v c=$COST_CPU '{ print $(c + 2) }' <<< "$line")
+}
+
+cost_per() {
+	COST=
+	[ -n "$2" ] && [ -n "$3" ] && [ "$1" -gt 0 ] || return 0
+	COST=$(awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f\n", (b - a) / n }')
+}
