@@ -133,6 +133,10 @@ fi
 got=$(jq -r --argjson d "${dev:-0}" '.devices[] | select(.id == $d) |
 	"\(.owner.pid) \(.owner.vm) \(.kind) \(.queues | length)"' "$WORK/json" 2>/dev/null)
 echo "# json: pid vm kind queues = $got"
+# a sample for the log: the device's TX queue as `vhxctl stats --json` has it
+jq -c --argjson d "${dev:-0}" '.devices[] | select(.id == $d) |
+	{id, kind, owner, worker, queue: (.queues[] | select(.idx == 1))}' "$WORK/json" 2>/dev/null |
+	head -c 600 | sed 's/^/#   json| /'
 if [ "$got" = "$TPID $VM net 2" ]; then ok "json_owner_and_vm"; else nok "json_owner_and_vm"; fi
 
 # ---- 5: Prometheus samples ----
@@ -159,6 +163,9 @@ if awk '
 	END { exit bad }' "$WORK/prom" &&
    grep -q "^vhx_vq_packets_total{dev=\"$dev\",kind=\"net\",owner=\"$TPID\",vm=\"$VM\"," "$WORK/prom"; then
 	ok "prom_well_formed"
+	# a sample for the log: one family, HELP, TYPE and the device's samples
+	awk -v d="dev=\"$dev\"" '/^# (HELP|TYPE) vhx_vq_packets_total / ||
+		(/^vhx_vq_packets_total\{/ && index($0, d))' "$WORK/prom" | sed 's/^/#   prom| /'
 else
 	head -n 12 "$WORK/prom" | sed 's/^/# /'
 	nok "prom_well_formed"
