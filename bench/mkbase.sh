@@ -42,6 +42,18 @@ sed -i -e 's/^obj-m += vhx_core.o vhx_net.o/obj-m += vhxb_core.o vhxb_net.o/' \
        -e "s|^ccflags-y += -DVHX_VERSION=.*|ccflags-y += -DVHX_VERSION='\"$sha\"'|" \
        "$SRC/vhost/Kbuild"
 sed -i 's/debugfs_create_dir("vhx", NULL)/debugfs_create_dir("vhxb", NULL)/' "$SRC/vhost/stats.c"
+# Tracepoints (a revision that has them): system "vhxb", every event and
+# its trace_*() call renamed, or the exported __tracepoint_* symbols clash
+# with the tree's vhx_core and the base module does not load.
+if [ -f "$SRC/vhost/trace.h" ]; then
+	events=$(sed -n 's/^\(TRACE_EVENT\|DECLARE_EVENT_CLASS\)(vhx_\([a-z0-9_]*\),.*/\2/p
+			  s/^DEFINE_EVENT([a-z0-9_]*, *vhx_\([a-z0-9_]*\),.*/\1/p' "$SRC/vhost/trace.h" |
+		 sort -u | paste -sd'|')
+	[ -n "$events" ] || { log "trace.h of $sha not understood"; exit 1; }
+	sed -i -E -e "s/\b(trace_|register_trace_|unregister_trace_)?vhx_($events)(_enabled)?\b/\1vhxb_\2\3/g" \
+		  -e 's/^#define TRACE_SYSTEM vhx$/#define TRACE_SYSTEM vhxb/' \
+		  "$SRC"/vhost/*.[ch]
+fi
 grep -q 'vhxb_core.o vhxb_net.o' "$SRC/vhost/Kbuild" || { log "Kbuild of $sha not understood"; exit 1; }
 log "building vhx at $sha as vhxb_core.ko, vhxb_net.ko in $SRC"
 make -C "$KDIR" M="$SRC" W=1 modules > "$SRC/build.log" 2>&1 ||
