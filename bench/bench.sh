@@ -17,6 +17,8 @@
 #   BENCH_COST (1)   the cost figure, guest instructions per packet
 #                    (bench/lib/cost.sh); 0: rates only
 #   BENCH_AA (0)     1: also vhx-2, vhx measured again (A vs A)
+#   BENCH_IPROF (0)  1: and where the instructions go, by function, on the
+#                    console (BENCH_IPROF_TOP=25 lines per run)
 #   BENCH_OUT        report path (default bench/results/DATE-KERNEL.md)
 #   KVER             guest kernel (default: newest installed 6.1)
 #   BENCH_KO         directory with another vhx_core.ko/vhx_net.ko to measure
@@ -104,7 +106,10 @@ qemu_args=${VHX_VM_QEMU_ARGS:-}
 if [ "${BENCH_COST:-1}" = 1 ]; then
 	icdir=$(mktemp -d "$OUTDIR/icount.XXXXXX")
 	chmod 755 "$icdir"
-	qemu_args+=" -plugin $HERE/icount/vhx-icount.so,out=$icdir/counts"
+	prof=
+	[ "${BENCH_IPROF:-0}" = 1 ] && prof=",prof=$icdir/profile" &&
+		extra+=" BENCH_IPROF=1 BENCH_IPROF_TOP=${BENCH_IPROF_TOP:-25}"
+	qemu_args+=" -plugin $HERE/icount/vhx-icount.so,out=$icdir/counts$prof"
 	qemu_args+=" -virtfs local,path=$icdir,mount_tag=vhxicount,security_model=none,readonly=on"
 	extra+=" BENCH_COST=1"
 	log "cost: guest instructions per packet counted by QEMU ($icdir/counts)"

@@ -15,13 +15,19 @@
 #   cost_on              is the instrument there (BENCH_COST=1 and the
 #                        plugin's counts readable)?
 #   cost_pin OWNER_PID   pin the owner's vhost workers ("vhost-PID") to vCPU 0
-#   cost_mark            COST_INSNS: vCPU 0's instruction count now
+#   cost_mark [start|stop]  COST_INSNS: vCPU 0's instruction count now;
+#                        with BENCH_IPROF=1, start/stop also start and
+#                        write out vCPU 0's instruction profile
 #   cost_per N I0 I1     COST: (I1 - I0) / N, instructions per packet
+#   cost_prof NAME N     BENCH_IPROF=1: the profile's top functions, in
+#                        instructions per packet of N packets, on the console
 # Sourced by bench/guest.sh.  BENCH_COST_FILE is the plugin's output as the
 # guest sees it (a 9p mount without a cache, made by cost_init).
 
 COST_DIR=/run/vhx-icount
 COST_FILE=$COST_DIR/counts
+COST_PROF=$COST_DIR/profile
+COST_PROF_TOP=${BENCH_IPROF_TOP:-25}
 COST_CPU=0
 COST_OK=0
 
@@ -53,11 +59,15 @@ cost_pin() {
 	[ $n -gt 0 ] || log "cost: no vhost-$1 worker to pin"
 }
 
+iprof_on() { cost_on && [ "${BENCH_IPROF:-0}" = 1 ]; }
+
 cost_mark() {
 	COST_INSNS=
 	cost_on || return 0
-	local line
-	line=$(taskset -c 1 "$VHX_ROOT/bench/progs/icount_mark" $COST_FILE) || return 0
+	local line kind=
+	iprof_on && kind=${1:-}
+	# shellcheck disable=SC2086  # kind: no word, or one
+	line=$(taskset -c 1 "$VHX_ROOT/bench/progs/icount_mark" $COST_FILE $kind) || return 0
 	# SEQ CPU0 CPU1 ...
 	COST_INSNS=$(awk -v c=$COST_CPU '{ print $(c + 2) }' <<< "$line")
 }
@@ -66,4 +76,24 @@ cost_per() {
 	COST=
 	[ -n "$2" ] && [ -n "$3" ] && [ "$1" -gt 0 ] || return 0
 	COST=$(awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f\n", (b - a) / n }')
+}
+
+# The profile's blocks ("ADDRESS INSNS", 16 hex digits) against the text
+# symbols of /proc/kallsyms: merged as strings (awk's numbers cannot hold a
+# kernel address), each block counted to the symbol at or below it.
+cost_prof() {
+	iprof_on && [ -s $COST_PROF ] && [ "$2" -gt 0 ] || return 0
+	local total
+	total=$(awk '{ s += $2 } END { printf "%.0f\n", s }' $COST_PROF)
+	log "iprof: $1: $(awk -v t="$total" -v n="$2" 'BEGIN { printf "%.0f", t / n }') insn/pkt on vCPU 0 in the profile, by function:"
+	{ awk 'tolower($2) ~ /^[tw]$/ { print $1, 0, $3 ($4 == "" ? "" : " " $4) }' /proc/kallsyms
+	  awk '{ print $1, 1, $2 }' $COST_PROF; } |
+		LC_ALL=C sort -k1,1 -k2,2n |
+		awk '$2 == 0 { sym = $3 ($4 == "" ? "" : " " $4); next }
+		     { c[sym == "" ? "(user)" : sym] += $3 }
+		     END { for (s in c) printf "%.0f %s\n", c[s], s }' |
+		sort -rn | head -n "$COST_PROF_TOP" |
+		awk -v n="$2" -v t="$total" -v w="$1" '{ v = $1; $1 = ""
+			printf "guest: iprof: %s: %8.1f insn/pkt %5.1f%%%s\n", w, v / n, 100 * v / t, $0 }' ||
+		true	# head's early exit is not the workload's failure
 }

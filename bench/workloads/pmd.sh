@@ -76,16 +76,17 @@ pmd_tx() {
 		tp_cmd "$id" start || return 1
 	prof_start "tx-$2"
 	sleep "$WARM"
-	cost_mark; i0=$COST_INSNS
+	cost_mark start; i0=$COST_INSNS
 	r0=$(ifstat "$ifc" rx_packets); t0=$(now)
 	sleep "$SECS"
 	r1=$(ifstat "$ifc" rx_packets); t1=$(now)
-	cost_mark; i1=$COST_INSNS
+	cost_mark stop; i1=$COST_INSNS
 	prof_stop "tx-$2"
 	tp_cmd "$id" stop 60 || return 1
 	[ "$r1" -gt "$r0" ] || { TP_WHY="no frame reached $ifc"; return 1; }
 	VAL=$(rate $((r1 - r0)) "$t0" "$t1")
 	cost_per $((r1 - r0)) "$i0" "$i1"
+	cost_prof "tx-$2 $1 run $RUN" $((r1 - r0))
 }
 
 pg() {	# pg FILE CMD
@@ -122,12 +123,12 @@ pmd_rx() {
 	PG_PID=$!
 	prof_start "rx-$2"
 	sleep "$WARM"
-	cost_mark; i0=$COST_INSNS
+	cost_mark start; i0=$COST_INSNS
 	t0=$(now); tp_cmd "$id" "show port stats 0" || { pktgen_stop; return 1; }
 	r0=$(tp_stat "$id" 0 RX-packets)
 	sleep "$SECS"
 	t1=$(now); tp_cmd "$id" "show port stats 0" || { pktgen_stop; return 1; }
-	cost_mark; i1=$COST_INSNS
+	cost_mark stop; i1=$COST_INSNS
 	prof_stop "rx-$2"
 	r1=$(tp_stat "$id" 0 RX-packets)
 	pktgen_stop
@@ -135,6 +136,7 @@ pmd_rx() {
 	[ "$r1" -gt "$r0" ] || { TP_WHY="testpmd received nothing"; return 1; }
 	VAL=$(rate $((r1 - r0)) "$t0" "$t1")
 	cost_per $((r1 - r0)) "$i0" "$i1"
+	cost_prof "rx-$2 $1 run $RUN" $((r1 - r0))
 }
 
 # pmd_one WORKLOAD VARIANT [NAME]: one measurement; restarts a testpmd
