@@ -59,15 +59,12 @@ int vhx_translate(struct vhx_vq *vq, u64 addr, u64 len, struct iovec iov[],
 }
 EXPORT_SYMBOL_GPL(vhx_translate);
 
-/* Ring metadata access: a user VA, or an IOVA through the device IOTLB. */
-int vhx_meta_read(struct vhx_vq *vq, u64 addr, void *dst, size_t len)
+/* Ring metadata through the device IOTLB (vhx_meta_read() is inline). */
+int vhx_meta_read_iotlb(struct vhx_vq *vq, u64 addr, void *dst, size_t len)
 {
 	struct iovec iov[VHX_META_IOVS];
 	int i, n;
 
-	if (!vq->iotlb)
-		return copy_from_user(dst, u64_to_user_ptr(addr), len) ?
-			-EFAULT : 0;
 	n = vhx_translate(vq, addr, len, iov, ARRAY_SIZE(iov),
 			  VHOST_ACCESS_RO);
 	if (n < 0)

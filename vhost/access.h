@@ -6,6 +6,8 @@
 #ifndef _VHX_ACCESS_H
 #define _VHX_ACCESS_H
 
+#include <linux/uaccess.h>
+
 #include "core.h"
 
 /*
@@ -16,9 +18,25 @@
 int vhx_translate(struct vhx_vq *vq, u64 addr, u64 len, struct iovec iov[],
 		  int iov_size, int access);
 
-/* Ring metadata: whole-area copies, and single-copy 16-bit fields. */
-int vhx_meta_read(struct vhx_vq *vq, u64 addr, void *dst, size_t len);
+/*
+ * Ring metadata: whole-area copies, and single-copy 16-bit fields.
+ * vhx_meta_read() is inline for its common case, a user VA without an
+ * IOTLB: a descriptor read has a constant size, and copy_from_user() of a
+ * constant size needs no hardened-usercopy walk of the stack object at run
+ * time (the compiler checks it).
+ */
+int vhx_meta_read_iotlb(struct vhx_vq *vq, u64 addr, void *dst, size_t len);
 int vhx_meta_write(struct vhx_vq *vq, u64 addr, const void *src, size_t len);
+
+static __always_inline int vhx_meta_read(struct vhx_vq *vq, u64 addr,
+					 void *dst, size_t len)
+{
+	if (likely(!vq->iotlb))
+		return copy_from_user(dst, u64_to_user_ptr(addr), len) ?
+			-EFAULT : 0;
+	return vhx_meta_read_iotlb(vq, addr, dst, len);
+}
+
 int vhx_read16(struct vhx_vq *vq, u64 addr, u16 *val);
 int vhx_write16(struct vhx_vq *vq, u64 addr, u16 val);
 

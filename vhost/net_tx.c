@@ -70,6 +70,8 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	int pad = SKB_DATA_ALIGN(VHX_NET_RX_PAD + headroom + sock_hlen);
 	int buflen = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
 	struct virtio_net_hdr *gso;
+	struct page *page;
+	size_t off;
 	void *buf;
 
 	if (unlikely(len < sock_hlen))
@@ -85,9 +87,15 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	/*
 	 * One user copy for header and data: the header lands in the pad,
 	 * just in front of the data, and moves to the tap's header from
-	 * there (kernel to kernel; checked below on that copy only).
+	 * there (kernel to kernel; checked below on that copy only).  The
+	 * copy goes through the fragment's page: the bounds are ours (the
+	 * fragment holds pad + len, checked above), and copy_from_iter() to
+	 * a kernel address would walk the hardened-usercopy object checks
+	 * for every packet.
 	 */
-	if (copy_from_iter((char *)buf + pad - sock_hlen, len, from) != len)
+	page = virt_to_head_page(buf);
+	off = (char *)buf - (char *)page_address(page) + pad - sock_hlen;
+	if (copy_page_from_iter(page, off, len, from) != len)
 		goto err;
 	if (sock_hlen) {
 		/*
