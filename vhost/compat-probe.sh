@@ -35,9 +35,6 @@ fi
 probe linux/if_tun.h 'struct tun_xdp_hdr \{' VHX_HAVE_TUN_XDP_HDR
 probe linux/uio.h 'define ITER_SOURCE' VHX_HAVE_ITER_SOURCE
 probe linux/page_frag_cache.h 'page_frag_alloc' VHX_HAVE_PAGE_FRAG_CACHE_H
-grep -qsE 'void page_frag_cache_drain\(struct page_frag_cache' \
-	"$src/include/linux/gfp.h" "$src/include/linux/page_frag_cache.h" &&
-	printf ' -D%s' VHX_HAVE_PAGE_FRAG_CACHE_DRAIN
 # 6.9: file_bdev() (the block device of a bdev file) replaced I_BDEV on
 # file->f_mapping->host for callers holding a file.
 probe linux/blkdev.h 'struct block_device \*file_bdev\(' VHX_HAVE_FILE_BDEV

@@ -36,20 +36,6 @@ static inline void vhx_eventfd_signal(struct eventfd_ctx *ctx)
 #endif
 #include <linux/mm.h>
 
-/* Release what a page_frag_cache still holds. */
-static inline void vhx_page_frag_cache_drain(struct page_frag_cache *nc)
-{
-#ifdef VHX_HAVE_PAGE_FRAG_CACHE_DRAIN
-	page_frag_cache_drain(nc);
-#else
-	if (nc->va) {
-		__page_frag_cache_drain(virt_to_head_page(nc->va),
-					nc->pagecnt_bias);
-		nc->va = NULL;
-	}
-#endif
-}
-
 /*
  * tun/tap XDP batches (TUN_MSG_PTR): the virtio-net header follows an int
  * buflen (struct tun_xdp_hdr) until 6.17; since then it starts the buffer

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "poll.h"
 #include "vq.h"
+#include "net_frag.h"
 #include "net_hdr.h"
 
 enum {
@@ -57,7 +58,7 @@ struct vhx_net {
 	struct vhx_net_vq vqs[VHX_NET_VQ_MAX];
 	struct vhx_vq *vqp[VHX_NET_VQ_MAX];
 	struct vhx_poll poll[VHX_NET_VQ_MAX];	/* backend socket */
-	struct page_frag_cache pf_cache;	/* TX batch buffers */
+	struct vhx_frag_pool frags;	/* TX batch buffers (net_frag.c) */
 };
 
 static inline struct vhx_net *vhx_net_from_vq(struct vhx_vq *vq)

@@ -174,7 +174,7 @@ static int vhx_net_release(struct inode *inode, struct file *f)
 		sockfd_put(rx_sock);
 	/* Make sure no wakeup callbacks are outstanding. */
 	synchronize_rcu();
-	vhx_page_frag_cache_drain(&n->pf_cache);
+	vhx_frag_pool_drain(&n->frags);
 	kfree(n->vqs[VHX_NET_VQ_TX].xdp);
 	kfree(n->vqs[VHX_NET_VQ_RX].rxq.queue);
 	kvfree(n);

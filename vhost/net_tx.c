@@ -79,7 +79,7 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	if (SKB_DATA_ALIGN(len + pad) + buflen > PAGE_SIZE)
 		return -ENOSPC;
 	buflen += SKB_DATA_ALIGN(len + pad);
-	buf = page_frag_alloc(&n->pf_cache, buflen, GFP_KERNEL);
+	buf = vhx_frag_alloc(&n->frags, buflen);
 	if (unlikely(!buf))
 		return -ENOMEM;
 	memset(buf, 0, VHX_TUN_XDP_HDR_SIZE);

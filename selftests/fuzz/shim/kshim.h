@@ -181,13 +181,6 @@ struct eventfd_ctx { u64 count; };
 /* compat.h's vhx_eventfd_signal() calls this (6.1 arity) */
 #define eventfd_signal(c, n) ((c)->count += (n))
 
-/* compat.h: page_frag_cache_drain() exists (VHX_HAVE_PAGE_FRAG_CACHE_DRAIN) */
-struct page_frag_cache { void *va; unsigned int pagecnt_bias; };
-static inline void page_frag_cache_drain(struct page_frag_cache *nc)
-{
-	nc->va = NULL;
-}
-
 /* ------------------------------------------------------ iov_iter */
 #define WRITE 1
 #define READ 0
