@@ -17,6 +17,7 @@
 #   BENCH_COST (1)   the cost figure, guest instructions per packet
 #                    (bench/lib/cost.sh); 0: rates only
 #   BENCH_AA (0)     1: also vhx-2, vhx measured again (A vs A)
+#   BENCH_TX_SIZES   64,256,1500: the pmd group's TX frame sizes ("none": rx-64 only)
 #   BENCH_IPROF (0)  1: and where the instructions go, by function, on the
 #                    console (BENCH_IPROF_TOP=25 lines per run)
 #   BENCH_OUT        report path (default bench/results/DATE-KERNEL.md)

@@ -45,6 +45,7 @@ WARM=${BENCH_WARM:-2}
 GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
 BENCH_TX_SIZES=${BENCH_TX_SIZES:-64,256,1500}
 BENCH_TX_SIZES=${BENCH_TX_SIZES//,/ }
+[ "$BENCH_TX_SIZES" = none ] && BENCH_TX_SIZES=	# rx-64 alone
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 KO=${BENCH_KO:-$VHX_ROOT/vhost}
 VS_KO=${BENCH_VS_KO:-}

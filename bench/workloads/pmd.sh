@@ -16,7 +16,7 @@
 # BENCH_VS also vhx-base on packed rings).
 # Sourced by bench/guest.sh (result, failed, dev_of, $SECS, $WARM).
 
-PMD_SIZES=${BENCH_TX_SIZES:-64 256 1500}
+PMD_SIZES=${BENCH_TX_SIZES-64 256 1500}
 declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp [vhx-base]=vbtb
 		   [vhx-base-packed]=vbtq [vhx-trace]=vbtt [vhx-2]=vbt2)
 
