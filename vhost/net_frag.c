@@ -107,9 +107,12 @@ static struct vhx_frag_page *vhx_frag_next(struct vhx_frag_pool *pool)
 
 /*
  * A fragment of @size bytes (at most PAGE_SIZE), cache-line aligned, or
- * NULL when no page can be had.  Free it with page_frag_free().
+ * NULL when no page can be had; *@page and *@offset say where it lies (its
+ * compound page and the byte offset in it), for copy_page_from_iter().
+ * Free it with page_frag_free().
  */
-void *vhx_frag_alloc(struct vhx_frag_pool *pool, unsigned int size)
+void *vhx_frag_alloc(struct vhx_frag_pool *pool, unsigned int size,
+		     struct page **page, unsigned int *offset)
 {
 	struct vhx_frag_page *s = &pool->slot[pool->cur];
 	void *va;
@@ -122,6 +125,8 @@ void *vhx_frag_alloc(struct vhx_frag_pool *pool, unsigned int size)
 		if (!s)
 			return NULL;
 	}
+	*page = s->page;
+	*offset = pool->offset;
 	va = page_address(s->page) + pool->offset;
 	pool->offset += size;
 	s->bias--;

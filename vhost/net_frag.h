@@ -26,7 +26,8 @@ struct vhx_frag_pool {
 	unsigned int offset;	/* its next free byte */
 };
 
-void *vhx_frag_alloc(struct vhx_frag_pool *pool, unsigned int size);
+void *vhx_frag_alloc(struct vhx_frag_pool *pool, unsigned int size,
+		     struct page **page, unsigned int *offset);
 void vhx_frag_pool_drain(struct vhx_frag_pool *pool);
 
 #endif /* _VHX_NET_FRAG_H */

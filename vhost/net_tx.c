@@ -71,7 +71,7 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	int buflen = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
 	struct virtio_net_hdr *gso;
 	struct page *page;
-	size_t off;
+	unsigned int off;
 	void *buf;
 
 	if (unlikely(len < sock_hlen))
@@ -79,7 +79,7 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	if (SKB_DATA_ALIGN(len + pad) + buflen > PAGE_SIZE)
 		return -ENOSPC;
 	buflen += SKB_DATA_ALIGN(len + pad);
-	buf = vhx_frag_alloc(&n->frags, buflen);
+	buf = vhx_frag_alloc(&n->frags, buflen, &page, &off);
 	if (unlikely(!buf))
 		return -ENOMEM;
 	memset(buf, 0, VHX_TUN_XDP_HDR_SIZE);
@@ -93,9 +93,7 @@ static int vhx_net_build_xdp(struct vhx_net *n, struct vhx_net_vq *nvq,
 	 * a kernel address would walk the hardened-usercopy object checks
 	 * for every packet.
 	 */
-	page = virt_to_head_page(buf);
-	off = (char *)buf - (char *)page_address(page) + pad - sock_hlen;
-	if (copy_page_from_iter(page, off, len, from) != len)
+	if (copy_page_from_iter(page, off + pad - sock_hlen, len, from) != len)
 		goto err;
 	if (sock_hlen) {
 		/*
