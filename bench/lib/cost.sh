@@ -18,11 +18,13 @@
 #   cost_mark [start|stop]  COST_INSNS: vCPU 0's instruction count now;
 #                        with BENCH_IPROF=1, start/stop also start and
 #                        write out vCPU 0's instruction profile
-#   cost_per N I0 I1     COST: (I1 - I0) / N, instructions per packet
-#   cost_prof NAME N     BENCH_IPROF=1: the profile's top functions, in
-#                        instructions per packet of N packets, on the console
-# Sourced by bench/guest.sh.  BENCH_COST_FILE is the plugin's output as the
-# guest sees it (a 9p mount without a cache, made by cost_init).
+#   cost_per NAME N I0 I1  COST: (I1 - I0) / N, instructions per packet;
+#                        with BENCH_IPROF=1 also the profile's top
+#                        functions, per packet, on the console
+#   cost_lcores          testpmd's lcore option for this layout
+#   cost_pktgen          the pktgen thread for this layout
+# Sourced by bench/guest.sh.  COST_FILE is the plugin's output as the guest
+# sees it (a 9p mount without a cache, made by cost_init).
 
 COST_DIR=/run/vhx-icount
 COST_FILE=$COST_DIR/counts
@@ -50,6 +52,9 @@ cost_init() {
 
 cost_on() { [ "$COST_OK" = 1 ]; }
 
+cost_lcores() { if cost_on; then echo --lcores=0@1,1@1; else echo -l0-1; fi; }
+cost_pktgen() { if cost_on; then echo kpktgend_1; else echo kpktgend_0; fi; }
+
 cost_pin() {
 	cost_on || return 0
 	local tid n=0
@@ -74,8 +79,9 @@ cost_mark() {
 
 cost_per() {
 	COST=
-	[ -n "$2" ] && [ -n "$3" ] && [ "$1" -gt 0 ] || return 0
-	COST=$(awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f\n", (b - a) / n }')
+	[ -n "$3" ] && [ -n "$4" ] && [ "$2" -gt 0 ] || return 0
+	COST=$(awk -v n="$2" -v a="$3" -v b="$4" 'BEGIN { printf "%.1f\n", (b - a) / n }')
+	cost_prof "$1" "$2"
 }
 
 # The profile's blocks ("ADDRESS INSNS", 16 hex digits) against the text

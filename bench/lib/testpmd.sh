@@ -42,9 +42,7 @@ tp_start() {	# tp_start ID VDEV...
 	mkfifo "$fifo"
 	# Unbuffered: testpmd's printf()s must precede the next prompt in the log.
 	# With the cost instrument both lcores run on vCPU 1 (cost.sh).
-	local lcores=-l0-1
-	cost_on 2>/dev/null && lcores=--lcores=0@1,1@1
-	stdbuf -o0 -e0 "$TESTPMD" "$lcores" --no-huge -m 1024 --no-pci --file-prefix="vhxb-$id" \
+	stdbuf -o0 -e0 "$TESTPMD" "$(cost_lcores)" --no-huge -m 1024 --no-pci --file-prefix="vhxb-$id" \
 		"$@" -- -i --total-num-mbufs=16384 --txd=1024 --rxd=1024 \
 		< "$fifo" > "${TP_LOG[$id]}" 2>&1 &
 	TP_PID[$id]=$!

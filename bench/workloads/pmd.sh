@@ -16,7 +16,7 @@
 # BENCH_VS also vhx-base on packed rings).
 # Sourced by bench/guest.sh (result, failed, dev_of, $SECS, $WARM).
 
-PMD_SIZES=${BENCH_TX_SIZES-64 256 1500}
+PMD_SIZES=$BENCH_TX_SIZES	# guest.sh's default; empty: rx-64 alone
 declare -A PMD_IF=([vhx]=vbtx [intree]=vbti [vhx-packed]=vbtp [vhx-base]=vbtb
 		   [vhx-base-packed]=vbtq [vhx-trace]=vbtt [vhx-2]=vbt2)
 
@@ -85,8 +85,7 @@ pmd_tx() {
 	tp_cmd "$id" stop 60 || return 1
 	[ "$r1" -gt "$r0" ] || { TP_WHY="no frame reached $ifc"; return 1; }
 	VAL=$(rate $((r1 - r0)) "$t0" "$t1")
-	cost_per $((r1 - r0)) "$i0" "$i1"
-	cost_prof "tx-$2 $1 run $RUN" $((r1 - r0))
+	cost_per "tx-$2 $1 run $RUN" $((r1 - r0)) "$i0" "$i1"
 }
 
 pg() {	# pg FILE CMD
@@ -108,8 +107,7 @@ pktgen_stop() {
 PG_THREAD=kpktgend_0
 pmd_rx() {
 	local id=pmd-$1 ifc=${PMD_IF[$1]} r0 r1 t0 t1 i0 i1 mac
-	PG_THREAD=kpktgend_0
-	cost_on && PG_THREAD=kpktgend_1
+	PG_THREAD=$(cost_pktgen)
 	tp_cmd "$id" "set fwd rxonly" && tp_cmd "$id" start || return 1
 	mac=$(cat "/sys/class/net/$ifc/address")
 	pg $PG_THREAD rem_device_all && pg $PG_THREAD "add_device $ifc" &&
@@ -135,8 +133,7 @@ pmd_rx() {
 	tp_cmd "$id" stop 60 || return 1
 	[ "$r1" -gt "$r0" ] || { TP_WHY="testpmd received nothing"; return 1; }
 	VAL=$(rate $((r1 - r0)) "$t0" "$t1")
-	cost_per $((r1 - r0)) "$i0" "$i1"
-	cost_prof "rx-$2 $1 run $RUN" $((r1 - r0))
+	cost_per "rx-$2 $1 run $RUN" $((r1 - r0)) "$i0" "$i1"
 }
 
 # pmd_one WORKLOAD VARIANT [NAME]: one measurement; restarts a testpmd
