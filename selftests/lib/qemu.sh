@@ -431,7 +431,11 @@ qi_still_moving() {
 qi_wait_running() {
 	local id=$1 secs=${2:-120} dir=${QI_DIR[$1]} t0=$SECONDS off
 	while qi_still_moving "$id" "$t0" "$secs"; do
-		qi_alive "$id" || return 1
+		if ! qi_alive "$id"; then
+			qi_log "QEMU '$id' exited; its last words:"
+			tail -n 10 "$dir/qemu.out" 2>/dev/null | sed 's/^/#   qemu| /'
+			return 1
+		fi
 		off=$(stat -c %s "$dir/mon.log")
 		qi_mon "$id" "info status"
 		sleep 0.5

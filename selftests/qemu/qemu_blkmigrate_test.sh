@@ -95,6 +95,8 @@ rc=1
 alive=n
 if ! qi_alive dst; then
 	qb_log "QEMU 'dst' died after the migration"
+	tail -n 10 "${QI_DIR[dst]}/qemu.out" 2>/dev/null | sed 's/^/#   dst qemu| /'
+	tail -n 10 "$B2_LOG" | sed "s/^/#   bridge2| /"
 elif ! qi_ping_agent dst 120; then
 	qb_log "the inner guest on dst did not answer its agent for 120 s after the migration"
 	qi_mon dst "info status"
