@@ -9,6 +9,7 @@
  * are swapped under dev->mutex and every vq->mutex.
  */
 
+#include <linux/ctype.h>
 #include <linux/cred.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -493,6 +494,21 @@ void vhx_set_backend_features(struct vhx_dev *dev, u64 features)
 	}
 }
 EXPORT_SYMBOL_GPL(vhx_set_backend_features);
+
+/* A devname= module parameter: 1-32 letters, digits, '-' or '_'. */
+bool vhx_devname_ok(const char *name)
+{
+	size_t len = strlen(name);
+	size_t i;
+
+	if (!len || len > 32)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && name[i] != '-' && name[i] != '_')
+			return false;
+	return true;
+}
+EXPORT_SYMBOL_GPL(vhx_devname_ok);
 
 static int __init vhx_core_init(void)
 {

@@ -31,5 +31,7 @@ long vhx_dev_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 			 void __user *argp);
 bool vhx_log_access_ok(struct vhx_dev *dev);
 void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
+/* Whether a device module's devname= parameter is acceptable (no lock). */
+bool vhx_devname_ok(const char *name);
 
 #endif /* _VHX_DEV_H */

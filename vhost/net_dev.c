@@ -9,7 +9,6 @@
  */
 
 #include <linux/compat.h>
-#include <linux/ctype.h>
 #include <linux/file.h>
 #include <linux/if_packet.h>
 #include <linux/if_tap.h>
@@ -488,19 +487,6 @@ static struct miscdevice vhx_net_misc = {
 	.name = "vhost-net",
 	.fops = &vhx_net_fops,
 };
-
-static bool vhx_devname_ok(const char *name)
-{
-	size_t len = strlen(name);
-	size_t i;
-
-	if (!len || len > 32)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && name[i] != '-' && name[i] != '_')
-			return false;
-	return true;
-}
 
 static int __init vhx_net_init(void)
 {
