@@ -41,4 +41,27 @@ probe linux/blkdev.h 'struct block_device \*file_bdev\(' VHX_HAVE_FILE_BDEV
 # 6.5: bd_prepare_to_claim() takes the holder's operations.
 probe linux/blkdev.h 'int bd_prepare_to_claim\(struct block_device \*bdev, void \*holder,' \
 	VHX_HAVE_BD_CLAIM_HOPS
+# vhx_vsock: the sk_buff-based virtio vsock API (6.3; Debian's 6.1 from
+# 6.1.63).  Without it vhx_vsock is not built (vhost/Kbuild).
+probe linux/virtio_vsock.h 'struct virtio_vsock_hdr \*virtio_vsock_hdr\(struct sk_buff' \
+	VHX_HAVE_VSOCK_SKB
+# 7.0: send_pkt and virtio_transport_recv_pkt take the packet's network
+# namespace, and the *_allow callbacks the socket; an H2G transport says
+# which remote CIDs it serves (has_remote_cid); vsock has per-netns modes.
+probe linux/virtio_vsock.h 'int \(\*send_pkt\)\(struct sk_buff \*skb, struct net \*net\)' \
+	VHX_HAVE_VSOCK_NET
+probe net/af_vsock.h 'bool \(\*stream_allow\)\(struct vsock_sock \*vsk' VHX_HAVE_VSOCK_ALLOW_VSK
+probe net/af_vsock.h '\(\*has_remote_cid\)' VHX_HAVE_VSOCK_HAS_REMOTE_CID
+probe net/af_vsock.h 'vsock_net_check_mode' VHX_HAVE_VSOCK_NET_MODE
+# 6.6-6.9: a partly sent packet keeps its offset in the skb's control block
+# (its payload may be in page fragments), and the socket counts the bytes
+# it has not sent yet (SIOCOUTQ), given back by consume_skb_sent().
+probe linux/virtio_vsock.h 'u32[[:space:]]+offset;' VHX_HAVE_VSOCK_SKB_OFFSET
+probe linux/virtio_vsock.h 'virtio_transport_consume_skb_sent' VHX_HAVE_VSOCK_CONSUME_SENT
+# Transport operations added after 6.1 (read_skb: sockmap; SO_RCVLOWAT;
+# SIOCOUTQ; MSG_ZEROCOPY).
+probe linux/virtio_vsock.h 'virtio_transport_read_skb' VHX_HAVE_VSOCK_READ_SKB
+probe linux/virtio_vsock.h 'virtio_transport_notify_set_rcvlowat' VHX_HAVE_VSOCK_SET_RCVLOWAT
+probe linux/virtio_vsock.h 'virtio_transport_unsent_bytes' VHX_HAVE_VSOCK_UNSENT_BYTES
+probe net/af_vsock.h '\(\*msgzerocopy_allow\)' VHX_HAVE_VSOCK_MSGZEROCOPY
 echo

@@ -5,7 +5,9 @@
  * per virtqueue, as space-separated key=value pairs:
  *
  *   dev id= kind= owner= worker= features= backend_features= iotlb= nvqs=
- *   vq dev= idx= name= num= backend= broken= last_avail= last_used=
+ *   vq dev= idx= name= num= backend= [blk: inflight= punted= bounced=]
+ *      [vsock: conns= rsts= credit_requests= g2g= drops=]
+ *      broken= last_avail= last_used=
  *      layout=split|packed [avail_wrap= used_wrap= (packed)]
  *      packets= bytes= kicks= calls= runs= requeues= errors= iotlb_misses=
  *      worker=
@@ -122,6 +124,11 @@ static void vhx_show_vq(struct seq_file *m, struct vhx_dev *dev, int idx)
 	if (st.flags & VHX_QSTATS_F_BLK)
 		seq_printf(m, " inflight=%llu punted=%llu bounced=%llu",
 			   st.blk_inflight, st.blk_punted, st.blk_bounced);
+	if (st.flags & VHX_QSTATS_F_VSOCK)
+		seq_printf(m, " conns=%llu rsts=%llu credit_requests=%llu g2g=%llu drops=%llu",
+			   st.vsock_conns, st.vsock_rsts,
+			   st.vsock_credit_requests, st.vsock_g2g,
+			   st.vsock_drops);
 	seq_printf(m, " broken=%d last_avail=%u last_used=%u",
 		   !!(st.flags & VHX_QSTATS_F_BROKEN), st.last_avail,
 		   st.last_used);

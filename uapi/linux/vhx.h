@@ -17,6 +17,7 @@
 #define VHX_QSTATS_F_IOTLB	0x08U	/* the device IOTLB is on */
 #define VHX_QSTATS_F_OWNED	0x10U	/* the device has an owner */
 #define VHX_QSTATS_F_BLK	0x20U	/* blk_* hold vhost-blk's values */
+#define VHX_QSTATS_F_VSOCK	0x40U	/* vsock_* hold vhost-vsock's values */
 
 /*
  * One queue's counters and state: what debugfs's vhx/devices shows for it,
@@ -35,7 +36,7 @@ struct vhx_queue_stats {
 	__u32 reserved0;
 	__s32 owner_pid;	/* 0 without an owner */
 	__s32 worker_pid;	/* the thread serving this queue */
-	char kind[8];		/* "net", "blk" (NUL-terminated) */
+	char kind[8];		/* "net", "blk", "vsock" (NUL-terminated) */
 	__u16 last_avail;
 	__u16 last_used;
 	__u32 reserved1;
@@ -54,7 +55,13 @@ struct vhx_queue_stats {
 	__u64 blk_bounced;	/* vhost-blk: copied through bounce pages */
 	char name[16];		/* "rx", "tx", "req" (NUL-terminated) */
 	char backend[128];	/* tap name or path, "-" if none (NUL-terminated) */
-	__u64 reserved[8];
+	/* vhost-vsock: packets of this queue's direction (rx: to the guest) */
+	__u64 vsock_conns;	/* connection requests (REQUEST) */
+	__u64 vsock_rsts;	/* resets (RST) */
+	__u64 vsock_credit_requests;	/* CREDIT_REQUEST: a sender stalled */
+	__u64 vsock_g2g;	/* relayed between guests (tx) */
+	__u64 vsock_drops;	/* dropped */
+	__u64 reserved[3];
 };
 
 #define VHX_GET_QUEUE_STATS	_IOWR(VHOST_VIRTIO, 0x58, struct vhx_queue_stats)
