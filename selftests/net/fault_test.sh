@@ -47,11 +47,16 @@ case $TARGET in
 intree) NET_MOD=vhost_net; MODS="vhost_net vhost vhost_iotlb"; REF_MODS="vhost_net vhost" ;;
 *) NET_MOD=vhx_net; MODS="vhx_net vhx_core"; REF_MODS="vhx_net vhx_core" ;;
 esac
-# vhx_blk also holds vhx_core: unload and reload it with the others.
-BLK_MOD=
+# vhx_blk and vhx_vsock also hold vhx_core: unload and reload them with
+# the others.
+BLK_MOD= VSOCK_MOD=
 if [ "$TARGET" != intree ] && grep -q '^vhx_blk ' /proc/modules; then
 	BLK_MOD=vhx_blk
 	MODS="vhx_blk $MODS"
+fi
+if [ "$TARGET" != intree ] && grep -q '^vhx_vsock ' /proc/modules; then
+	VSOCK_MOD=vhx_vsock
+	MODS="vhx_vsock $MODS"
 fi
 
 echo "1..6"
@@ -260,7 +265,7 @@ load_mods() {
 	if [ "$TARGET" = intree ]; then
 		modprobe vhost_net
 	else
-		for ko in vhx_core vhx_net $BLK_MOD; do
+		for ko in vhx_core vhx_net $BLK_MOD $VSOCK_MOD; do
 			insmod "$ROOT/vhost/$ko.ko" || return 1
 		done
 	fi

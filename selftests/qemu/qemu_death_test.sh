@@ -52,6 +52,12 @@ if [ "${VHX_TARGET:-vhx}" != intree ] && grep -q '^vhx_blk ' /proc/modules; then
 	BLK_LOADED=1
 	MODS=(vhx_blk "${MODS[@]}")
 fi
+# So does vhx_vsock.
+VSOCK_LOADED=0
+if [ "${VHX_TARGET:-vhx}" != intree ] && grep -q '^vhx_vsock ' /proc/modules; then
+	VSOCK_LOADED=1
+	MODS=(vhx_vsock "${MODS[@]}")
+fi
 
 refcnts() {
 	local m
@@ -220,6 +226,9 @@ if rmmod "${MODS[@]}"; then
 		insmod "$VHX_ROOT/vhost/vhx_core.ko" && insmod "$VHX_ROOT/vhost/vhx_net.ko" || rc=1
 		if [ $BLK_LOADED = 1 ]; then
 			insmod "$VHX_ROOT/vhost/vhx_blk.ko" || rc=1
+		fi
+		if [ $VSOCK_LOADED = 1 ]; then
+			insmod "$VHX_ROOT/vhost/vhx_vsock.ko" || rc=1
 		fi
 		;;
 	esac

@@ -14,7 +14,9 @@
 # Environment (from the kernel command line, see run.sh):
 #   VHX_ROOT          repository path (required)
 #   VHX_TARGET        vhx (default): insmod vhost/vhx_core.ko vhost/vhx_net.ko
-#                     intree: modprobe vhost_net (validate tests vs mainline)
+#                     (and vhx_blk.ko, vhx_vsock.ko when built)
+#                     intree: modprobe vhost_net vhost_vsock (validate tests
+#                     vs mainline)
 #   VHX_TESTS         comma/space separated test names (default: all)
 #   VHX_TEST_TIMEOUT  per-program timeout in seconds (default 300)
 # Exported to every test program: VHX_ROOT VHX_TARGET VHX_DEV VHX_KVER TMPDIR
@@ -133,13 +135,17 @@ load_target() {
 	local ko dep
 	case $VHX_TARGET in
 	intree)
-		log "modprobe vhost_net (in-tree)"
+		log "modprobe vhost_net vhost_vsock (in-tree)"
 		modprobe vhost_net || { record FAIL module-load "(modprobe vhost_net)"; return 1; }
+		# /dev/vhost-vsock: the vsock suites SKIP without it.
+		modprobe vhost_vsock || log "note: modprobe vhost_vsock failed"
 		;;
 	vhx)
 		VHX_MODS="vhx_core vhx_net"
-		# vhx_blk (/dev/vhost-blk) comes along when it is built.
+		# vhx_blk (/dev/vhost-blk) and vhx_vsock (/dev/vhost-vsock) come
+		# along when they are built (vhx_vsock needs the sk_buff vsock API).
 		[ -f "$VHX_ROOT/vhost/vhx_blk.ko" ] && VHX_MODS="$VHX_MODS vhx_blk"
+		[ -f "$VHX_ROOT/vhost/vhx_vsock.ko" ] && VHX_MODS="$VHX_MODS vhx_vsock"
 		for ko in $VHX_MODS; do
 			if [ ! -f "$VHX_ROOT/vhost/$ko.ko" ]; then
 				log "FAIL: $VHX_ROOT/vhost/$ko.ko missing (run: make modules)"
@@ -181,9 +187,11 @@ load_target() {
 unload_target() {
 	local mods
 	case $VHX_TARGET in
-	intree) mods="vhost_net vhost vhost_iotlb" ;;
+	intree) mods="vhost_net vhost vhost_iotlb"
+		lsmod | grep -q '^vhost_vsock ' && mods="vhost_vsock $mods" ;;
 	*) mods="vhx_net vhx_core"
-	   lsmod | grep -q '^vhx_blk ' && mods="vhx_blk $mods" ;;
+	   lsmod | grep -q '^vhx_blk ' && mods="vhx_blk $mods"
+	   lsmod | grep -q '^vhx_vsock ' && mods="vhx_vsock $mods" ;;
 	esac
 	log "rmmod $mods"
 	# shellcheck disable=SC2086
