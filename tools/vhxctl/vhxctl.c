@@ -210,21 +210,30 @@ static const char *vm_of(const char *pid)
 }
 
 /* Feature bits by name, the ones vhx can negotiate. */
-static const struct { int bit; const char *name; } feature_names[] = {
-	{ 15, "MRG_RXBUF" }, { 24, "NOTIFY_ON_EMPTY" },
-	{ 26, "LOG_ALL" }, { 27, "VNET_HDR" },
-	{ 28, "INDIRECT" }, { 29, "EVENT_IDX" },
-	{ 32, "VERSION_1" }, { 33, "ACCESS_PLATFORM" },
-	{ 34, "RING_PACKED" }, { 40, "RING_RESET" },
+/* Feature bits by name: the device kind's own (kind set), then common ones. */
+static const struct { int bit; const char *name, *kind; } feature_names[] = {
+	{ 1, "SEQPACKET", "vsock" },
+	{ 15, "MRG_RXBUF", "net" }, { 24, "NOTIFY_ON_EMPTY", NULL },
+	{ 26, "LOG_ALL", NULL }, { 27, "VNET_HDR", "net" },
+	{ 28, "INDIRECT", NULL }, { 29, "EVENT_IDX", NULL },
+	{ 32, "VERSION_1", NULL }, { 33, "ACCESS_PLATFORM", NULL },
+	{ 34, "RING_PACKED", NULL }, { 40, "RING_RESET", NULL },
 };
 #define NFEATURES (sizeof(feature_names) / sizeof(feature_names[0]))
 
-static void print_features(uint64_t f)
+/* Is feature_names[i] acked in @f by a device of @kind? */
+static bool feature_on(size_t i, uint64_t f, const char *kind)
+{
+	return (f & (1ULL << feature_names[i].bit)) &&
+	       (!feature_names[i].kind || !strcmp(feature_names[i].kind, kind));
+}
+
+static void print_features(uint64_t f, const char *kind)
 {
 	bool first = true;
 
 	for (size_t i = 0; i < NFEATURES; i++) {
-		if (f & (1ULL << feature_names[i].bit)) {
+		if (feature_on(i, f, kind)) {
 			printf("%s%s", first ? "" : ",", feature_names[i].name);
 			first = false;
 		}
@@ -265,7 +274,7 @@ static int cmd_list(void)
 		       get(d, "kind"), owner, *vm ? vm : "-", get(d, "worker"),
 		       get(d, "features"), backends, rings);
 		printf("     features: ");
-		print_features(getu(d, "features"));
+		print_features(getu(d, "features"), get(d, "kind"));
 		printf("%s\n", getu(d, "iotlb") ? " (device IOTLB on)" : "");
 	}
 	if (!ndev)
@@ -341,9 +350,15 @@ static int cmd_stats(const char *only, double interval)
 	return 0;
 }
 
-/* vhost-blk's live per-queue values: gauges first, then counters. */
-static const char *blk_values[] = { "inflight", "punted", "bounced" };
-#define NBLK (sizeof(blk_values) / sizeof(blk_values[0]))
+/*
+ * The device kinds' own per-queue values: vhost-blk's (gauge first, then
+ * counters) and vhost-vsock's counters.
+ */
+static const char *kind_values[] = {
+	"inflight", "punted", "bounced",
+	"conns", "rsts", "credit_requests", "g2g", "drops",
+};
+#define NKIND (sizeof(kind_values) / sizeof(kind_values[0]))
 
 /* @v as a JSON string: quotes, backslashes and control bytes escaped. */
 static void json_str(const char *v)
@@ -392,7 +407,7 @@ static int cmd_json(const char *only)
 		printf("}, \"worker\": %" PRIu64 ", \"features\": %" PRIu64
 		       ", \"feature_names\": [", getu(d, "worker"), f);
 		for (size_t b = 0; b < NFEATURES; b++) {
-			if (!(f & (1ULL << feature_names[b].bit)))
+			if (!feature_on(b, f, get(d, "kind")))
 				continue;
 			printf("%s", first ? "" : ", ");
 			json_str(feature_names[b].name);
@@ -421,10 +436,10 @@ static int cmd_json(const char *only)
 			for (size_t c = 0; c < NCOUNTERS; c++)
 				printf(", \"%s\": %" PRIu64, counters[c],
 				       getu(q, counters[c]));
-			for (size_t c = 0; c < NBLK; c++)
-				if (has(q, blk_values[c]))
-					printf(", \"%s\": %" PRIu64, blk_values[c],
-					       getu(q, blk_values[c]));
+			for (size_t c = 0; c < NKIND; c++)
+				if (has(q, kind_values[c]))
+					printf(", \"%s\": %" PRIu64, kind_values[c],
+					       getu(q, kind_values[c]));
 			printf("}");
 		}
 		printf("%s]}", first ? "" : "\n  ");
@@ -497,7 +512,7 @@ static void prom_family(const char *metric, const char *type,
 static int cmd_prom(void)
 {
 	static const char *help[NCOUNTERS] = {
-		"frames (net) or requests completed OK (blk)",
+		"frames (net), requests completed OK (blk) or packets (vsock)",
 		"payload bytes moved",
 		"handler runs started by a guest kick",
 		"guest notifications",
@@ -526,6 +541,17 @@ static int cmd_prom(void)
 		    "vhost-blk requests sent to the blocking workqueue", "punted");
 	prom_family("vhx_blk_vq_bounced_total", "counter",
 		    "vhost-blk requests copied through bounce pages", "bounced");
+	prom_family("vhx_vsock_vq_conns_total", "counter",
+		    "vhost-vsock connection requests carried", "conns");
+	prom_family("vhx_vsock_vq_rsts_total", "counter",
+		    "vhost-vsock connection resets carried", "rsts");
+	prom_family("vhx_vsock_vq_credit_requests_total", "counter",
+		    "vhost-vsock credit requests (a sender out of credit)",
+		    "credit_requests");
+	prom_family("vhx_vsock_vq_g2g_total", "counter",
+		    "vhost-vsock packets relayed between guests", "g2g");
+	prom_family("vhx_vsock_vq_drops_total", "counter",
+		    "vhost-vsock packets dropped", "drops");
 	return 0;
 }
 

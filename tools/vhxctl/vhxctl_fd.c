@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vhxctl_fd.c - the counters without debugfs (absent, or locked down on a
- * Secure Boot host): every /dev/vhost-net, /dev/vhost-blk or /dev/vhx-*
+ * Secure Boot host): every /dev/vhost-net, /dev/vhost-blk, /dev/vhost-vsock or /dev/vhx-*
  * open in any process is copied with pidfd_getfd() (root, or ptrace rights
  * over its holder) and asked VHX_GET_QUEUE_STATS for each queue; the
  * answers become the lines debugfs would show.  Devices without an owner
@@ -53,6 +53,7 @@ static bool is_vhx_node(const char *target)
 {
 	return !strcmp(target, "/dev/vhost-net") ||
 	       !strcmp(target, "/dev/vhost-blk") ||
+	       !strcmp(target, "/dev/vhost-vsock") ||
 	       !strncmp(target, "/dev/vhx", 8);
 }
 
@@ -102,6 +103,14 @@ static int add_device(int fd, unsigned *seen, int *nseen)
 			add_kv(q, "inflight", "%llu", (unsigned long long)st.blk_inflight);
 			add_kv(q, "punted", "%llu", (unsigned long long)st.blk_punted);
 			add_kv(q, "bounced", "%llu", (unsigned long long)st.blk_bounced);
+		}
+		if (st.flags & VHX_QSTATS_F_VSOCK) {
+			add_kv(q, "conns", "%llu", (unsigned long long)st.vsock_conns);
+			add_kv(q, "rsts", "%llu", (unsigned long long)st.vsock_rsts);
+			add_kv(q, "credit_requests", "%llu",
+			       (unsigned long long)st.vsock_credit_requests);
+			add_kv(q, "g2g", "%llu", (unsigned long long)st.vsock_g2g);
+			add_kv(q, "drops", "%llu", (unsigned long long)st.vsock_drops);
 		}
 		add_kv(q, "broken", "%d", !!(st.flags & VHX_QSTATS_F_BROKEN));
 		add_kv(q, "last_avail", "%u", st.last_avail);
