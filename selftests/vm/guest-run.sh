@@ -194,8 +194,19 @@ unload_target() {
 	   lsmod | grep -q '^vhx_vsock ' && mods="vhx_vsock $mods" ;;
 	esac
 	log "rmmod $mods"
+	# A closed vsock socket whose peer has not answered lingers (up to
+	# the socket layer's 8 s close timeout), holding its transport's
+	# module: wait for it rather than fail.
+	local m left=$mods
+	for _ in $(seq 1 30); do
+		# shellcheck disable=SC2086
+		rmmod $left 2>/dev/null && { left=; break; }
+		left=$(for m in $left; do grep -q "^$m " /proc/modules && echo "$m"; done)
+		[ -n "${left// /}" ] || break
+		sleep 0.5
+	done
 	# shellcheck disable=SC2086
-	if rmmod $mods; then
+	if [ -z "${left// /}" ] || rmmod $left; then
 		record PASS module-unload
 	else
 		record FAIL module-unload "(rmmod $mods failed)"
