@@ -96,6 +96,12 @@ struct vhx_vsock {
 	 */
 	atomic_t queued_replies;
 	bool seqpacket;			/* VIRTIO_VSOCK_F_SEQPACKET acked */
+	/*
+	 * SET_RUNNING 1 happened once: the guest's driver is up.  Stopped
+	 * again (the VM paused, migrating), the device keeps packets for
+	 * the guest until it runs again.
+	 */
+	bool started;
 	bool relay_next;		/* RX: serve relay_queue first next */
 };
 
@@ -107,16 +113,6 @@ static inline struct vhx_vsock *vhx_vsock_from_vq(struct vhx_vq *vq)
 static inline struct vhx_vsock_stats *vhx_vsock_vq_stats(struct vhx_vq *vq)
 {
 	return &container_of(vq, struct vhx_vsock_vq, vq)->stats;
-}
-
-/* Both queues' backends are attached (SET_RUNNING 1). */
-static inline bool vhx_vsock_running(struct vhx_vsock *vs)
-{
-	/*
-	 * Without the vq mutex: a hint for senders, which the RX path checks
-	 * again under the mutex before it uses the queue.
-	 */
-	return data_race(READ_ONCE(vs->vqs[VHX_VSOCK_VQ_RX].vq.private_data));
 }
 
 /* vsock_cid.c */

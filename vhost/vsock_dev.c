@@ -115,7 +115,8 @@ static int vhx_vsock_set_running(struct vhx_vsock *vs, bool running)
 		}
 	}
 	if (running) {
-		/* Packets queued before the start, and any the guest sent. */
+		WRITE_ONCE(vs->started, true);
+		/* Packets queued while stopped, and any the guest sent. */
 		vhx_vq_work_queue(&vs->vqs[VHX_VSOCK_VQ_RX].vq, &vs->send_work);
 		vhx_poll_queue(&vs->vqs[VHX_VSOCK_VQ_TX].vq.poll);
 	}

@@ -51,12 +51,14 @@ int vhx_vsock_send_pkt(struct sk_buff *skb, struct net *net)
 	rcu_read_lock();
 	if (cid <= U32_MAX)
 		vs = vhx_vsock_find(cid, net);
-	if (!vs || !vhx_vsock_running(vs)) {
+	if (!vs || !READ_ONCE(vs->started)) {
 		rcu_read_unlock();
 		kfree_skb(skb);
 		/*
-		 * No guest, or one whose driver has not started: fail now,
-		 * not after the connect timeout (as mainline since 7.0).
+		 * No guest, or one whose driver never started: fail now, not
+		 * after the connect timeout (as mainline since 7.0).  A guest
+		 * that is only stopped (paused, migrating) gets its packets
+		 * when it runs again, as with 6.1's module.
 		 */
 		return vs ? -EHOSTUNREACH : -ENODEV;
 	}

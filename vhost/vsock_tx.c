@@ -93,7 +93,8 @@ static bool vhx_vsock_tx_to_peer(struct vhx_vsock *vs, struct sk_buff *skb,
 		return false;
 	rcu_read_lock();
 	peer = vhx_vsock_find_peer(vs, dst);
-	if (peer && vhx_vsock_running(peer)) {
+	/* A peer that is only stopped (paused) gets them when it runs. */
+	if (peer && READ_ONCE(peer->started)) {
 		/* The peer's RX path shows it to the packet monitors again. */
 		virtio_vsock_skb_clear_tap_delivered(skb);
 		taken = vhx_vsock_relay(peer, skb);
