@@ -16,7 +16,7 @@ PKGS=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
       kmod dpdk-dev iperf3 cpio gcc make libc6-dev iproute2 ethtool procps
       pkg-config e2fsprogs fio jq xz-utils zstd util-linux linux-source-6.1
       clang libclang-rt-14-dev xfsprogs btrfs-progs f2fs-tools linux-perf bpftrace trace-cmd
-      libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
+      libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients socat)
 
 BENCH=0
 [ "${1:-}" = --bench ] && BENCH=1
@@ -66,6 +66,7 @@ need_cmd  trace-cmd                              trace-cmd    # trace_test: reco
 need_cmd  libvirtd                               libvirt-daemon-system  # libvirt_test
 need_glob /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so libvirt-daemon-driver-qemu
 need_cmd  virsh                                  libvirt-clients
+need_cmd  socat                                  socat        # qemu_vsock: VSOCK-LISTEN/-CONNECT, lab VM and inner guest
 need_glob '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' libclang-rt-14-dev
 if [ $BENCH = 1 ]; then
 	need_cmd  gnuplot                        gnuplot-nox

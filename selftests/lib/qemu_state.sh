@@ -38,8 +38,12 @@
 #   iommu   intel-iommu with device IOTLB, interrupt remapping (qemu_iommu)
 #   blk     no NIC; 2 vCPUs, shared guest RAM (vhost-user), a root port for
 #           the vhost-user-blk disk (qemu_blk*)
+#   vsock   no NIC; a root port for a vhost-vsock-pci hot-plugged after the
+#           restore (the host that saves the state needs no /dev/vhost-vsock;
+#           split or packed=on is the hot-plug's choice); the guest's vsock
+#           modules loaded (qemu_vsock, lib/vsock.sh)
 # shellcheck disable=SC2034  # read by mkstate.sh
-QI_MODELS="sq mq packed iommu blk"
+QI_MODELS="sq mq packed iommu blk vsock"
 qi_model() {
 	QI_MODEL=$1
 	QI_MACHINE=q35 QI_SMP=1 QI_PRE_DEVS='' QI_DEV_OPTS='' QI_NETDEV_OPTS='' QI_APPEND='' QI_TAP_OPTS=''
@@ -63,12 +67,16 @@ qi_model() {
 		QI_PRE_DEVS="-object memory-backend-memfd,id=mem,size=$QI_MEM,share=on"
 		QI_PRE_DEVS+=" -device pcie-root-port,id=rp1,chassis=1,slot=1"
 		;;
+	vsock)
+		QI_PRE_DEVS="-device pcie-root-port,id=rp1,chassis=1,slot=1"
+		QI_APPEND="VHXI_VSOCK=1"
+		;;
 	*) qi_log "unknown model '$1'"; return 1 ;;
 	esac
 }
 
 # qi_model_tap MODEL: the tap a model's NIC uses ("-": none).
-qi_model_tap() { [ "$1" = blk ] && echo - || echo "${2:-vhxtap0}"; }
+qi_model_tap() { case $1 in blk | vsock) echo - ;; *) echo "${2:-vhxtap0}" ;; esac; }
 
 # qi_sig TAP: everything the guest's saved state depends on, one line.
 QI_QEMU_ID=

@@ -66,10 +66,14 @@ blkinfo() {
 # virtio_blk): the state a saved guest is in (selftests/vm/inner/mkstate.sh),
 # its devices present but unclaimed, so that after a restore the driver
 # probes the device against the backend of the restoring QEMU (load_net,
-# load_blk).
+# load_blk).  VHXI_VSOCK=1 (the vsock model) adds the vsock modules: that
+# guest has no vsock device yet (it is hot-plugged after the restore, and
+# the driver probes it then).
 prep_mods() {
-	local ko
-	cat /modules/order /modules/order.blk | while read -r ko; do
+	local ko vs=
+	[ "${VHXI_VSOCK:-0}" = 1 ] && vs=/modules/order.vsock
+	# shellcheck disable=SC2086
+	cat /modules/order /modules/order.blk $vs | while read -r ko; do
 		case $ko in virtio_net.ko | virtio_blk.ko) continue ;; esac
 		grep -q "^${ko%.ko} " /proc/modules ||
 			insmod "/modules/$ko" 2>/dev/null || say "note: insmod $ko failed"
@@ -236,3 +240,6 @@ blkcheck() {
 		i=$((i + 1))
 	done
 }
+
+# vsock helpers (qemu_vsock), in the image when it has socat
+if [ -r /lib/vhxi-vsock.sh ]; then . /lib/vhxi-vsock.sh; fi
