@@ -94,14 +94,20 @@ struct vhx_vsock *vhx_vsock_find_peer(struct vhx_vsock *from, u32 cid)
 }
 
 /* VHOST_VSOCK_SET_GUEST_CID; caller holds vs->dev.mutex. */
-int vhx_vsock_set_cid(struct vhx_vsock *vs, u64 cid)
+int vhx_vsock_set_cid(struct vhx_vsock *vs, u64 guest_cid)
 {
 	struct vhx_vsock *other;
+	u32 cid;
 
 	lockdep_assert_held(&vs->dev.mutex);
 	/* Reserved (0-2, and U32_MAX: VMADDR_CID_ANY) and 64-bit CIDs. */
-	if (cid <= VMADDR_CID_HOST || cid >= U32_MAX)
+	if (guest_cid <= VMADDR_CID_HOST || guest_cid >= U32_MAX)
 		return -EINVAL;
+	/*
+	 * A u32 from here on: the table hashes its key by the key's size,
+	 * and vhx_vsock_find() looks up a u32.
+	 */
+	cid = guest_cid;
 	/* This host's own CID as a guest (nested): keep loopback working. */
 	if (vsock_find_cid(cid))
 		return -EADDRINUSE;
