@@ -114,7 +114,7 @@ soak: deps
 
 # vhx against the in-tree vhost_net, side by side in one boot of the lab VM:
 # bench/results/DATE-KERNEL.md + plots.  See bench/README.md.  Knobs:
-# BENCH_PAIRS (3), BENCH_SECS (10), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
+# BENCH_PAIRS (3), BENCH_SECS (10), BENCH_GROUPS (idle,pmd,iperf,packed,blk,vsock),
 # BENCH_VS=REV (also vhx at git REV, loaded beside: before/after rows),
 # VMSLOT (a prefix for the VM command, e.g. "nice -n 10").
 BENCH_PAIRS ?= 3

@@ -13,7 +13,7 @@
 # Knobs (environment, or make variables of the same name):
 #   BENCH_PAIRS (3)  runs of each variant, alternating A B A B
 #   BENCH_SECS (10)  measured seconds per run (BENCH_WARM=2 before each)
-#   BENCH_GROUPS     idle,pmd,iperf,packed,blk (all, in this order)
+#   BENCH_GROUPS     idle,pmd,iperf,packed,blk,vsock (all, in this order)
 #   BENCH_COST (1)   the cost figure, guest instructions per packet
 #                    (bench/lib/cost.sh); 0: rates only
 #   BENCH_AA (0)     1: also vhx-2, vhx measured again (A vs A)
@@ -39,7 +39,7 @@ ROOT=$(cd "$HERE/.." && pwd -P)
 PAIRS=${BENCH_PAIRS:-3}
 SECS=${BENCH_SECS:-10}
 WARM=${BENCH_WARM:-2}
-GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
+GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk,vsock}
 KVER=${KVER:-$("$ROOT/scripts/kernels.sh" kver 6.1)}
 OUTDIR=$HERE/out
 log() { echo "[+] host: bench: $*"; }

@@ -8,6 +8,9 @@
 #                                          "vhx-packed")
 #   vhx_blk                            -> /dev/vhost-blk (block rows: "vhx",
 #                                          "vhx-poll" vs fio "io_uring")
+#   vhx_vsock or in-tree vhost_vsock   -> /dev/vhost-vsock, one at a time:
+#                                          the vsock group loads and swaps
+#                                          them itself (bench/workloads/vsock.sh)
 #   for each group (bench/workloads/GROUP.sh):
 #     GROUP_check            why it cannot run -> "N" lines ("not run: ...")
 #     GROUP_setup V          for each variant V of GROUP_variants (testpmd up)
@@ -27,7 +30,7 @@
 # Nothing here judges speed: only a workload that could not run fails.
 #
 # Environment (kernel command line): VHX_ROOT, BENCH_PAIRS (3), BENCH_SECS
-# (10), BENCH_WARM (2), BENCH_GROUPS (idle,pmd,iperf,packed,blk),
+# (10), BENCH_WARM (2), BENCH_GROUPS (idle,pmd,iperf,packed,blk,vsock),
 # BENCH_TX_SIZES (64,256,1500), BENCH_IDLE_DEVS (64), BENCH_PROFILE (0),
 # BENCH_TRACE (0; 1: tracepoint cost, see trace_for), BENCH_AA (0; 1: the
 # variant vhx-2, A vs A), BENCH_COST (0; 1: instructions per packet, see
@@ -42,7 +45,7 @@ VHX_ROOT=${VHX_ROOT:?}
 PAIRS=${BENCH_PAIRS:-3}
 SECS=${BENCH_SECS:-10}
 WARM=${BENCH_WARM:-2}
-GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk}
+GROUPS_SEL=${BENCH_GROUPS:-idle,pmd,iperf,packed,blk,vsock}
 BENCH_TX_SIZES=${BENCH_TX_SIZES:-64,256,1500}
 BENCH_TX_SIZES=${BENCH_TX_SIZES//,/ }
 [ "$BENCH_TX_SIZES" = none ] && BENCH_TX_SIZES=	# rx-64 alone
@@ -192,7 +195,12 @@ environment() {
 	emit "E iperf3 $(iperf3 --version 2>/dev/null | head -n1)"
 	emit "E vhx $(modinfo -F version "$KO/vhx_net.ko")"
 	[ -n "$VS_KO" ] && emit "E vhx_base $(modinfo -F version "$VS_KO/vhxb_net.ko")"
-	emit "E intree vhost_net of $(uname -r)"
+	local mods=vhost_net	# the in-tree modules of the selected groups
+	if [[ ",$GROUPS_SEL," == *,vsock,* ]]; then
+		mods=vhost_vsock
+		[[ ",$GROUPS_SEL," =~ ,(idle|pmd|iperf|packed), ]] && mods="vhost_net, vhost_vsock"
+	fi
+	emit "E intree $mods of $(uname -r)"
 	emit "E fio $(fio --version 2>/dev/null || echo none)"
 	emit "E secs $SECS"
 	emit "E warm $WARM"

@@ -209,13 +209,15 @@ def main():
     for (w, m) in series:
         workloads.setdefault(w, []).append(m)
 
+    # "vhost_net", "vhost_vsock" or both, as guest.sh names them
+    mods = env.get("intree", "vhost_net").split(" of ")[0]
     L = []
-    L.append(f"# make bench: vhx vs in-tree vhost_net — {henv.get('date', '?')}, "
+    L.append(f"# make bench: vhx vs in-tree {mods} — {henv.get('date', '?')}, "
              f"guest kernel {env.get('guest_kernel', '?')}")
     L.append("")
     L.append("Side by side in one boot of the lab VM, runs alternating A B A B. "
              "Ratios are vhx / baseline (the last column of each table: "
-             "in-tree `vhost_net`, or fio io_uring for block). "
+             f"in-tree `{mods}`, or fio io_uring for block). "
              "How to read it: `bench/README.md`. "
              "The benchmark measures and reports; it sets no thresholds.")
     L.append("")
