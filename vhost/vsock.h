@@ -30,6 +30,7 @@
 #include <net/net_namespace.h>
 
 #include "core.h"
+#include "vq.h"
 
 enum {
 	VHX_VSOCK_VQ_RX = 0,
@@ -51,6 +52,28 @@ enum {
 #define VHX_VSOCK_RELAY_MAX (4U << 20)
 
 #define VHX_VSOCK_HDR_LEN sizeof(struct virtio_vsock_hdr)
+
+/* Used entries published in one store of the used index, at most. */
+#define VHX_VSOCK_BATCH 64
+
+/* Publish the used entries gathered in vq->heads[0..*n); caller holds vq->mutex. */
+static inline void vhx_vsock_flush_used(struct vhx_vq *vq, unsigned int *n)
+{
+	if (*n) {
+		vhx_add_used_n(vq, vq->heads, *n);
+		*n = 0;
+	}
+}
+
+/* Gather one used entry, publishing a full batch. */
+static inline void vhx_vsock_add_used(struct vhx_vq *vq, unsigned int *n,
+				      int head, u32 len)
+{
+	vq->heads[*n].id = (__force __virtio32)cpu_to_le32(head);
+	vq->heads[*n].len = (__force __virtio32)cpu_to_le32(len);
+	if (++*n == VHX_VSOCK_BATCH)
+		vhx_vsock_flush_used(vq, n);
+}
 
 /* Per-queue vsock counters: written under the vq mutex, read racily. */
 struct vhx_vsock_stats {

@@ -222,6 +222,7 @@ static void vhx_vsock_rx(struct vhx_vsock *vs)
 	struct vhx_vq *vq = &vs->vqs[VHX_VSOCK_VQ_RX].vq;
 	bool added = false, restart_tx = false;
 	int pkts = 0, total = 0;
+	unsigned int nheads = 0;
 	struct vhx_log *log;
 	struct vhx_run run;
 
@@ -269,7 +270,7 @@ static void vhx_vsock_rx(struct vhx_vsock *vs)
 			restart_tx |= vhx_vsock_finish(vs, vq, skb, relayed, false);
 			break;
 		}
-		vhx_add_used(vq, head, VHX_VSOCK_HDR_LEN + piece);
+		vhx_vsock_add_used(vq, &nheads, head, VHX_VSOCK_HDR_LEN + piece);
 		added = true;
 		vq->stats.packets++;
 		vq->stats.bytes += piece;
@@ -285,6 +286,7 @@ static void vhx_vsock_rx(struct vhx_vsock *vs)
 			restart_tx |= vhx_vsock_finish(vs, vq, skb, relayed, true);
 		}
 	} while (likely(!vhx_exceeds_weight(vq, ++pkts, total)));
+	vhx_vsock_flush_used(vq, &nheads);
 	if (added)
 		vhx_signal(vq);
 	vhx_run_end(vq, &run);

@@ -138,7 +138,7 @@ static void vhx_vsock_tx(struct vhx_vsock *vs)
 {
 	struct vhx_vq *vq = &vs->vqs[VHX_VSOCK_VQ_TX].vq;
 	int head, pkts = 0, total = 0;
-	unsigned int out, in;
+	unsigned int out, in, nheads = 0;
 	struct vhx_run run;
 	bool added = false;
 
@@ -180,9 +180,10 @@ static void vhx_vsock_tx(struct vhx_vsock *vs)
 		/* The packet monitors see every packet the guest sent. */
 		virtio_transport_deliver_tap_pkt(skb);
 		vhx_vsock_tx_route(vs, vq, skb);
-		vhx_add_used(vq, head, 0);
+		vhx_vsock_add_used(vq, &nheads, head, 0);
 		added = true;
 	} while (likely(!vhx_exceeds_weight(vq, ++pkts, total)));
+	vhx_vsock_flush_used(vq, &nheads);
 	if (added)
 		vhx_signal(vq);
 	vhx_run_end(vq, &run);
