@@ -22,19 +22,24 @@
 #   4 to-guest        4 MiB host -> guest over eth0, sha256 both sides
 #   5 from-guest      4 MiB guest -> host over eth0
 #   6 network         eth1 on the libvirt bridge: ping, 2 MiB each way
-#   7 disk            <disk type='vhostuser'> served by tools/vhx-blk-bridge
+#   7 vsock           <vsock model='virtio'> with <cid auto='yes'/>: libvirt
+#                     opens /dev/vhost-vsock, picks a free CID and passes the
+#                     fd (vhostfd=) to QEMU; 1 MiB lab VM -> guest over
+#                     socat, sha256 compared; one vhx vsock device owned by
+#                     QEMU, backend cid:N, its bytes counted
+#   8 disk            <disk type='vhostuser'> served by tools/vhx-blk-bridge
 #                     (/dev/vhost-blk): 1 MiB guest -> file and file ->
 #                     guest, sha256 compared; the bridge's queues counted
-#   8 domifstat       virsh domiflist lists both NICs; what domifstat of
+#   9 domifstat       virsh domiflist lists both NICs; what domifstat of
 #                     each counted over tests 4-6 (packets, bytes, both
 #                     ways) equals what vhx's queues on that tap counted
 #                     (vhxctl stats --json and debugfs alike)
-#   9 attach          virsh attach-interface (on vhxnet, vhost by libvirt's
+#  10 attach          virsh attach-interface (on vhxnet, vhost by libvirt's
 #                     default): a vhx device is created at run time, the
 #                     guest's new NIC pings
-#  10 detach          virsh detach-interface: the device, its worker and the
+#  11 detach          virsh detach-interface: the device, its worker and the
 #                     tap are gone
-#  11 migrate         virsh migrate --live to a second libvirtd (lib/
+#  12 migrate         virsh migrate --live to a second libvirtd (lib/
 #                     libvirt.sh: its own state, another host UUID), its
 #                     taps vhxlv3 (the IP of vhxlv0 moves there) and vhxlv4
 #                     (on vhxlbr0), its disk on a second bridge of the same
@@ -42,14 +47,13 @@
 #                     gone, 4 owned by the destination's QEMU; eth0 pings and
 #                     moves 2 MiB each way (sha256), eth1 pings, the guest
 #                     reads a block written into the file after the move
-#  12 destroy         virsh destroy: no vhx device, worker or module
+#  13 destroy         virsh destroy: no vhx device, worker or module
 #                     reference of that QEMU left; the bridges' vhost-blk
 #                     devices released, the bridges still up
-#  13 kernel-log      no splat in the lab VM's kernel log
+#  14 kernel-log      no splat in the lab VM's kernel log
 #
 # SKIP (all) when libvirt is not installed; once it is, a daemon or a
-# domain that does not start is a failure.  Not yet here: <vsock> (no
-# vhost-vsock yet).
+# domain that does not start is a failure.
 set -uo pipefail
 
 # shellcheck source=lib/qemu.sh
@@ -58,10 +62,12 @@ set -uo pipefail
 . "$VHX_ROOT/selftests/lib/libvirt.sh"
 # shellcheck source=lib/blk.sh
 . "$VHX_ROOT/selftests/lib/blk.sh"
+# shellcheck source=lib/vsock.sh
+. "$VHX_ROOT/selftests/lib/vsock.sh"
 cleanup() { lv_cleanup; qi_cleanup; }
 trap cleanup EXIT
 
-N=13
+N=14
 DOM=vhxlv-a
 VHXCTL=$VHX_ROOT/tools/vhxctl/vhxctl
 MAC0=$QI_MAC MAC1=52:54:00:77:00:11 MAC2=52:54:00:77:00:12
@@ -129,6 +135,8 @@ if qb_prereq; then
 else
 	DISK_WHY=$QB_WHY
 fi
+# (the vsock device takes the root port libvirt keeps free for
+# hot-plug: one more for attach-interface)
 devs="$disk
     <interface type='ethernet'>
       <mac address='$MAC0'/><target dev='vhxlv0'/><model type='virtio'/>
@@ -137,7 +145,9 @@ devs="$disk
     <interface type='network'>
       <mac address='$MAC1'/><source network='vhxnet'/><target dev='vhxlv1'/>
       <model type='virtio'/><driver name='vhost' queues='2'/>
-    </interface>"
+    </interface>
+    <vsock model='virtio'><cid auto='yes'/></vsock>
+    <controller type='pci' model='pcie-root-port'/>"
 if [ $rc -eq 0 ] && lv_create g "$DOM" "$devs" "$top"; then
 	ip addr add "$QI_HOST_IP/24" dev vhxlv0 && ip link set vhxlv0 up || rc=1
 	ip addr add 10.77.2.1/24 dev vhxlbr0 && ip link set vhxlbr0 up || rc=1
@@ -151,8 +161,8 @@ if [ $rc -eq 0 ] && lv_create g "$DOM" "$devs" "$top"; then
 	[ "$(wc -w <<< "$nv")" = 2 ] || { qi_log "no vhostfds for both NICs in QEMU's command line"; rc=1; }
 	qi_check_worker g || rc=1
 	if [ $vhx = 1 ]; then
-		nd=$(qi_dev_lines "$PID" | wc -l)
-		[ "$nd" = 4 ] || { qi_log "$nd vhx devices owned by QEMU, want 4"; rc=1; }
+		nd=$(qi_dev_lines "$PID" | grep -c ' kind=net ')
+		[ "$nd" = 4 ] || { qi_log "$nd vhx net devices owned by QEMU, want 4"; rc=1; }
 		vm=$("$VHXCTL" stats --json | jq -r --argjson p "$PID" \
 			'[.devices[] | select(.owner.pid == $p) | .owner.vm] | unique | join(",")')
 		qi_log "vhxctl: the VM of QEMU pid $PID is '$vm'"
@@ -232,6 +242,36 @@ qi_ping g 3 && qi_xfer_to_guest g 2 5003 && qi_xfer_from_guest g 2 5004 || rc=1
 QI_HOST_IP=10.77.0.1 QI_GUEST_IP=10.77.0.2
 qi_result 6 network $rc
 
+# 7 vsock: libvirt's <vsock>, with the CID it chose
+rc=0
+VCID=$(lv_virsh dumpxml "$DOM" | sed -n "s/.*<cid auto='yes' address='\([0-9]*\)'.*/\1/p")
+# (libvirt 9 writes -device as JSON; older ones as key=value)
+vfd=$(grep -o -E '"driver":"vhost-vsock-pci"[^}]*"vhostfd":"[0-9]+"|vhost-vsock-pci[^ ]*vhostfd=[0-9]+' \
+	"${QI_DIR[g]}/cmdline" | grep -o -E 'vhostfd[^0-9]*[0-9]+' | head -n1)
+qi_log "vsock: CID $VCID chosen by libvirt; QEMU's device: ${vfd:-no vhostfd}"
+[ -n "$VCID" ] && [ -n "$vfd" ] || rc=1
+if [ $rc = 0 ]; then
+	head -c 1M /dev/urandom > "$QI_WORK/vsock.bin"
+	if qi_cmd g 60 'vsock_wait 30' > /dev/null && qv_to_guest g "$VCID" 5007 "$QI_WORK/vsock.bin" lvv; then
+		want=$(qv_sha "$QI_WORK/vsock.bin")
+		qi_log "lab VM -> guest over vsock: 1 MiB $QV_T, guest sha256 ${QV_SHA:0:16}..., sent ${want:0:16}..."
+		[ "$QV_SHA" = "$want" ] || rc=1
+	else
+		qi_log "vsock: the guest's driver or the transfer failed: $(tail -n 2 <<< "$QI_OUT" | tr '\n' ' ')"
+		rc=1
+	fi
+	if [ $vhx = 1 ]; then
+		dl=$(qi_dev_lines "$PID" | grep ' kind=vsock ')
+		id=$(sed -n 's/^dev id=\([0-9]*\) .*/\1/p' <<< "$dl")
+		b=$(awk -v d="$id" '$1 == "vq" && index($0, " dev=" d " ") && / name=rx / {
+			for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) { sub("bytes=", "", $i); print $i } }' "$QI_DEBUGFS")
+		qi_log "vhx vsock device ${id:-none} of QEMU $PID: $(grep -c . <<< "$dl") device(s), rx bytes ${b:-?}, backend $(grep -o "dev=$id idx=0 [^ ]* [^ ]* backend=[^ ]*" "$QI_DEBUGFS" | sed 's/.*backend=//')"
+		[ -n "$id" ] && [ "${b:-0}" -ge 1048576 ] || rc=1
+		grep -q "dev=$id idx=0 .* backend=cid:$VCID " "$QI_DEBUGFS" || rc=1
+	fi
+fi
+qi_result 7 vsock $rc
+
 # 7 disk: the vhost-user-blk disk libvirt gave the guest, through the
 # bridge to /dev/vhost-blk: what the guest writes (O_DIRECT, fsync) is in
 # the file, what the lab VM writes into the file the guest reads
@@ -260,7 +300,7 @@ else
 		[ "$p" -gt 0 ] || rc=1
 	fi
 fi
-qi_result 7 disk $rc
+qi_result 8 disk $rc
 
 # 8 domifstat == vhx counters over tests 4-6
 rc=0
@@ -291,7 +331,7 @@ for tap in vhxlv0 vhxlv1; do
 		{ qi_log "  $tap: the traffic of tests 4-6 is not in domifstat"; rc=1; }
 done
 [ $vhx = 1 ] && [ $rc != 0 ] && grep "^vq" "$QI_WORK/dbg.1" | sed 's/^/#   debugfs| /'
-qi_result 8 domifstat $rc
+qi_result 9 domifstat $rc
 
 # 9 attach-interface: a vhost NIC hot-plugged into the running guest
 rc=0
@@ -312,7 +352,7 @@ else
 	sed 's/^/#   virsh| /' "$QI_WORK/attach.out"
 	rc=1
 fi
-qi_result 9 attach $rc
+qi_result 10 attach $rc
 
 # 10 detach-interface: torn down at run time
 rc=0
@@ -336,7 +376,7 @@ else
 	sed 's/^/#   virsh| /' "$QI_WORK/detach.out"
 	rc=1
 fi
-qi_result 10 detach $rc
+qi_result 11 detach $rc
 
 # 11 migrate --live to a second libvirtd in the same lab VM
 rc=0
@@ -406,9 +446,10 @@ if [ $rc = 0 ]; then
 		[ -z "$(qi_workers "$SPID")" ] || { qi_log "vhost-$SPID workers of the source left"; rc=1; }
 		if [ $vhx = 1 ]; then
 			[ -z "$(qi_dev_lines "$SPID" 2>/dev/null)" ] || { qi_log "vhx devices of the source left"; rc=1; }
-			nd=$(qi_dev_lines "$PID" | wc -l)
-			qi_log "vhx devices of the destination QEMU: $nd (want 4)"
-			[ "$nd" = 4 ] || rc=1
+			nd=$(qi_dev_lines "$PID" | grep -c ' kind=net ')
+			nv=$(qi_dev_lines "$PID" | grep -c ' kind=vsock ')
+			qi_log "vhx devices of the destination QEMU: $nd net (want 4), $nv vsock (want 1)"
+			[ "$nd" = 4 ] && [ "$nv" = 1 ] || rc=1
 		fi
 		ip link show master vhxlbr0 | grep -q ' vhxlv4:' ||
 			{ qi_log "vhxlv4 is not on vhxlbr0"; rc=1; }
@@ -437,7 +478,7 @@ if [ $rc = 0 ]; then
 		rc=1
 	fi
 fi
-qi_result 11 migrate $rc
+qi_result 12 migrate $rc
 
 # 12 destroy: nothing of that QEMU left in vhx
 rc=0
@@ -458,11 +499,11 @@ if [ $DISK = 1 ]; then
 		kill -0 "$b" 2>/dev/null || { qi_log "bridge $b died with the domain"; rc=1; }
 	done
 fi
-qi_result 12 destroy $rc
+qi_result 13 destroy $rc
 
 # 13 kernel log
 lv_cleanup
 [ -n "$B2_PID" ] && { QB_BRIDGE_PID=$B2_PID; qb_bridge_stop; QB_BRIDGE_PID=$B1_PID; }
 qi_klog_check
-qi_result 13 kernel-log $?
+qi_result 14 kernel-log $?
 [ $QI_FAILS -eq 0 ]
