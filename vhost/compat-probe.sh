@@ -53,7 +53,7 @@ probe linux/virtio_vsock.h 'int \(\*send_pkt\)\(struct sk_buff \*skb, struct net
 probe net/af_vsock.h 'bool \(\*stream_allow\)\(struct vsock_sock \*vsk' VHX_HAVE_VSOCK_ALLOW_VSK
 probe net/af_vsock.h '\(\*has_remote_cid\)' VHX_HAVE_VSOCK_HAS_REMOTE_CID
 probe net/af_vsock.h 'vsock_net_check_mode' VHX_HAVE_VSOCK_NET_MODE
-# 6.6-6.9: a partly sent packet keeps its offset in the skb's control block
+# By 6.12: a partly sent packet keeps its offset in the skb's control block
 # (its payload may be in page fragments), and the socket counts the bytes
 # it has not sent yet (SIOCOUTQ), given back by consume_skb_sent().
 probe linux/virtio_vsock.h 'u32[[:space:]]+offset;' VHX_HAVE_VSOCK_SKB_OFFSET

@@ -7,7 +7,7 @@
  *
  *   6.1 (Debian, 6.1.63 on)  the sk_buff-based API; linear packets, a
  *                            partly sent one is skb_pull()ed
- *   6.6-6.12                 packets may have page fragments: the sent
+ *   by 6.12                  packets may have page fragments: the sent
  *                            part is an offset in the control block, and
  *                            consume_skb_sent() gives the socket its
  *                            unsent bytes back (SIOCOUTQ); read_skb,
