@@ -567,7 +567,9 @@ TEST(queue_stats_unowned)
 	EXPECT_EQ(0, strcmp("net", st.kind));
 	EXPECT_EQ(0, strcmp("rx", st.name));
 	EXPECT_EQ(0u, st.packets);
-	EXPECT_EQ(0u, st.reserved[7]);	/* zeroed, not left as given */
+	/* zeroed, not left as given */
+	EXPECT_EQ(0u, st.vsock_drops);
+	EXPECT_EQ(0u, st.reserved[2]);
 	st.index = 2;
 	EXPECT_EQ(ENOBUFS, xioctl(fd, VHX_GET_QUEUE_STATS, &st));
 	st.index = 0x80000000u;
