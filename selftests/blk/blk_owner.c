@@ -5,51 +5,10 @@
  * module's refcount must come back (blk.*.killed_owner, the last tests).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "blk_common.h"
-
-static int count_threads_named(const char *name)
-{
-	DIR *p = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
-
-	if (!p)
-		return -1;
-	while ((e = readdir(p))) {
-		char path[300], comm[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, strlen(name)) &&
-		    comm[strlen(name)] == '\n')
-			n++;
-		fclose(f);
-	}
-	closedir(p);
-	return n;
-}
-
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/vhx_blk/refcnt", "r");
-	int n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
 
 /* A child owns a device with requests in flight and is SIGKILLed. */
 static void owner_child(int ready)
@@ -82,7 +41,7 @@ TEST_F_TIMEOUT(blk, killed_owner, 120)
 
 	if (variant->kind != BK_FILE)
 		SKIP(return, "one backend is enough");
-	if (module_refcnt() < 0)
+	if (vhxl_module_refcnt("vhx_blk") < 0)
 		SKIP(return, "no /sys/module/vhx_blk/refcnt (vhx_blk built in?)");
 	/* our own fixture holds the module once */
 	for (round = 0; round < 5; round++) {
@@ -101,8 +60,8 @@ TEST_F_TIMEOUT(blk, killed_owner, 120)
 		ASSERT_TRUE(WIFSIGNALED(st));
 		snprintf(name, sizeof(name), "vhost-%d", pid);
 		for (i = 0; i < 100; i++) {
-			n = count_threads_named(name);
-			ref = module_refcnt();
+			n = vhxl_count_comm(name);
+			ref = vhxl_module_refcnt("vhx_blk");
 			if (!n && ref == 1)
 				break;
 			usleep(50 * 1000);

@@ -22,7 +22,7 @@ static void set_pages(uint8_t *map, uint64_t gpa, uint64_t len)
 		map[p / 8] |= 1 << (p % 8);
 }
 
-int dlog_start(struct dlog *l, struct vhxl_net *n)
+int dlog_init(struct dlog *l, struct vhxl_dev *dev, const struct vhxl_mem *mem)
 {
 	uint64_t base;
 	int i, r;
@@ -30,7 +30,7 @@ int dlog_start(struct dlog *l, struct vhxl_net *n)
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
 	/* the bitmap covers GPA 0 .. the end of guest memory */
-	l->bytes = ((n->mem.r[0].gpa + n->mem.size) / VHX_PAGE + 7) / 8 + 8;
+	l->bytes = ((mem->r[0].gpa + mem->size) / VHX_PAGE + 7) / 8 + 8;
 	l->bitmap = aligned_alloc(4096, (l->bytes + 4095) & ~4095UL);
 	l->expect = calloc(1, l->bytes);
 	l->either = calloc(1, l->bytes);
@@ -38,22 +38,30 @@ int dlog_start(struct dlog *l, struct vhxl_net *n)
 		return -ENOMEM;
 	memset(l->bitmap, 0, l->bytes);
 	base = (uintptr_t)l->bitmap;
-	r = vhxl_ioctl(n->dev.fd, VHOST_SET_LOG_BASE, &base);
+	r = vhxl_ioctl(dev->fd, VHOST_SET_LOG_BASE, &base);
 	if (r)
 		return r;
 	l->fd = eventfd(0, EFD_NONBLOCK);
 	if (l->fd < 0)
 		return -errno;
-	r = vhxl_ioctl(n->dev.fd, VHOST_SET_LOG_FD, &l->fd);
+	r = vhxl_ioctl(dev->fd, VHOST_SET_LOG_FD, &l->fd);
 	if (r)
 		return r;
 	for (i = 0; i < VHX_NVQS; i++) {
-		n->dev.vq[i].log = true;
-		r = vhxl_vq_set_addr(&n->dev.vq[i]);
+		dev->vq[i].log = true;
+		r = vhxl_vq_set_addr(&dev->vq[i]);
 		if (r)
 			return r;
 	}
-	r = vhxl_set_backend(&n->dev, VHX_RX, n->tap.fd);
+	return 0;
+}
+
+int dlog_start(struct dlog *l, struct vhxl_net *n)
+{
+	int r = dlog_init(l, &n->dev, &n->mem);
+
+	if (!r)
+		r = vhxl_set_backend(&n->dev, VHX_RX, n->tap.fd);
 	return r ? r : vhxl_set_backend(&n->dev, VHX_TX, n->tap.fd);
 }
 

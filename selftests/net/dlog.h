@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dlog - the dirty-log fixture dirtylog_test and cve_test share: a
- * VHOST_F_LOG_ALL bitmap over all of a vhxl_net's guest memory, the pages a
+ * dlog - the dirty-log fixture of dirtylog_test, cve_test and vsock_test: a
+ * VHOST_F_LOG_ALL bitmap over all of a device's guest memory, the pages a
  * test expects set, and pages that may be set either way.
  */
 #ifndef VHX_SELFTEST_DLOG_H
@@ -22,9 +22,14 @@ struct dlog {
 };
 
 /*
- * After vhxl_net_setup() with VHOST_F_LOG_ALL and .no_backend: the bitmap,
- * VHOST_SET_LOG_BASE and VHOST_SET_LOG_FD, logging on every queue, then
- * the tap attached to RX and TX.  0 or a negative errno.
+ * On a device with VHOST_F_LOG_ALL acked whose rings are set up but not
+ * started: the bitmap over @mem, VHOST_SET_LOG_BASE and VHOST_SET_LOG_FD,
+ * logging on both queues.  0 or a negative errno.
+ */
+int dlog_init(struct dlog *l, struct vhxl_dev *dev, const struct vhxl_mem *mem);
+/*
+ * After vhxl_net_setup() with VHOST_F_LOG_ALL and .no_backend: dlog_init(),
+ * then the tap attached to RX and TX.
  */
 int dlog_start(struct dlog *l, struct vhxl_net *n);
 void dlog_free(struct dlog *l);

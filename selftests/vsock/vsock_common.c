@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vsock_common.c - what the files of vsock_test share (vsock_common.h). */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,46 +42,7 @@ const char *vt_module(void)
 
 int vt_module_refcnt(void)
 {
-	char path[128];
-	FILE *f;
-	int n = -1;
-
-	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", vt_module());
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
-
-int vt_count_comm(const char *name)
-{
-	DIR *p = opendir("/proc");
-	struct dirent *e;
-	size_t l = strlen(name);
-	int n = 0;
-
-	if (!p)
-		return -1;
-	while ((e = readdir(p))) {
-		char path[300], comm[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, l) &&
-		    comm[l] == '\n')
-			n++;
-		fclose(f);
-	}
-	closedir(p);
-	return n;
+	return vhxl_module_refcnt(vt_module());
 }
 
 long long vt_now_ms(void)

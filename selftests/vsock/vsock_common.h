@@ -37,8 +37,6 @@ bool vt_intree(void);
 const char *vt_module(void);
 /* /sys/module/MOD/refcnt of vt_module(), -1 if unreadable. */
 int vt_module_refcnt(void);
-/* Processes (threads are processes here: kthreads) whose comm is @name. */
-int vt_count_comm(const char *name);
 long long vt_now_ms(void);
 
 /* ------------------------------------------------------------- pattern */

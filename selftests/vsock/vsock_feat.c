@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 
 #include "../net/dlog.h"
 #include "../net/iotlbfix.h"
@@ -76,38 +75,12 @@ FIXTURE_TEARDOWN(feat)
 
 /* ----------------------------------------------------------- dirty log */
 
-/* net/dlog.c's bitmap over a vsock device (dlog_start() is vhost-net's) */
+/* net/dlog.c's bitmap over a vsock device, then the device started. */
 static int vlog_start(struct dlog *l, struct vhxl_vsock *v)
 {
-	uint64_t base;
-	int i, r;
+	int r = dlog_init(l, &v->dev, &v->mem);
 
-	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-	l->bytes = ((v->mem.r[0].gpa + v->mem.size) / VHX_PAGE + 7) / 8 + 8;
-	l->bitmap = aligned_alloc(4096, (l->bytes + 4095) & ~4095UL);
-	l->expect = calloc(1, l->bytes);
-	l->either = calloc(1, l->bytes);
-	if (!l->bitmap || !l->expect || !l->either)
-		return -ENOMEM;
-	memset(l->bitmap, 0, l->bytes);
-	base = (uintptr_t)l->bitmap;
-	r = vhxl_ioctl(v->dev.fd, VHOST_SET_LOG_BASE, &base);
-	if (r)
-		return r;
-	l->fd = eventfd(0, EFD_NONBLOCK);
-	if (l->fd < 0)
-		return -errno;
-	r = vhxl_ioctl(v->dev.fd, VHOST_SET_LOG_FD, &l->fd);
-	if (r)
-		return r;
-	for (i = 0; i < VHX_NVQS; i++) {
-		v->dev.vq[i].log = true;
-		r = vhxl_vq_set_addr(&v->dev.vq[i]);
-		if (r)
-			return r;
-	}
-	return vhxl_vsock_start(v);
+	return r ? r : vhxl_vsock_start(v);
 }
 
 /* The ring areas the device writes. */

@@ -130,7 +130,7 @@ TEST_TIMEOUT(owner_killed, 60)
 		EXPECT_EQ(-1, pat_check(in, 0, sizeof(in)));
 	}
 	snprintf(name, sizeof(name), "vhost-%d", pid);
-	n = vt_count_comm(name);
+	n = vhxl_count_comm(name);
 	TH_LOG("owner %d: worker threads %d, %s refcount %d, two connections up",
 	       pid, n, vt_module(), vt_module_refcnt());
 	EXPECT_GE(n, 1);
@@ -146,7 +146,7 @@ TEST_TIMEOUT(owner_killed, 60)
 	EXPECT_TRUE(!e1 || e1 == ECONNRESET);
 	EXPECT_TRUE(!e2 || e2 == ECONNRESET);
 	for (i = 0; i < 100; i++) {
-		n = vt_count_comm(name);
+		n = vhxl_count_comm(name);
 		if (!n)
 			break;
 		usleep(50 * 1000);

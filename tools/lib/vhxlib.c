@@ -10,6 +10,7 @@
 #include "vhxlib.h"
 #include "vhxlib_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -98,6 +99,50 @@ int vhxl_write_str(const char *path, const char *s)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int vhxl_count_comm(const char *name)
+{
+	DIR *p = opendir("/proc");
+	size_t l = strlen(name);
+	struct dirent *e;
+	int n = 0;
+
+	if (!p)
+		return -1;
+	while ((e = readdir(p))) {
+		char path[300], comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, l) &&
+		    comm[l] == '\n')
+			n++;
+		fclose(f);
+	}
+	closedir(p);
+	return n;
+}
+
+int vhxl_module_refcnt(const char *module)
+{
+	char path[128];
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", module);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
 }
 
 int vhxl_open(void)
