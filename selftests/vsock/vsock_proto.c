@@ -404,6 +404,8 @@ TEST_F(proto, seqpacket_to_host)
 		EXPECT_EQ(-1, pat_check(self->in, 50, 100));
 		iov.iov_len = sizeof(self->in);
 		m.msg_flags = 0;
+		/* the device may still be carrying it: wait, as for the first */
+		ASSERT_EQ(1, poll(&p, 1, WAIT_MS));
 		r = recvmsg(self->hfd, &m, MSG_DONTWAIT);
 		EXPECT_EQ(300, r);
 		EXPECT_EQ(-1, pat_check(self->in, 60, 300));
