@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck disable=SC2034  # QI_* knobs are read by lib/qemu.sh
 # qemu_vsock_test.sh — stock QEMU 7.2's vhost-vsock-pci end to end against
-# /dev/vhost-vsock (vhx_vsock, or the in-tree vhost_vsock), socat on both
-# sides (issue 19).
+# /dev/vhost-vsock (vhx_vsock, or the in-tree vhost_vsock): socat in the
+# lab VM, the static vhxi-xfer in the guest (vm/inner/xfer.c) (issue 19).
 # vhx-test-timeout: 600
 #
 #   lab VM, CID 2 (socat)        A  QEMU, vhost-vsock-pci guest-cid=3 (split)
@@ -21,7 +21,8 @@
 #                 vhost-<pid> worker; vhx: a kind=vsock device of A's QEMU,
 #                 backend=cid:3 on both vqs
 #   2 h2g-stream  lab VM -> A, 4 MiB (VSOCK-CONNECT:3 -> VSOCK-LISTEN in the
-#                 guest), sha256 equal; vhx: rx bytes >= 4 MiB
+#                 guest), sha256 equal; vhx: rx bytes >= 4 MiB, and vhxctl's
+#                 stats --json and prom show the device as debugfs does
 #   3 g2h-stream  A -> lab VM, the same 4 MiB on a connection the guest
 #                 opens (VSOCK-CONNECT:2), sha256 equal; vhx: tx bytes
 #   4 short-conns QV_CONNS (50) lab VM -> A connections to a forking echo
@@ -41,8 +42,8 @@
 #   9 migrate     with both connections open: A -> A' (guest-cid=5)
 #                 completes, A' has its own worker, A's is gone after A quits
 #  10 mig-reset   the transport reset: both lab VM sockets end by a reset or
-#                 EOF once A is gone, both guest sockets are reset (socat's
-#                 error), what the guest got of the stream (across the pause
+#                 EOF once A is gone, both guest sockets are reset (their
+#                 read fails), what the guest got of the stream (across the pause
 #                 and the migration) is an exact prefix of it (RX buffers
 #                 written during the migration were dirty-logged)
 #  11 mig-after   a new connection to CID 5 works both ways (the guest now
@@ -153,6 +154,20 @@ if qv_to_guest a 3 5001 "$DATA" h2g; then
 	[ "$QV_SHA" = "$WANT" ] && rc=0
 	vx_check a s2 rx bytes $((MB * 1048576)) || rc=1
 	vx_show a s2
+	if [ "$TARGET" = vhx ]; then
+		# the operator's view: vhxctl's JSON and Prometheus text
+		VHXCTL=$VHX_ROOT/tools/vhxctl/vhxctl
+		j=$("$VHXCTL" stats --json | jq -c --argjson p "${QI_PID[a]}" \
+			'.devices[] | select(.owner.pid == $p) | {kind, f: .feature_names,
+			 q: [.queues[] | {name, backend, bytes, conns, rsts}]}')
+		qi_log "vhxctl stats --json: $j"
+		jq -e '.kind == "vsock" and (.f | index("SEQPACKET")) and
+		       (.q[0].backend == "cid:3") and (.q[0].bytes >= 1048576) and
+		       (.q[0].conns != null)' <<< "$j" > /dev/null ||
+			{ qi_log "vhxctl does not show A's vsock device as debugfs does"; rc=1; }
+		"$VHXCTL" prom | grep -E "^vhx_vsock_vq_conns_total\{.*owner=\"${QI_PID[a]}\".*name=\"rx\"" |
+			sed 's/^/#   prom| /' | grep . || { qi_log "no vhx_vsock_vq_conns_total sample for A"; rc=1; }
+	fi
 fi
 qi_result 2 h2g-stream $rc
 
@@ -239,7 +254,7 @@ else
 	rc=0
 	echo 0 > "$G2G"
 	vx_snap s6 a
-	qi_cmd b 60 "vs_bg g2gl -u VSOCK-LISTEN:5020 OPEN:/dev/null && vs_listening g2gl" > /dev/null || rc=1
+	qi_cmd b 60 "vs_xbg g2gl vrecv 5020 /dev/null && vs_listening g2gl" > /dev/null || rc=1
 	qi_cmd a 60 "vs_try 4 5020 20"
 	try=$QI_OUT
 	grep -q 'rc=0 ' <<< "$try" && { qi_log "A reached B's CID 4 with g2g=0"; rc=1; }
@@ -473,7 +488,7 @@ if qi_alive "$G"; then
 	VICTIMS+=("$G")
 	qv_bg kh2 -u VSOCK-LISTEN:5031,reuseaddr OPEN:/dev/null
 	qv_listening kh2 || rc=1
-	qi_cmd "$G" 60 "vs_bg k1 -u VSOCK-LISTEN:5030 OPEN:/dev/null && vs_listening k1 && vs_send 2 5031 /dev/zero k2" > /dev/null || rc=1
+	qi_cmd "$G" 60 "vs_xbg k1 vrecv 5030 /dev/null && vs_listening k1 && vs_send 2 5031 /dev/zero k2" > /dev/null || rc=1
 	qv_bg kh1 -u FILE:/dev/zero "VSOCK-CONNECT:$GCID:5030"
 	HOSTK=(kh1 kh2)
 	# not migrated: the connections of 8 are still open to A
@@ -482,7 +497,7 @@ if qi_alive "$G"; then
 	done
 	if [ "$TARGET" = vhx ] && qi_alive b; then
 		VICTIMS+=(b)
-		qi_cmd b 60 "vs_bg k3 -u VSOCK-LISTEN:5032 OPEN:/dev/null && vs_listening k3" > /dev/null || rc=1
+		qi_cmd b 60 "vs_xbg k3 vrecv 5032 /dev/null && vs_listening k3" > /dev/null || rc=1
 		qv_bg kh3 -u FILE:/dev/zero VSOCK-CONNECT:4:5032
 		HOSTK+=(kh3)
 	fi

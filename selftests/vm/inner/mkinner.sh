@@ -17,9 +17,9 @@
 #                             vmw_vsock_virtio_transport (qemu_vsock; loaded
 #                             by load_vsock, or at prep with VHXI_VSOCK=1)
 #   iperf3, ethtool, mkfs.ext4  with their ldd libraries + ld-linux-x86-64.so.2
-#   /bin/vhxi-xfer            xfer.c, static: bulk TCP data for vhxi.sh
-#   socat (+ its libraries), /lib/vhxi-vsock.sh   when the host has socat:
-#                             the vsock data movers of qemu_vsock
+#   /bin/vhxi-xfer            xfer.c, static: TCP and vsock data movers of
+#                             vhxi.sh and /lib/vhxi-vsock.sh (no socat in
+#                             the guest: its libraries take seconds to load)
 # Modules lose their signature (faster insmod).  Next to the cpio, the same
 # name with .vmlinux: the kernel of /boot/vmlinuz-KVER uncompressed, booted
 # through PVH (selftests/lib/qemu.sh uses it when present).
@@ -40,9 +40,6 @@ MODS=(virtio_pci failover net_failover virtio_net)
 BLK_MODS=(virtio_blk ext4)
 BINS=(/bin/busybox /usr/bin/iperf3 /usr/sbin/ethtool /usr/sbin/mkfs.ext4)
 VSOCK_MODS=(vmw_vsock_virtio_transport)
-# Optional: without socat the image has no vsock helpers (qemu_vsock SKIPs).
-VSOCK_BINS=()
-[ -x /usr/bin/socat ] && VSOCK_BINS=(/usr/bin/socat)
 
 log() { echo "mkinner: $*" >&2; }
 die() { echo "mkinner: error: $*" >&2; exit 1; }
@@ -89,7 +86,7 @@ for m in "${VSOCK_MODS[@]}"; do
 done
 
 libs=()
-for b in "${BINS[@]:1}" "${VSOCK_BINS[@]}"; do
+for b in "${BINS[@]:1}"; do
 	while read -r lib; do
 		[ -n "${seen[$lib]:-}" ] && continue
 		seen[$lib]=1
@@ -99,8 +96,7 @@ done
 [ -n "${seen[/lib64/ld-linux-x86-64.so.2]:-}" ] || libs+=(/lib64/ld-linux-x86-64.so.2)
 
 inputs=("$HERE/init" "$HERE/vhxi.sh" "$HERE/xfer.c" "${BASH_SOURCE[0]}" "${BINS[@]}" "${libs[@]}" "${modfiles[@]}"
-	"${blkfiles[@]}" "/boot/vmlinuz-$KVER" "${vsockfiles[@]}" "${VSOCK_BINS[@]}")
-[ ${#VSOCK_BINS[@]} -gt 0 ] && inputs+=("$HERE/vhxi-vsock.sh")
+	"${blkfiles[@]}" "/boot/vmlinuz-$KVER" "${vsockfiles[@]}" "$HERE/vhxi-vsock.sh")
 key=$( { echo "$KVER"; printf '%s\n' "${modfiles[@]}" "${blkfiles[@]}" "${vsockfiles[@]}"; sha256sum "${inputs[@]}" | cut -d' ' -f1; } |
 	sha256sum | cut -c1-12)
 
@@ -170,10 +166,10 @@ mkdir -p "$STAGE"/{bin,sbin,lib,lib64,usr/bin,usr/sbin,modules,proc,sys,dev,tmp,
 mknod -m 0600 "$STAGE/dev/console" c 5 1 2>/dev/null || true
 install -m 0755 "$HERE/init" "$STAGE/init"
 install -m 0644 "$HERE/vhxi.sh" "$STAGE/lib/vhxi.sh"
-for b in "${BINS[@]}" "${VSOCK_BINS[@]}"; do
+for b in "${BINS[@]}"; do
 	install -D -m 0755 "$b" "$STAGE$b"
 done
-[ ${#VSOCK_BINS[@]} -gt 0 ] && install -m 0644 "$HERE/vhxi-vsock.sh" "$STAGE/lib/vhxi-vsock.sh"
+install -m 0644 "$HERE/vhxi-vsock.sh" "$STAGE/lib/vhxi-vsock.sh"
 # the bulk-data mover of vhxi.sh, static: no loader work at each start
 ${CC:-gcc} -O2 -Wall -Wextra -static -o "$STAGE/bin/vhxi-xfer" "$HERE/xfer.c" ||
 	die "cannot build vhxi-xfer (gcc, libc6-dev: static libc)"
@@ -204,7 +200,7 @@ for p in "${blkfiles[@]}"; do add_module "$p" "$STAGE/modules/order.blk"; done
 for p in "${vsockfiles[@]}"; do add_module "$p" "$STAGE/modules/order.vsock"; done
 log "modules: $(tr '\n' ' ' < "$STAGE/modules/order")"
 log "blk modules: $(tr '\n' ' ' < "$STAGE/modules/order.blk")"
-log "vsock modules: $(tr '\n' ' ' < "$STAGE/modules/order.vsock")${VSOCK_BINS[*]:+, }${VSOCK_BINS[*]}"
+log "vsock modules: $(tr '\n' ' ' < "$STAGE/modules/order.vsock")"
 # debian's usrmerge: /lib -> usr/lib on the host, but a plain dir here is fine.
 
 tmp=$outdir/.$name.$$

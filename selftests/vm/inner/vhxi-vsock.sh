@@ -1,19 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=dash
 # vhxi-vsock.sh — vsock helpers of the inner guest (selftests/qemu/
-# qemu_vsock_test.sh).  mkinner.sh installs it as /lib/vhxi-vsock.sh when the
-# image has socat; vhxi.sh sources it.  busybox ash; the data moves with
-# socat (VSOCK-LISTEN / VSOCK-CONNECT), started once per stream or listener:
-# a fork+exec costs 0.5-1 s under two layers of TCG, so nothing here runs
-# socat in a loop (a forking listener forks, it does not exec).
+# qemu_vsock_test.sh, libvirt_test.sh).  mkinner.sh installs it as
+# /lib/vhxi-vsock.sh; vhxi.sh sources it.  busybox ash; the data moves with
+# the static vhxi-xfer (xfer.c: vrecv, vsend, vpull, vecho, vconns, vtry),
+# not socat: socat spends seconds loading its libraries in this guest, and
+# a fork+exec costs 0.5-1 s under two layers of TCG, so nothing here execs
+# in a loop (the echo server forks, vconns loops inside one process).
 #
-# Every background socat leaves, for a NAME given by the caller:
-#   /tmp/NAME.log   its stderr (-d -d: "listening on", errors)
+# Every background mover leaves, for a NAME given by the caller:
+#   /tmp/NAME.log   its stderr ("listening on", "accepting connection
+#                   from", errors)
 #   /tmp/NAME.pid   its process id
 #   /tmp/NAME.rc    its exit status, once it has ended
-
-# socat's buffer: fewer system calls (each costs milliseconds here)
-VSOCK_BUF=${VSOCK_BUF:-131072}
 
 # The waits below poll with shell builtins only: busybox's sleep and grep
 # are a fork+exec each (0.2-0.4 s warm, more in a freshly restored guest).
@@ -51,10 +50,13 @@ vs_loaded() {
 load_vsock() {
 	local ko
 	[ -s /modules/order.vsock ] || { echo "no vsock modules in the image"; return 1; }
-	while read -r ko; do
+	# the virtio chain first (a guest booted without a NIC has not loaded
+	# it); not the NIC's driver
+	cat /modules/order /modules/order.vsock | while read -r ko; do
+		case $ko in virtio_net.ko | net_failover.ko | failover.ko) continue ;; esac
 		vs_loaded "${ko%.ko}" ||
 			insmod "/modules/$ko" || { say "FAIL insmod $ko"; return 1; }
-	done < /modules/order.vsock
+	done
 }
 
 # vsock_wait SECS: wait until vmw_vsock_virtio_transport has bound a device
@@ -76,23 +78,11 @@ vsock_wait() {
 	done
 }
 
-# vs_bg NAME ARGS...: socat ARGS in the background (-d -d into NAME.log,
-# exit status into NAME.rc).
-vs_bg() {
-	local n=$1
-	shift
-	rm -f "/tmp/$n.log" "/tmp/$n.rc" "/tmp/$n.pid"
-	(socat -d -d -b "$VSOCK_BUF" "$@" 2> "/tmp/$n.log" &
-	 echo $! > "/tmp/$n.pid"
-	 wait $!
-	 echo $? > "/tmp/$n.rc") > /dev/null 2>&1 &
-}
-
-# vs_listening NAME: wait (10 s) for NAME's socat to listen.
+# vs_listening NAME: wait (10 s) for NAME's listener to listen.
 vs_listening() {
 	local i=0
 	while ! vs_has "/tmp/$1.log" 'listening on'; do
-		[ -e "/tmp/$1.rc" ] && { echo "$1: socat ended: $(tail -n 2 "/tmp/$1.log")"; return 1; }
+		[ -e "/tmp/$1.rc" ] && { echo "$1: ended: $(tail -n 2 "/tmp/$1.log")"; return 1; }
 		i=$((i + 1))
 		[ $i -gt 100 ] && { echo "$1: not listening after 10 s"; return 1; }
 		vs_nap
@@ -100,23 +90,35 @@ vs_listening() {
 	echo "$1 listening"
 }
 
+# vs_xbg NAME ARGS...: vhxi-xfer ARGS in the background (NAME.log,
+# NAME.rc, NAME.pid).
+vs_xbg() {
+	local n=$1
+	shift
+	rm -f "/tmp/$n.log" "/tmp/$n.rc" "/tmp/$n.pid"
+	(vhxi-xfer "$@" 2> "/tmp/$n.log" &
+	 echo $! > "/tmp/$n.pid"
+	 wait $!
+	 echo $? > "/tmp/$n.rc") > /dev/null 2>&1 &
+}
+
 # vs_recv PORT NAME: accept one connection on PORT, write what arrives to
 # /tmp/NAME.bin until the peer closes (background).
 vs_recv() {
 	rm -f "/tmp/$2.bin"
-	vs_bg "$2" -u "VSOCK-LISTEN:$1" "CREATE:/tmp/$2.bin" && vs_listening "$2"
+	vs_xbg "$2" vrecv "$1" "/tmp/$2.bin" && vs_listening "$2"
 }
 
-# vs_echo PORT NAME: an echo server on PORT, one forked child per
-# connection (socat's PIPE address: what is written comes back).
+# vs_echo PORT NAME: an echo server on PORT, a child per connection
+# (background).
 vs_echo() {
-	vs_bg "$2" "VSOCK-LISTEN:$1,fork,reuseaddr" PIPE && vs_listening "$2"
+	vs_xbg "$2" vecho "$1" && vs_listening "$2"
 }
 
 # vs_send CID PORT FILE NAME: connect to CID:PORT, send FILE, close
 # (background; vs_wait NAME).
 vs_send() {
-	vs_bg "$4" -u "FILE:$3" "VSOCK-CONNECT:$1:$2"
+	vs_xbg "$4" vsend "$1" "$2" "$3"
 }
 
 # vs_pull CID PORT NAME: connect to CID:PORT and write what arrives to
@@ -124,10 +126,10 @@ vs_send() {
 # data to the guest.
 vs_pull() {
 	rm -f "/tmp/$3.bin"
-	vs_bg "$3" -u "VSOCK-CONNECT:$1:$2" "CREATE:/tmp/$3.bin"
+	vs_xbg "$3" vpull "$1" "$2" "/tmp/$3.bin"
 }
 
-# vs_wait NAME SECS: wait for NAME's socat to end; print its status, the
+# vs_wait NAME SECS: wait for NAME's mover to end; print its status, the
 # size and sha256 of /tmp/NAME.bin if there is one, and its last log
 # lines; returns its exit status.
 vs_wait() {
@@ -140,11 +142,11 @@ vs_wait() {
 	read -r rc < "/tmp/$n.rc"
 	[ -e "/tmp/$n.bin" ] && echo "$n $(sumfile "/tmp/$n.bin")"
 	echo "$n rc=$rc"
-	grep -E ' [EW] ' "/tmp/$n.log" | tail -n 3
+	grep -E ' [EW] |^vhxi-xfer: ' "/tmp/$n.log" | tail -n 3
 	return "$rc"
 }
 
-# vs_kill NAME: end the background socat NAME (a listener).
+# vs_kill NAME: end the background mover NAME (a listener).
 vs_kill() {
 	local p
 	[ -s "/tmp/$1.pid" ] && read -r p < "/tmp/$1.pid" && kill "$p" 2> /dev/null
@@ -152,28 +154,19 @@ vs_kill() {
 }
 
 # vs_conns CID PORT N: N connections to CID:PORT one after the other, each
-# sends a line and expects it back (an echo server).  One socat per
-# connection: a fork+exec each -- use a small N.
+# sends a line and expects it back (an echo server); "conns ok=K of N".
 vs_conns() {
-	local i=0 ok=0 got
-	while [ $i -lt "$3" ]; do
-		got=$(echo "vhx-g-$i" | socat -t 10 - "VSOCK-CONNECT:$1:$2" 2>&1)
-		[ "$got" = "vhx-g-$i" ] && ok=$((ok + 1))
-		[ "$got" = "vhx-g-$i" ] || echo "conn $i: '$got'"
-		i=$((i + 1))
-	done
-	echo "conns ok=$ok of $3"
-	[ $ok -eq "$3" ]
+	vhxi-xfer vconns "$1" "$2" "$3" 2>&1
 }
 
-# vs_try CID PORT SECS: one connection attempt; prints socat's error and
+# vs_try CID PORT SECS: one connection attempt; prints the error and
 # "rc=N secs=S" (connect failures are the point of g2g=0).
 vs_try() {
 	local t0 rc
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	echo hello | timeout "$3" socat -t 2 - "VSOCK-CONNECT:$1:$2" > /tmp/try.out 2> /tmp/try.err
+	timeout "$3" vhxi-xfer vtry "$1" "$2" 2> /tmp/try.err
 	rc=$?
-	grep -E ' [EW] ' /tmp/try.err | tail -n 2
-	echo "got '$(cat /tmp/try.out)' rc=$rc secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')"
+	tail -n 2 /tmp/try.err
+	echo "rc=$rc secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')"
 	return $rc
 }
