@@ -101,29 +101,51 @@ int vhxl_write_str(const char *path, const char *s)
 	return r;
 }
 
+static int comm_is(const char *path, const char *name, size_t l)
+{
+	char comm[64] = "";
+	FILE *f = fopen(path, "r");
+	int hit;
+
+	if (!f)
+		return 0;
+	hit = fgets(comm, sizeof(comm), f) && !strncmp(comm, name, l) &&
+	      comm[l] == '\n';
+	fclose(f);
+	return hit;
+}
+
+/*
+ * Every thread, not only every process: a worker made with kthread_create()
+ * is a process of its own, a vhost_task (6.11+) a thread of its owner.
+ */
 int vhxl_count_comm(const char *name)
 {
 	DIR *p = opendir("/proc");
 	size_t l = strlen(name);
-	struct dirent *e;
+	struct dirent *e, *t;
 	int n = 0;
 
 	if (!p)
 		return -1;
 	while ((e = readdir(p))) {
-		char path[300], comm[64] = "";
-		FILE *f;
+		char path[600];
+		DIR *td;
 
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		snprintf(path, sizeof(path), "/proc/%s/task", e->d_name);
+		td = opendir(path);
+		if (!td)
 			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, name, l) &&
-		    comm[l] == '\n')
-			n++;
-		fclose(f);
+		while ((t = readdir(td))) {
+			if (t->d_name[0] < '0' || t->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/task/%s/comm",
+				 e->d_name, t->d_name);
+			n += comm_is(path, name, l);
+		}
+		closedir(td);
 	}
 	closedir(p);
 	return n;

@@ -79,7 +79,7 @@ int vhxl_dev_set_mem(struct vhxl_dev *d);
 int vhxl_ioctl(int fd, unsigned long req, void *arg);
 /* Write @s to the (sysfs, debugfs) file @path: 0 or -errno. */
 int vhxl_write_str(const char *path, const char *s);
-/* Processes (and kernel threads, vhost workers) whose comm is @name; -1. */
+/* Threads (kernel threads, vhost_task workers too) whose comm is @name; -1. */
 int vhxl_count_comm(const char *name);
 /* /sys/module/MODULE/refcnt, -1 if unreadable. */
 int vhxl_module_refcnt(const char *module);
