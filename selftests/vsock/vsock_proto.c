@@ -15,7 +15,9 @@
  *  - seqpacket both ways: message boundaries across packets and RX
  *    buffers, EOR, MSG_TRUNC on the host; without the feature acked host
  *    SOCK_SEQPACKET sockets cannot reach the guest and a guest SEQPACKET
- *    REQUEST is reset.
+ *    REQUEST is reset;
+ *  - SO_VM_SOCKETS_CONNECT_TIMEOUT: a REQUEST the guest had no buffer for
+ *    is withdrawn at the timeout, one it got and answered late is reset.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -478,4 +480,63 @@ TEST_F(proto, seqpacket_needs_feature)
 	self->hfd = host_accept(self->lfd, WAIT_MS);
 	EXPECT_GE(self->hfd, 0);
 	TH_LOG("without VIRTIO_VSOCK_F_SEQPACKET: host SOCK_SEQPACKET connect refused (ESOCKTNOSUPPORT), guest SEQPACKET REQUEST reset; with it: accepted");
+}
+
+/* ----------------------------------------------------- connect timeout */
+
+/* A blocking host connect() to @cid:@port with a @ms connect timeout. */
+static int host_connect_timeout(uint32_t cid, uint32_t port, int ms)
+{
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = cid,
+				 .svm_port = port };
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)))
+		r = -errno;
+	else
+		r = connect(fd, (struct sockaddr *)&a, sizeof(a)) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+TEST_F(proto, connect_timeout)
+{
+	struct vhxl_vsock_cfg cfg = { .cid = vt_cid(), .event_idx = true,
+				      .no_rx_fill = true };
+	uint32_t p1 = vt_port(), p2 = vt_port();
+	struct virtio_vsock_hdr h;
+	struct vhxl_vsock_pkt *p;
+	struct vhxl_vsock v2;
+	long long t0, t1, t2;
+
+	ASSERT_EQ(0, vhxl_vsock_setup(&v2, &cfg));
+	/* no RX buffers: the REQUEST waits in the device until the timeout */
+	t0 = vt_now_ms();
+	EXPECT_EQ(-ETIMEDOUT, host_connect_timeout(v2.cid, p1, 500));
+	t1 = vt_now_ms() - t0;
+	EXPECT_GE(t1, 450);
+	/* ... which withdraws it (cancel_pkt): buffers now get nothing */
+	ASSERT_LT(0, vhxl_vsock_rx_fill(&v2));
+	p = vhxl_vsock_expect(&v2, VIRTIO_VSOCK_OP_REQUEST, p1, 500);
+	EXPECT_NULL(p);
+	vhxl_vsock_pkt_free(p);
+	/* a guest that gets the REQUEST and answers after the timeout: RST */
+	t0 = vt_now_ms();
+	EXPECT_EQ(-ETIMEDOUT, host_connect_timeout(v2.cid, p2, 500));
+	t2 = vt_now_ms() - t0;
+	p = vhxl_vsock_expect(&v2, VIRTIO_VSOCK_OP_REQUEST, p2, WAIT_MS);
+	ASSERT_NONNULL(p);
+	vhxl_vsock_hdr(&h, v2.cid, p2, VHX_VSOCK_HOST_CID, le32toh(p->hdr.src_port),
+		       VIRTIO_VSOCK_TYPE_STREAM, VIRTIO_VSOCK_OP_RESPONSE, 0, 0);
+	vhxl_vsock_pkt_free(p);
+	ASSERT_LE(0, vhxl_vsock_post(&v2, &h, NULL, 0, NULL, WAIT_MS));
+	p = vhxl_vsock_expect(&v2, VIRTIO_VSOCK_OP_RST, p2, WAIT_MS);
+	EXPECT_NONNULL(p);
+	vhxl_vsock_pkt_free(p);
+	vhxl_vsock_teardown(&v2);
+	TH_LOG("connect timeout 500 ms: ETIMEDOUT after %lld ms with the REQUEST unsent, then not delivered; after %lld ms with it unanswered, a late RESPONSE gets an RST",
+	       t1, t2);
 }
