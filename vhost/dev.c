@@ -11,6 +11,7 @@
 
 #include <linux/ctype.h>
 #include <linux/cred.h>
+#include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
@@ -495,8 +496,7 @@ void vhx_set_backend_features(struct vhx_dev *dev, u64 features)
 }
 EXPORT_SYMBOL_GPL(vhx_set_backend_features);
 
-/* A devname= module parameter: 1-32 letters, digits, '-' or '_'. */
-bool vhx_devname_ok(const char *name)
+static bool vhx_devname_ok(const char *name)
 {
 	size_t len = strlen(name);
 	size_t i;
@@ -508,7 +508,21 @@ bool vhx_devname_ok(const char *name)
 			return false;
 	return true;
 }
-EXPORT_SYMBOL_GPL(vhx_devname_ok);
+
+int vhx_misc_devname(struct miscdevice *m, const char *devname)
+{
+	if (!devname)
+		return 0;
+	if (!vhx_devname_ok(devname)) {
+		pr_err("devname=%s: use 1-32 letters, digits, '-' or '_'\n",
+		       devname);
+		return -EINVAL;
+	}
+	m->minor = MISC_DYNAMIC_MINOR;
+	m->name = devname;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vhx_misc_devname);
 
 static int __init vhx_core_init(void)
 {

@@ -31,7 +31,12 @@ long vhx_dev_vring_ioctl(struct vhx_dev *dev, unsigned int ioctl,
 			 void __user *argp);
 bool vhx_log_access_ok(struct vhx_dev *dev);
 void vhx_set_backend_features(struct vhx_dev *dev, u64 features);
-/* Whether a device module's devname= parameter is acceptable (no lock). */
-bool vhx_devname_ok(const char *name);
+struct miscdevice;
+/*
+ * A device module's devname= parameter, before misc_register(@m): none
+ * keeps @m's name and minor; 1-32 letters, digits, '-' or '_' name it
+ * @devname on a dynamic minor; anything else is logged and -EINVAL.
+ */
+int vhx_misc_devname(struct miscdevice *m, const char *devname);
 
 #endif /* _VHX_DEV_H */

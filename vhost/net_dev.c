@@ -492,15 +492,9 @@ static int __init vhx_net_init(void)
 {
 	int r;
 
-	if (devname) {
-		if (!vhx_devname_ok(devname)) {
-			pr_err("devname=%s: use 1-32 letters, digits, '-' or '_'\n",
-			       devname);
-			return -EINVAL;
-		}
-		vhx_net_misc.minor = MISC_DYNAMIC_MINOR;
-		vhx_net_misc.name = devname;
-	}
+	r = vhx_misc_devname(&vhx_net_misc, devname);
+	if (r)
+		return r;
 	r = misc_register(&vhx_net_misc);
 	if (r == -EBUSY && !devname) {
 		pr_err("misc minor %d (/dev/vhost-net) is taken, probably by the in-tree vhost_net: unload it, or load vhx_net with devname=NAME\n",

@@ -263,15 +263,9 @@ static int __init vhx_vsock_init(void)
 {
 	int r;
 
-	if (devname) {
-		if (!vhx_devname_ok(devname)) {
-			pr_err("devname=%s: use 1-32 letters, digits, '-' or '_'\n",
-			       devname);
-			return -EINVAL;
-		}
-		vhx_vsock_misc.minor = MISC_DYNAMIC_MINOR;
-		vhx_vsock_misc.name = devname;
-	}
+	r = vhx_misc_devname(&vhx_vsock_misc, devname);
+	if (r)
+		return r;
 	r = vhx_vsock_transport_register();
 	if (r == -EBUSY) {
 		pr_err("the host-to-guest vsock transport is taken, probably by the in-tree vhost_vsock: unload it first\n");
