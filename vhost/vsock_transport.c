@@ -80,14 +80,22 @@ static int vhx_vsock_cancel_pkt(struct vsock_sock *vsk)
 	return r;
 }
 
-/* Seqpacket sockets only to guests whose driver acked the feature. */
+/*
+ * Seqpacket sockets only to guests whose driver acked the feature.  Before
+ * 7.0 there is no socket: the check runs in the connecting task, or, for a
+ * guest's REQUEST to a listener, on the worker delivering it, whose
+ * namespace need not be the guest's: that device is found first.
+ */
 bool vhx_vsock_seqpacket_ok(struct vsock_sock *vsk, u32 remote_cid)
 {
-	struct vhx_vsock *vs;
+	struct vhx_vsock *vs = NULL;
 	bool ok;
 
 	rcu_read_lock();
-	vs = vhx_vsock_find(remote_cid, vhx_vsock_sock_net(vsk));
+	if (!vsk)
+		vs = vhx_vsock_find(remote_cid, NULL);
+	if (!vs)
+		vs = vhx_vsock_find(remote_cid, vhx_vsock_sock_net(vsk));
 	ok = vs && READ_ONCE(vs->seqpacket);
 	rcu_read_unlock();
 	return ok;

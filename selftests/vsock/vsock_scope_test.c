@@ -23,8 +23,9 @@
  *    a third device in the first is EADDRINUSE; a host socket reaches the
  *    guest of its own namespace and not the other's; a guest reaches host
  *    listeners of its own namespace, another namespace's listener answers
- *    RST; the host stack's RST for a closed port reaches the guest that
- *    asked and not its namesake in the other namespace.
+ *    RST; seqpacket connects both ways within a namespace; the host
+ *    stack's RST for a closed port reaches the guest that asked and not
+ *    its namesake in the other namespace.
  * The g2g-on and netns=1 cases SKIP on the in-tree module (mainline has
  * neither).
  */
@@ -462,7 +463,8 @@ FIXTURE_TEARDOWN(netns)
 /* Open guest @i's device in namespace @i with @cid; the errno of the CID. */
 static int guest_in(FIXTURE_DATA(netns) *self, int i, uint32_t cid)
 {
-	struct vhxl_vsock_cfg c = { .cid = cid, .event_idx = true };
+	struct vhxl_vsock_cfg c = { .cid = cid, .event_idx = true,
+				    .seqpacket = true };
 	int r;
 
 	r = enter(self->ns[i]);
@@ -569,6 +571,42 @@ TEST_F_TIMEOUT(netns, per_namespace, 90)
 	vhxl_vsock_conn_fini(&c[0]);
 	for (i = 0; i < 2; i++)
 		close(lfd[i]);
+
+	/*
+	 * Seqpacket both ways in namespace 1.  Before 7.0 the transport's
+	 * seqpacket check gets no socket: for a guest's REQUEST it runs on
+	 * the device's worker, whose namespace is not the guest's.
+	 */
+	lport[1] = vt_port();
+	ASSERT_EQ(0, enter(self->ns[1]));
+	lfd[1] = host_listen(lport[1], SOCK_SEQPACKET, 0);
+	enter(self->ns0);
+	ASSERT_LE(0, lfd[1]);
+	vhxl_vsock_conn_init(&self->g[1], &c[1], VIRTIO_VSOCK_TYPE_SEQPACKET,
+			     vt_port(), 0);
+	r = vhxl_vsock_connect(&c[1], VHX_VSOCK_HOST_CID, lport[1], WAIT_MS);
+	hfd = host_accept(lfd[1], WAIT_MS);
+	TH_LOG("guest 1 -> namespace 1's seqpacket listener: %s, accepted %s",
+	       r ? strerror(-r) : "connected", hfd >= 0 ? "yes" : "no");
+	EXPECT_EQ(0, r);
+	EXPECT_LE(0, hfd);
+	if (hfd >= 0)
+		close_host_end(hfd, &c[1]);
+	vhxl_vsock_conn_fini(&c[1]);
+	close(lfd[1]);
+	vhxl_vsock_conn_init(&self->g[1], &c[1], VIRTIO_VSOCK_TYPE_SEQPACKET,
+			     gport, 0);
+	ASSERT_EQ(0, enter(self->ns[1]));
+	fd = host_connect_nb(cid, gport, SOCK_SEQPACKET, 0);
+	enter(self->ns0);
+	ASSERT_LE(0, fd);
+	r = vhxl_vsock_accept(&c[1], WAIT_MS);
+	TH_LOG("namespace 1's seqpacket connect to guest 1: %s",
+	       r ? strerror(-r) : "accepted");
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(0, host_connect_wait(fd, WAIT_MS));
+	close_host_end(fd, &c[1]);
+	vhxl_vsock_conn_fini(&c[1]);
 
 	/*
 	 * The host stack's RST for a closed port goes to the guest that
