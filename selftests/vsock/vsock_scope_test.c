@@ -497,12 +497,32 @@ TEST_F(netns, default_one_space)
 	EXPECT_EQ(-EADDRINUSE, r);
 }
 
+/* Guest @g connects to the host listener @lfd (@port): connected, accepted. */
+static void guest_reaches(struct __test_metadata *_metadata,
+			  struct vhxl_vsock *g, uint16_t type, int lfd,
+			  uint32_t port, const char *what)
+{
+	struct vhxl_vsock_conn c;
+	int r, hfd;
+
+	vhxl_vsock_conn_init(g, &c, type, vt_port(), 0);
+	r = vhxl_vsock_connect(&c, VHX_VSOCK_HOST_CID, port, WAIT_MS);
+	hfd = host_accept(lfd, WAIT_MS);
+	TH_LOG("%s: %s, accepted %s", what, r ? strerror(-r) : "connected",
+	       hfd >= 0 ? "yes" : "no");
+	EXPECT_EQ(0, r);
+	EXPECT_LE(0, hfd);
+	if (hfd >= 0)
+		close_host_end(hfd, &c);
+	vhxl_vsock_conn_fini(&c);
+}
+
 TEST_F_TIMEOUT(netns, per_namespace, 90)
 {
 	uint32_t cid = vt_cid(), gport = vt_port(), lport[2], closed = vt_port();
 	struct vhxl_vsock_conn c[2];
 	struct vhxl_vsock_pkt *p;
-	int lfd[2], hfd, fd, i, r;
+	int lfd[2], fd, i, r;
 	struct vhxl_vsock extra;
 	struct vhxl_vsock_cfg xc = { .cid = cid };
 	long long t0;
@@ -563,17 +583,8 @@ TEST_F_TIMEOUT(netns, per_namespace, 90)
 	EXPECT_EQ(-ECONNRESET, r);
 	EXPECT_FALSE(host_pending(lfd[1], 200));
 	vhxl_vsock_conn_fini(&c[0]);
-	vhxl_vsock_conn_init(&self->g[0], &c[0], VIRTIO_VSOCK_TYPE_STREAM,
-			     vt_port(), 0);
-	r = vhxl_vsock_connect(&c[0], VHX_VSOCK_HOST_CID, lport[0], WAIT_MS);
-	hfd = host_accept(lfd[0], WAIT_MS);
-	TH_LOG("guest 0 -> namespace 0's listener: %s, accepted %s",
-	       r ? strerror(-r) : "connected", hfd >= 0 ? "yes" : "no");
-	EXPECT_EQ(0, r);
-	EXPECT_LE(0, hfd);
-	if (hfd >= 0)
-		close_host_end(hfd, &c[0]);
-	vhxl_vsock_conn_fini(&c[0]);
+	guest_reaches(_metadata, &self->g[0], VIRTIO_VSOCK_TYPE_STREAM, lfd[0],
+		      lport[0], "guest 0 -> namespace 0's listener");
 	for (i = 0; i < 2; i++)
 		close(lfd[i]);
 
@@ -587,17 +598,8 @@ TEST_F_TIMEOUT(netns, per_namespace, 90)
 	lfd[1] = host_listen(lport[1], SOCK_SEQPACKET, 0);
 	enter(self->ns0);
 	ASSERT_LE(0, lfd[1]);
-	vhxl_vsock_conn_init(&self->g[1], &c[1], VIRTIO_VSOCK_TYPE_SEQPACKET,
-			     vt_port(), 0);
-	r = vhxl_vsock_connect(&c[1], VHX_VSOCK_HOST_CID, lport[1], WAIT_MS);
-	hfd = host_accept(lfd[1], WAIT_MS);
-	TH_LOG("guest 1 -> namespace 1's seqpacket listener: %s, accepted %s",
-	       r ? strerror(-r) : "connected", hfd >= 0 ? "yes" : "no");
-	EXPECT_EQ(0, r);
-	EXPECT_LE(0, hfd);
-	if (hfd >= 0)
-		close_host_end(hfd, &c[1]);
-	vhxl_vsock_conn_fini(&c[1]);
+	guest_reaches(_metadata, &self->g[1], VIRTIO_VSOCK_TYPE_SEQPACKET,
+		      lfd[1], lport[1], "guest 1 -> namespace 1's seqpacket listener");
 	close(lfd[1]);
 	vhxl_vsock_conn_init(&self->g[1], &c[1], VIRTIO_VSOCK_TYPE_SEQPACKET,
 			     gport, 0);
